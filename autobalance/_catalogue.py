@@ -1,0 +1,393 @@
+"""The built-in techniques and the default portfolio of algorithms.
+
+Every entry is data: a name, a family, a builder and the parameters it exposes.
+Builders and bounds are module-level functions so fitted estimators pickle.
+"""
+
+from __future__ import annotations
+
+import math
+
+from imblearn.combine import SMOTEENN, SMOTETomek
+from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier
+from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+from imblearn.under_sampling import (
+    ClusterCentroids,
+    EditedNearestNeighbours,
+    RandomUnderSampler,
+    TomekLinks,
+)
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ._space import Algorithm, CategoricalParam, FloatParam, IntParam, Technique
+
+__all__ = [
+    "BUILTIN_TECHNIQUES",
+    "default_algorithms",
+    "get_technique",
+    "technique_names",
+]
+
+MAX_NEIGHBORS = 10
+
+
+# -- bounds that depend on the data ---------------------------------------------
+def _k_high(ctx):
+    # SMOTE-style samplers need k_neighbors < minority count in every training fold.
+    return min(MAX_NEIGHBORS, ctx.minority_train - 1)
+
+
+def _k_default(ctx):
+    return 5
+
+
+def _ratio_low(ctx):
+    # A float sampling_strategy below the current minority/majority ratio would
+    # ask an over-sampler to remove rows (imbalanced-learn raises); keep a margin
+    # because the ratio varies a little between folds.
+    if not ctx.is_binary:
+        return 1.0
+    return min(1.0, max(0.1, 1.25 * ctx.max_train_minority_ratio))
+
+
+def _ratio_high(ctx):
+    return 1.0 if ctx.is_binary else 0.0
+
+
+def _weight_high(ctx):
+    return max(2.0, 2.0 * ctx.imbalance_ratio)
+
+
+def _weight_default(ctx):
+    return math.sqrt(max(ctx.imbalance_ratio, 1.0))
+
+
+def _binary_only(ctx):
+    return None if ctx.is_binary else "needs a binary target"
+
+
+def _dense_only(ctx):
+    if ctx.has_nan:
+        return "cannot handle missing values"
+    if ctx.is_sparse:
+        return "needs dense input"
+    return None
+
+
+def _needs_two_minority(ctx):
+    reason = _dense_only(ctx)
+    if reason:
+        return reason
+    if ctx.minority_train < 2:
+        return "needs at least 2 minority rows in every training fold"
+    return None
+
+
+def _sparse_ok_no_nan(ctx):
+    return "cannot handle missing values" if ctx.has_nan else None
+
+
+_RATIO = FloatParam(
+    "sampling_strategy", _ratio_low, _ratio_high, default=1.0, fallback="auto"
+)
+_K = IntParam("k_neighbors", 1, _k_high, default=_k_default)
+
+
+# -- builders --------------------------------------------------------------------
+def _smote(ctx, k_neighbors, sampling_strategy="auto"):
+    return SMOTE(
+        k_neighbors=k_neighbors,
+        sampling_strategy=sampling_strategy,
+        random_state=ctx.random_state,
+    )
+
+
+def _build_ros(ctx, sampling_strategy, shrinkage):
+    return RandomOverSampler(
+        sampling_strategy=sampling_strategy,
+        shrinkage=shrinkage,
+        random_state=ctx.random_state,
+    )
+
+
+def _build_borderline(ctx, k_neighbors, kind, sampling_strategy):
+    return BorderlineSMOTE(
+        k_neighbors=k_neighbors,
+        kind=kind,
+        sampling_strategy=sampling_strategy,
+        random_state=ctx.random_state,
+    )
+
+
+def _build_adasyn(ctx, n_neighbors, sampling_strategy):
+    return ADASYN(
+        n_neighbors=n_neighbors,
+        sampling_strategy=sampling_strategy,
+        random_state=ctx.random_state,
+    )
+
+
+def _build_rus(ctx, sampling_strategy):
+    return RandomUnderSampler(
+        sampling_strategy=sampling_strategy, random_state=ctx.random_state
+    )
+
+
+def _build_cc(ctx, sampling_strategy):
+    return ClusterCentroids(
+        sampling_strategy=sampling_strategy,
+        estimator=MiniBatchKMeans(n_init=3, random_state=ctx.random_state),
+        voting="auto",
+        random_state=ctx.random_state,
+    )
+
+
+def _build_tomek(ctx):
+    return TomekLinks()
+
+
+def _build_enn(ctx, n_neighbors, kind_sel):
+    return EditedNearestNeighbours(n_neighbors=n_neighbors, kind_sel=kind_sel)
+
+
+def _build_smote_tomek(ctx, k_neighbors, sampling_strategy):
+    return SMOTETomek(
+        smote=_smote(ctx, k_neighbors, sampling_strategy), random_state=ctx.random_state
+    )
+
+
+def _build_smote_enn(ctx, k_neighbors, sampling_strategy):
+    return SMOTEENN(
+        smote=_smote(ctx, k_neighbors, sampling_strategy), random_state=ctx.random_state
+    )
+
+
+def _build_balanced(ctx):
+    return "balanced"
+
+
+def _build_custom_weight(ctx, ratio):
+    """Minority-to-majority weight ``ratio``; with several classes each class
+    gets ``(n_max / n_c) ** p`` with ``p`` chosen so the rarest gets ``ratio``."""
+    counts = ctx.class_counts
+    n_max = counts.max()
+    ir = n_max / counts.min()
+    power = 0.0 if ir <= 1 else math.log(ratio) / math.log(ir)
+    return {
+        cls: float((n_max / c) ** power)
+        for cls, c in zip(ctx.classes.tolist(), counts, strict=True)
+    }
+
+
+def _build_brf(ctx):
+    return BalancedRandomForestClassifier(
+        n_estimators=200,
+        sampling_strategy="all",
+        replacement=True,
+        bootstrap=False,
+        n_jobs=1,
+        random_state=ctx.random_state,
+    )
+
+
+def _build_easy(ctx):
+    return EasyEnsembleClassifier(n_estimators=10, random_state=ctx.random_state)
+
+
+BUILTIN_TECHNIQUES = (
+    Technique(
+        "none",
+        "baseline",
+        "none",
+        description="The model as it is: the protected baseline.",
+    ),
+    Technique(
+        "random_over_sampler",
+        "over-sampling",
+        "sampler",
+        _build_ros,
+        params=(
+            _RATIO,
+            FloatParam("shrinkage", 0.01, 1.0, default=None, log=True, nullable=True),
+        ),
+        requires=_sparse_ok_no_nan,
+        description="Duplicate minority rows at random, optionally smoothed.",
+    ),
+    Technique(
+        "smote",
+        "over-sampling",
+        "sampler",
+        _smote,
+        params=(_K, _RATIO),
+        requires=_needs_two_minority,
+        description="Interpolate new minority rows between neighbours.",
+    ),
+    Technique(
+        "borderline_smote",
+        "over-sampling",
+        "sampler",
+        _build_borderline,
+        params=(_K, CategoricalParam("kind", ("borderline-1", "borderline-2")), _RATIO),
+        requires=_needs_two_minority,
+        description="SMOTE focused on minority rows near the class border.",
+    ),
+    Technique(
+        "adasyn",
+        "over-sampling",
+        "sampler",
+        _build_adasyn,
+        params=(IntParam("n_neighbors", 1, _k_high, default=_k_default), _RATIO),
+        requires=_needs_two_minority,
+        description="Generate more synthetic rows where the minority is hard to learn.",
+    ),
+    Technique(
+        "random_under_sampler",
+        "under-sampling",
+        "sampler",
+        _build_rus,
+        params=(_RATIO,),
+        requires=_sparse_ok_no_nan,
+        description="Drop majority rows at random.",
+    ),
+    Technique(
+        "cluster_centroids",
+        "under-sampling",
+        "sampler",
+        _build_cc,
+        params=(_RATIO,),
+        requires=_dense_only,
+        description="Replace the majority by k-means centroids (mini-batch).",
+    ),
+    Technique(
+        "tomek_links",
+        "under-sampling",
+        "sampler",
+        _build_tomek,
+        requires=_dense_only,
+        description="Remove majority rows of Tomek links (cleaning).",
+    ),
+    Technique(
+        "edited_nearest_neighbours",
+        "under-sampling",
+        "sampler",
+        _build_enn,
+        params=(
+            IntParam("n_neighbors", 2, 7, default=3),
+            CategoricalParam("kind_sel", ("all", "mode")),
+        ),
+        requires=_dense_only,
+        description="Remove majority rows that disagree with their neighbours.",
+    ),
+    Technique(
+        "smote_tomek",
+        "combined",
+        "sampler",
+        _build_smote_tomek,
+        params=(_K, _RATIO),
+        requires=_needs_two_minority,
+        description="SMOTE, then remove Tomek links.",
+    ),
+    Technique(
+        "smote_enn",
+        "combined",
+        "sampler",
+        _build_smote_enn,
+        params=(_K, _RATIO),
+        requires=_needs_two_minority,
+        description="SMOTE, then clean with edited nearest neighbours.",
+    ),
+    Technique(
+        "balanced_class_weight",
+        "class-weight",
+        "class_weight",
+        _build_balanced,
+        description="Weigh classes inversely to their frequency.",
+    ),
+    Technique(
+        "custom_class_weight",
+        "class-weight",
+        "class_weight",
+        _build_custom_weight,
+        params=(
+            FloatParam("ratio", 1.0, _weight_high, default=_weight_default, log=True),
+        ),
+        description="Weigh the minority `ratio` times the majority.",
+    ),
+    Technique(
+        "balanced_random_forest",
+        "ensemble",
+        "estimator",
+        _build_brf,
+        requires=_sparse_ok_no_nan,
+        description="Random forest with each tree grown on a balanced bootstrap.",
+    ),
+    Technique(
+        "easy_ensemble",
+        "ensemble",
+        "estimator",
+        _build_easy,
+        requires=_sparse_ok_no_nan,
+        description="AdaBoost learners, each on a balanced random subset.",
+    ),
+)
+
+_BY_NAME = {t.name: t for t in BUILTIN_TECHNIQUES}
+
+
+def technique_names():
+    """Names of the built-in techniques, in catalogue order.
+
+    Examples
+    --------
+    >>> from autobalance import technique_names
+    >>> technique_names()[:3]
+    ['none', 'random_over_sampler', 'smote']
+    """
+    return list(_BY_NAME)
+
+
+def get_technique(name):
+    """The built-in :class:`Technique` called ``name``.
+
+    Examples
+    --------
+    >>> from autobalance import get_technique
+    >>> get_technique("smote").family
+    'over-sampling'
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown technique {name!r}. Built-in techniques are: "
+            f"{', '.join(_BY_NAME)}; or pass a Technique or a sampler object."
+        ) from None
+
+
+def default_algorithms():
+    """The default portfolio: scaled logistic regression, extra trees and
+    histogram gradient boosting.
+
+    Every model gets a scaler in front (trees ignore it) so that neighbour-based
+    samplers, placed right before the model, measure distances on scaled data.
+    """
+    return [
+        Algorithm(
+            "logistic_regression",
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        ),
+        Algorithm(
+            "extra_trees",
+            make_pipeline(
+                StandardScaler(), ExtraTreesClassifier(n_estimators=200, n_jobs=1)
+            ),
+        ),
+        Algorithm(
+            "hist_gradient_boosting",
+            make_pipeline(StandardScaler(), HistGradientBoostingClassifier()),
+        ),
+    ]

@@ -1,0 +1,621 @@
+"""AutoBalancedClassifier: a drop-in classifier that searches imbalance
+techniques with Optuna and refits the best one."""
+
+from __future__ import annotations
+
+import re
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    is_classifier,
+)
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline as SkPipeline
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._catalogue import BUILTIN_TECHNIQUES, default_algorithms, get_technique
+from ._objective import Objective
+from ._results import trial_params, trials_to_cv_results
+from ._space import Algorithm, Config, SearchContext, SearchSpace, Technique
+from ._study import (
+    check_completed,
+    data_fingerprint,
+    open_study,
+    quiet_optuna,
+    run_study,
+)
+
+__all__ = ["AutoBalancedClassifier"]
+
+
+def _label(value):
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class _SamplerBuilder:
+    """Builds a clone of a user's sampler (a picklable ``Technique.build``)."""
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def __call__(self, ctx):
+        from sklearn.base import clone
+
+        return clone(self.sampler)
+
+
+def _estimator_has(attr):
+    """Methods exist when the refitted model (or, before fit, every candidate
+    model) has them, like scikit-learn's search estimators."""
+
+    def check(self):
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, attr)
+        return all(hasattr(a.estimator, attr) for a in self._resolve_algorithms())
+
+    return check
+
+
+class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Classifier that picks the class-imbalance technique (and model) for you.
+
+    ``fit`` searches one conditional space, with Optuna under stratified
+    cross-validation: which technique to apply (none, over-sampling,
+    under-sampling, combined, class weights, balanced ensembles), its parameters
+    (neighbours, shrinkage, target ratio, weight ratio) and, with a portfolio,
+    which model to train. Resampling happens inside each training fold only.
+    The best setup is then refitted on all the data.
+
+    Parameters
+    ----------
+    estimator : classifier, list of classifiers or None, default=None
+        The model(s) to balance. One classifier (or ``Pipeline``): the search is
+        over techniques around it. A list of classifiers or ``(name,
+        classifier)`` pairs: a portfolio, the model is also searched. ``None``:
+        the default portfolio of scaled logistic regression, extra trees and
+        histogram gradient boosting, plus balanced random forest and easy
+        ensemble as techniques that replace the model. When a model is a
+        ``Pipeline`` the sampler goes right before its final step.
+    techniques : list of str, Technique or sampler, default=None
+        Restrict or extend the catalogue: names of built-in techniques (see
+        :func:`technique_names`), :class:`Technique` objects, or
+        imbalanced-learn samplers (anything with ``fit_resample``). ``"none"`` is
+        always added. ``None`` uses every built-in technique (the
+        model-replacing ensembles only with the default portfolio).
+    scoring : str or callable, default=None
+        Scorer to maximise; ``None`` means ``"roc_auc"`` for binary targets and
+        ``"roc_auc_ovr"`` for multi-class ones.
+    cv : int or cross-validation splitter, default=5
+        Inner cross-validation. An integer gives a shuffled
+        ``StratifiedKFold`` seeded from ``random_state``.
+    n_trials : int or None, default=50
+        Number of trials (configurations evaluated). With a ``storage``, the
+        number of finished trials the stored study should reach.
+    timeout : float or None, default=None
+        Stop starting new trials after this many seconds.
+    pruning : bool, default=True
+        Stop a trial after some folds when a Wilcoxon signed-rank test on the
+        fold scores says it is worse than the best trial.
+    n_jobs : int or None, default=None
+        Folds fitted in parallel (joblib). Results do not depend on it.
+    storage : str, optuna storage or None, default=None
+        Optuna storage to keep the study in (e.g. ``"sqlite:///ab.db"``). With
+        ``study_name``, a later ``fit`` with the same data and settings resumes
+        the study up to ``n_trials``. ``None``: a fresh in-memory study per
+        ``fit``.
+    study_name : str or None, default=None
+        Name of the stored study; required with ``storage``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the study's sampler, the folds, the samplers and the models.
+    show_progress_bar : bool, default=False
+        Show Optuna's progress bar during the search.
+
+    Attributes
+    ----------
+    best_technique_ : str
+        Name of the chosen technique.
+    best_algorithm_ : str
+        Name of the chosen model (the technique's name for ensembles).
+    best_params_ : dict
+        ``technique``, ``algorithm`` and the technique's parameters.
+    best_score_ : float
+        Mean cross-validated score of the best setup.
+    best_index_ : int
+        Index of the best setup in ``cv_results_``.
+    best_estimator_ : estimator
+        The best setup refitted on the whole training set.
+    cv_results_ : dict of ndarray
+        One entry per trial, in scikit-learn's layout (``params``,
+        ``param_<name>``, ``split<i>_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score``, fit and score times), plus
+        ``technique``, ``family``, ``state``, ``fail_reason`` and
+        ``trial_number``. Load it with ``pandas.DataFrame(cv_results_)``.
+    excluded_techniques_ : dict
+        Techniques left out of the space for this data, with the reason.
+    study_ : optuna.study.Study
+        The study of the search.
+    scorer_ : callable
+        The scorer used in the search and by :meth:`score`.
+    n_splits_ : int
+        Number of inner cross-validation folds.
+    refit_time_ : float
+        Seconds to refit the best setup on the whole training set.
+    classes_ : ndarray
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    sklearn.model_selection.GridSearchCV : exhaustive search over a grid.
+    imblearn.pipeline.Pipeline : pipelines with samplers.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = AutoBalancedClassifier(LogisticRegression(), n_trials=6, cv=3,
+    ...                              random_state=0).fit(X, y)
+    >>> clf.best_technique_ in clf.cv_results_["technique"]
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
+        "techniques": [list, tuple, None],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "cv": ["cv_object"],
+        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "pruning": ["boolean"],
+        "n_jobs": [Integral, None],
+        "storage": [str, HasMethods(["create_new_study"]), None],
+        "study_name": [str, None],
+        "random_state": ["random_state"],
+        "show_progress_bar": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        techniques=None,
+        scoring=None,
+        cv=5,
+        n_trials=50,
+        timeout=None,
+        pruning=True,
+        n_jobs=None,
+        storage=None,
+        study_name=None,
+        random_state=None,
+        show_progress_bar=False,
+    ):
+        self.estimator = estimator
+        self.techniques = techniques
+        self.scoring = scoring
+        self.cv = cv
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.pruning = pruning
+        self.n_jobs = n_jobs
+        self.storage = storage
+        self.study_name = study_name
+        self.random_state = random_state
+        self.show_progress_bar = show_progress_bar
+
+    # -- resolving parameters --------------------------------------------------
+    def _resolve_algorithms(self):
+        if self.estimator is None:
+            return default_algorithms()
+        items = (
+            self.estimator
+            if isinstance(self.estimator, (list, tuple))
+            else [self.estimator]
+        )
+        if len(items) == 0:
+            raise ValueError(
+                "estimator is an empty list; pass at least one classifier."
+            )
+        algorithms, seen = [], set()
+        for item in items:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                name, est = item
+            else:
+                est = item
+                final = est.steps[-1][1] if isinstance(est, SkPipeline) else est
+                name = _snake(type(final).__name__)
+            if not is_classifier(est):
+                raise ValueError(
+                    f"estimator {est!r} is not a scikit-learn classifier; pass a "
+                    "classifier (or a Pipeline ending in one)."
+                )
+            base, k = name, 2
+            while name in seen:
+                name, k = f"{base}_{k}", k + 1
+            seen.add(name)
+            algorithms.append(Algorithm(name, est))
+        return algorithms
+
+    def _resolve_techniques(self):
+        portfolio = self.estimator is None
+        if self.techniques is None:
+            return [t for t in BUILTIN_TECHNIQUES if portfolio or t.kind != "estimator"]
+        out = []
+        for item in self.techniques:
+            if isinstance(item, str):
+                out.append(get_technique(item))
+            elif isinstance(item, Technique):
+                out.append(item)
+            elif hasattr(item, "fit_resample"):
+                out.append(
+                    Technique(
+                        _snake(type(item).__name__),
+                        "custom",
+                        "sampler",
+                        _SamplerBuilder(item),
+                        description=f"User sampler {type(item).__name__}.",
+                    )
+                )
+            else:
+                raise ValueError(
+                    f"techniques entries must be technique names, Technique objects or "
+                    f"samplers with fit_resample; got {item!r}."
+                )
+        names = [t.name for t in out]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"techniques lists {dupes} more than once; give each once."
+            )
+        if "none" not in names:
+            out.insert(0, get_technique("none"))
+        return out
+
+    # -- validation ------------------------------------------------------------
+    def _allow_nan(self, algorithms=None):
+        algorithms = algorithms or self._resolve_algorithms()
+        return all(a.allows_nan() for a in algorithms)
+
+    def _check_X(self, X, *, reset, y=None, allow_nan=None):
+        if allow_nan is None:
+            allow_nan = self.__sklearn_tags__().input_tags.allow_nan
+        finite = "allow-nan" if allow_nan else True
+        try:
+            if y is None:
+                return validate_data(
+                    self, X, reset=reset, ensure_all_finite=finite, accept_sparse=False
+                ), None
+            return validate_data(
+                self, X, y, reset=reset, ensure_all_finite=finite, accept_sparse=False
+            )
+        except ValueError as exc:
+            msg = str(exc)
+            if "NaN" in msg and not allow_nan:
+                raise ValueError(
+                    f"{msg} Not every candidate model handles missing values; impute "
+                    "them first (e.g. a Pipeline with SimpleImputer) or pass "
+                    "estimator=HistGradientBoostingClassifier()."
+                ) from exc
+            raise
+
+    def _check_target(self, y):
+        y_type = type_of_target(y, input_name="y")
+        if y_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"Unknown label type {y_type!r}: AutoBalancedClassifier needs class "
+                "labels. "
+                "Pass one label per row (strings or integers); for a continuous "
+                "target use a regressor."
+            )
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has only one class ({_label(classes[0])}); balancing needs at "
+                "least two classes. Check the target column."
+            )
+        if counts.min() < 2:
+            raise ValueError(
+                f"class {_label(classes[counts.argmin()])} has only 1 row; every "
+                "class needs at least 2 rows to be cross-validated."
+            )
+        return classes, counts
+
+    def _make_splits(self, X, y, counts, seed):
+        if isinstance(self.cv, Integral):
+            if self.cv < 2:
+                raise ValueError(f"cv={self.cv} must be at least 2.")
+            if counts.min() < self.cv:
+                raise ValueError(
+                    f"The smallest class has {int(counts.min())} rows, fewer than "
+                    f"cv={self.cv} folds, so some validation fold would miss it. Use "
+                    f"cv={max(2, int(counts.min()))} or collect more minority rows."
+                )
+            cv = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed)
+        else:
+            cv = check_cv(self.cv, y, classifier=True)
+        splits = list(cv.split(X, y))
+        for i, (train, test) in enumerate(splits):
+            if len(np.unique(y[test])) < len(counts) or len(np.unique(y[train])) < len(
+                counts
+            ):
+                raise ValueError(
+                    f"Fold {i} of cv lacks a class in its training or validation part; "
+                    "use a stratified splitter with fewer folds."
+                )
+        return splits
+
+    def _context(self, classes, counts, y, splits, X_checked, seed):
+        min_train = np.array(
+            [min(int(np.sum(y[train] == c)) for train, _ in splits) for c in classes]
+        )
+        ratios = []
+        for train, _ in splits:
+            c = np.array([np.sum(y[train] == k) for k in classes])
+            ratios.append(c.min() / c.max())
+        return SearchContext(
+            classes=classes,
+            class_counts=counts,
+            min_train_counts=min_train,
+            max_train_minority_ratio=float(max(ratios)),
+            n_samples=X_checked.shape[0],
+            n_features=X_checked.shape[1],
+            has_nan=bool(np.isnan(X_checked).any())
+            if X_checked.dtype.kind == "f"
+            else False,
+            is_sparse=False,
+            random_state=int(seed),
+        )
+
+    def _settings(self, techniques, algorithms):
+        return {
+            "techniques": [
+                [t.name, t.family, t.kind, repr(t.params)] for t in techniques
+            ],
+            "algorithms": [[a.name, repr(a.estimator)] for a in algorithms],
+            "scoring": repr(self.scoring),
+            "cv": repr(self.cv),
+            "pruning": self.pruning,
+            "random_state": repr(self.random_state),
+        }
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, X, y):
+        """Search the techniques, then refit the best on all of ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (array or DataFrame).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : AutoBalancedClassifier
+            The fitted estimator.
+        """
+        self._validate_params()
+        if self.n_trials is None and self.timeout is None:
+            raise ValueError(
+                "n_trials and timeout are both None, so the search would never stop; "
+                "set n_trials (e.g. 50) or timeout in seconds."
+            )
+        if (self.storage is None) != (self.study_name is None):
+            raise ValueError(
+                "storage and study_name go together: give both to keep a resumable "
+                "study, or neither for a fresh in-memory study."
+            )
+        algorithms = self._resolve_algorithms()
+        techniques = self._resolve_techniques()
+        allow_nan = self._allow_nan(algorithms)
+        X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=allow_nan)
+        classes, counts = self._check_target(y)
+
+        rng = check_random_state(self.random_state)
+        study_seed, cv_seed, model_seed = (
+            int(s) for s in rng.randint(0, 2**31 - 1, size=3)
+        )
+        splits = self._make_splits(X_checked, y, counts, cv_seed)
+        context = self._context(classes, counts, y, splits, X_checked, model_seed)
+        space = SearchSpace(techniques, algorithms, context)
+
+        scoring = self.scoring
+        if scoring is None:
+            scoring = "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
+        scorer = check_scoring(self, scoring=scoring)
+
+        # Pass DataFrames through so the models see column names.
+        X_search = X if isinstance(X, pd.DataFrame) else X_checked
+        fingerprint = data_fingerprint(
+            X_search, y, self._settings(techniques, algorithms)
+        )
+        objective = Objective(space, X_search, y, splits, scorer, n_jobs=self.n_jobs)
+        with quiet_optuna():
+            study = open_study(
+                storage=self.storage,
+                study_name=self.study_name,
+                seed=study_seed,
+                pruning=self.pruning,
+                fingerprint=fingerprint,
+            )
+            run_study(
+                study,
+                objective,
+                n_trials=self.n_trials,
+                timeout=self.timeout,
+                starting_params=[
+                    space.optuna_params(c) for c in space.starting_configs()
+                ],
+                show_progress_bar=self.show_progress_bar,
+            )
+            check_completed(study)
+            best_trial = study.best_trial
+
+        self.study_ = study
+        self.scorer_ = scorer
+        self.n_splits_ = len(splits)
+        self.excluded_techniques_ = dict(space.excluded)
+        self.cv_results_ = trials_to_cv_results(
+            study.get_trials(deepcopy=False), len(splits)
+        )
+        self.best_index_ = int(
+            np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]
+        )
+        self.best_params_ = trial_params(best_trial)
+        self.best_score_ = float(best_trial.value)
+        self.best_technique_ = self.best_params_["technique"]
+        algorithm = self.best_params_["algorithm"]
+        self.best_algorithm_ = (
+            algorithm if algorithm is not None else self.best_technique_
+        )
+        config = Config(
+            self.best_technique_,
+            algorithm,
+            {
+                k: v
+                for k, v in self.best_params_.items()
+                if k not in ("technique", "algorithm")
+            },
+        )
+        start = time.perf_counter()
+        self.best_estimator_ = space.build(config).fit(X_search, y)
+        self.refit_time_ = time.perf_counter() - start
+        self.classes_ = getattr(self.best_estimator_, "classes_", classes)
+        return self
+
+    # -- prediction ------------------------------------------------------------
+    def _predict_X(self, X):
+        check_is_fitted(self)
+        X_checked, _ = self._check_X(X, reset=False)
+        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            return X
+        return X_checked
+
+    def predict(self, X):
+        """Predict class labels with the refitted best setup.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, in the labels of ``y``.
+        """
+        X = self._predict_X(X)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the refitted best setup.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        X = self._predict_X(X)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
+        """
+        X = self._predict_X(X)
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the refitted best setup.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray
+            As the best model's ``decision_function``.
+        """
+        X = self._predict_X(X)
+        return self.best_estimator_.decision_function(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Score with the search's scorer (ROC AUC by default).
+
+        Like :class:`~sklearn.model_selection.GridSearchCV`, and unlike plain
+        classifiers whose ``score`` is accuracy: accuracy rewards predicting the
+        majority class on imbalanced data. So ``GridSearchCV`` or
+        ``cross_val_score`` over this estimator rank by the search metric.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, passed to the scorer.
+
+        Returns
+        -------
+        score : float
+            The score of the best setup on ``X, y``.
+        """
+        X = self._predict_X(X)
+        if sample_weight is not None:
+            return float(
+                self.scorer_(self.best_estimator_, X, y, sample_weight=sample_weight)
+            )
+        return float(self.scorer_(self.best_estimator_, X, y))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            algorithms = self._resolve_algorithms()
+            tags.input_tags.allow_nan = all(a.allows_nan() for a in algorithms)
+        except ValueError:
+            tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.classifier_tags.multi_class = True
+        return tags

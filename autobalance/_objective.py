@@ -1,0 +1,170 @@
+"""One trial: configuration -> pipeline -> fold-by-fold scores -> mean.
+
+The objective is independent of how the study is run: it takes any Optuna
+trial (``optuna.trial.FixedTrial`` included), so the space and the scoring can
+be tested without a study.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import optuna
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing
+
+__all__ = ["Objective"]
+
+# user_attrs written on every trial; _results.py reads them back.
+ATTR_TECHNIQUE = "technique"
+ATTR_FAMILY = "family"
+ATTR_ALGORITHM = "algorithm"
+ATTR_PARAMS = "params"
+ATTR_SCORES = "split_scores"
+ATTR_FIT_TIMES = "fit_times"
+ATTR_SCORE_TIMES = "score_times"
+ATTR_FAIL = "fail_reason"
+ATTR_DUPLICATE = "duplicate_of"
+
+
+def _fit_and_score(estimator, X, y, train, test, scorer):
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    start = time.perf_counter()
+    estimator.fit(X_train, y_train)
+    fit_time = time.perf_counter() - start
+    start = time.perf_counter()
+    score = float(scorer(estimator, X_test, y_test))
+    return score, fit_time, time.perf_counter() - start
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return value
+
+
+class Objective:
+    """Cross-validate the configuration a trial suggests.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    X, y : array-like
+        The training data; only ever indexed by ``splits``.
+    splits : list of (train, test) index arrays
+        The same folds for every trial, so scores are paired across trials.
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, greater is better.
+    n_jobs : int or None
+        Folds fitted in parallel. Pruning decisions are replayed fold by fold,
+        so a parallel run takes the same decisions as a sequential one.
+    """
+
+    def __init__(self, space, X, y, splits, scorer, n_jobs=None):
+        self.space = space
+        self.X = X
+        self.y = y
+        self.splits = splits
+        self.scorer = scorer
+        self.n_jobs = n_jobs
+
+    def _batch_size(self):
+        n_jobs = self.n_jobs or 1
+        if n_jobs < 0:
+            n_jobs = max(1, (optuna_cpu_count() + 1 + n_jobs))
+        return max(1, n_jobs)
+
+    def _find_duplicate(self, trial, config):
+        study = getattr(trial, "study", None)
+        if study is None:
+            return None
+        states = (optuna.trial.TrialState.COMPLETE,)
+        for other in study.get_trials(deepcopy=False, states=states):
+            if (
+                other.number != trial.number
+                and other.user_attrs.get(ATTR_TECHNIQUE) == config.technique
+                and other.user_attrs.get(ATTR_ALGORITHM) == config.algorithm
+                and other.user_attrs.get(ATTR_PARAMS) == _clean(config.params)
+            ):
+                return other
+        return None
+
+    def __call__(self, trial):
+        config = self.space.suggest(trial)
+        trial.set_user_attr(ATTR_TECHNIQUE, config.technique)
+        trial.set_user_attr(ATTR_FAMILY, self.space.family(config.technique))
+        trial.set_user_attr(ATTR_ALGORITHM, config.algorithm)
+        trial.set_user_attr(ATTR_PARAMS, _clean(config.params))
+
+        duplicate = self._find_duplicate(trial, config)
+        if duplicate is not None:
+            # The same folds and seeds give the same scores: reuse them.
+            trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
+            for key in (ATTR_SCORES, ATTR_FIT_TIMES, ATTR_SCORE_TIMES):
+                trial.set_user_attr(key, duplicate.user_attrs.get(key))
+            return duplicate.value
+
+        try:
+            estimator = self.space.build(config)
+            return self._cross_validate(trial, estimator)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr(ATTR_FAIL, f"{type(exc).__name__}: {exc}"[:500])
+            raise
+
+    def _cross_validate(self, trial, estimator):
+        scores, fit_times, score_times = [], [], []
+        batch = self._batch_size()
+        for start in range(0, len(self.splits), batch):
+            chunk = list(enumerate(self.splits))[start : start + batch]
+            if batch == 1:
+                results = [
+                    _fit_and_score(
+                        clone(estimator), self.X, self.y, tr, te, self.scorer
+                    )
+                    for _, (tr, te) in chunk
+                ]
+            else:
+                results = Parallel(n_jobs=len(chunk))(
+                    delayed(_fit_and_score)(
+                        clone(estimator), self.X, self.y, tr, te, self.scorer
+                    )
+                    for _, (tr, te) in chunk
+                )
+            for (step, _), (score, fit_time, score_time) in zip(
+                chunk, results, strict=True
+            ):
+                if not math.isfinite(score):
+                    raise ValueError(f"the score on fold {step} is {score}")
+                scores.append(score)
+                fit_times.append(fit_time)
+                score_times.append(score_time)
+                trial.report(score, step)
+                if trial.should_prune():
+                    self._record(trial, scores, fit_times, score_times)
+                    raise optuna.TrialPruned(f"pruned after fold {step}")
+        self._record(trial, scores, fit_times, score_times)
+        return float(np.mean(scores))
+
+    @staticmethod
+    def _record(trial, scores, fit_times, score_times):
+        trial.set_user_attr(ATTR_SCORES, scores)
+        trial.set_user_attr(ATTR_FIT_TIMES, fit_times)
+        trial.set_user_attr(ATTR_SCORE_TIMES, score_times)
+
+
+def _clean(params):
+    return {k: _jsonable(v) for k, v in params.items()}
+
+
+def optuna_cpu_count():
+    from joblib import cpu_count
+
+    return cpu_count()

@@ -1,0 +1,113 @@
+"""Trials -> ``cv_results_`` in scikit-learn's layout."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.stats import rankdata
+
+from ._objective import (
+    ATTR_ALGORITHM,
+    ATTR_FAIL,
+    ATTR_FAMILY,
+    ATTR_FIT_TIMES,
+    ATTR_PARAMS,
+    ATTR_SCORE_TIMES,
+    ATTR_SCORES,
+    ATTR_TECHNIQUE,
+)
+
+__all__ = ["trials_to_cv_results"]
+
+
+def _padded(values, n_splits):
+    out = np.full(n_splits, np.nan)
+    if values:
+        values = list(values)[:n_splits]
+        out[: len(values)] = values
+    return out
+
+
+def trial_params(trial):
+    """The readable parameters of a trial, as in ``best_params_``."""
+    params = {
+        "technique": trial.user_attrs.get(ATTR_TECHNIQUE),
+        "algorithm": trial.user_attrs.get(ATTR_ALGORITHM),
+    }
+    params.update(trial.user_attrs.get(ATTR_PARAMS) or {})
+    return params
+
+
+def trials_to_cv_results(trials, n_splits):
+    """Build ``cv_results_`` from finished trials (running ones are skipped).
+
+    Pruned and failed trials keep the fold scores they got, but their
+    ``mean_test_score`` is NaN and they rank after every completed trial, as a
+    failed fit does in scikit-learn's searches.
+    """
+    trials = [
+        t for t in trials if t.state.is_finished() and ATTR_TECHNIQUE in t.user_attrs
+    ]
+    n = len(trials)
+    results = {}
+    params = [trial_params(t) for t in trials]
+    results["params"] = params
+
+    names = []
+    for p in params:
+        for k in p:
+            if k not in names:
+                names.append(k)
+    for name in names:
+        column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=True)
+        for i, p in enumerate(params):
+            if name in p:
+                column[i] = p[name]
+        results[f"param_{name}"] = column
+
+    scores = (
+        np.vstack([_padded(t.user_attrs.get(ATTR_SCORES), n_splits) for t in trials])
+        if n
+        else np.empty((0, n_splits))
+    )
+    complete = np.array([t.state.name == "COMPLETE" for t in trials], dtype=bool)
+    for i in range(n_splits):
+        results[f"split{i}_test_score"] = scores[:, i]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        mean = np.nanmean(scores, axis=1) if n else np.empty(0)
+        std = np.nanstd(scores, axis=1) if n else np.empty(0)
+    mean[~complete] = np.nan
+    std[~complete] = np.nan
+    results["mean_test_score"] = mean
+    results["std_test_score"] = std
+    if n:
+        finite = np.where(np.isfinite(mean), mean, -np.inf)
+        results["rank_test_score"] = rankdata(-finite, method="min").astype(np.int32)
+    else:
+        results["rank_test_score"] = np.empty(0, dtype=np.int32)
+
+    for key, attr in (("fit", ATTR_FIT_TIMES), ("score", ATTR_SCORE_TIMES)):
+        times = (
+            np.vstack([_padded(t.user_attrs.get(attr), n_splits) for t in trials])
+            if n
+            else np.empty((0, n_splits))
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            results[f"mean_{key}_time"] = (
+                np.nanmean(times, axis=1) if n else np.empty(0)
+            )
+            results[f"std_{key}_time"] = np.nanstd(times, axis=1) if n else np.empty(0)
+
+    results["technique"] = np.array([p["technique"] for p in params], dtype=object)
+    results["family"] = np.array(
+        [t.user_attrs.get(ATTR_FAMILY) for t in trials], dtype=object
+    )
+    results["state"] = np.array([t.state.name for t in trials], dtype=object)
+    results["fail_reason"] = np.array(
+        [t.user_attrs.get(ATTR_FAIL, "") for t in trials], dtype=object
+    )
+    results["trial_number"] = np.array([t.number for t in trials], dtype=np.int64)
+    return results

@@ -1,0 +1,553 @@
+"""The search space: techniques and algorithms declared as data.
+
+Nothing in this module sees a study or the training rows. A
+:class:`SearchContext` summarises what the space needs to know about the data
+(class counts in the smallest training fold, whether values are missing, ...)
+and :class:`SearchSpace` turns the catalogue into a conditional Optuna space
+for that context: techniques that cannot apply are left out with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline as SkPipeline
+from sklearn.utils.validation import has_fit_parameter
+
+__all__ = [
+    "Algorithm",
+    "CategoricalParam",
+    "Config",
+    "FloatParam",
+    "IntParam",
+    "SearchContext",
+    "SearchSpace",
+    "Technique",
+]
+
+FAMILIES = (
+    "baseline",
+    "over-sampling",
+    "under-sampling",
+    "combined",
+    "class-weight",
+    "ensemble",
+    "custom",
+)
+KINDS = ("none", "sampler", "class_weight", "estimator")
+
+# Marks a parameter whose range may be empty: then the technique cannot apply.
+REQUIRED = object()
+
+
+# --------------------------------------------------------------------------
+# Context
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchContext:
+    """What the search space needs to know about one training set.
+
+    Parameters
+    ----------
+    classes : ndarray
+        The class labels, sorted.
+    class_counts : ndarray of int
+        Number of rows of each class in the whole training set.
+    min_train_counts : ndarray of int
+        For each class, its smallest count over the CV training folds. Neighbour
+        counts are bounded by these so that no trial fails on a small fold.
+    max_train_minority_ratio : float
+        Largest ``n_minority / n_majority`` over the training folds (binary
+        only); a float ``sampling_strategy`` must not go below it.
+    n_samples, n_features : int
+        Shape of the training set.
+    has_nan : bool
+        Whether ``X`` holds missing values.
+    is_sparse : bool
+        Whether ``X`` is a sparse matrix.
+    random_state : int
+        Seed given to every sampler and model built from this context.
+    """
+
+    classes: np.ndarray
+    class_counts: np.ndarray
+    min_train_counts: np.ndarray
+    max_train_minority_ratio: float
+    n_samples: int
+    n_features: int
+    has_nan: bool = False
+    is_sparse: bool = False
+    random_state: int = 0
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.n_classes == 2
+
+    @property
+    def n_minority(self) -> int:
+        return int(self.class_counts.min())
+
+    @property
+    def minority_train(self) -> int:
+        """Smallest count of any class in any CV training fold."""
+        return int(self.min_train_counts.min())
+
+    @property
+    def imbalance_ratio(self) -> float:
+        return float(self.class_counts.max() / self.class_counts.min())
+
+    @property
+    def minority_class(self):
+        return self.classes[int(np.argmin(self.class_counts))]
+
+
+def _resolve(value, ctx):
+    return value(ctx) if callable(value) else value
+
+
+# --------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IntParam:
+    """An integer parameter; bounds may be callables of the context.
+
+    If the range is empty for a context, the parameter takes ``fallback``; when
+    ``fallback`` is left at its default the technique cannot apply.
+    """
+
+    name: str
+    low: Any
+    high: Any
+    default: Any = None
+    log: bool = False
+    fallback: Any = REQUIRED
+
+    def bounds(self, ctx):
+        return int(_resolve(self.low, ctx)), int(_resolve(self.high, ctx))
+
+    def is_empty(self, ctx):
+        low, high = self.bounds(ctx)
+        return high < low
+
+    def suggest(self, trial, key, ctx):
+        low, high = self.bounds(ctx)
+        if high < low:
+            return self.fallback
+        if low == high:
+            return low
+        return trial.suggest_int(key, low, high, log=self.log)
+
+    def default_value(self, ctx):
+        low, high = self.bounds(ctx)
+        if high < low:
+            return self.fallback
+        default = _resolve(self.default, ctx)
+        default = low if default is None else default
+        return int(min(max(default, low), high))
+
+    def optuna_items(self, key, value, ctx):
+        low, high = self.bounds(ctx)
+        return {} if high <= low else {key: value}
+
+
+@dataclass(frozen=True)
+class FloatParam:
+    """A float parameter; bounds may be callables of the context.
+
+    ``nullable=True`` adds the choice ``None`` (for example, no shrinkage):
+    Optuna first picks ``<key>_set`` in ``(False, True)``, then the float.
+    """
+
+    name: str
+    low: Any
+    high: Any
+    default: Any = None
+    log: bool = False
+    nullable: bool = False
+    fallback: Any = REQUIRED
+
+    def bounds(self, ctx):
+        return float(_resolve(self.low, ctx)), float(_resolve(self.high, ctx))
+
+    def is_empty(self, ctx):
+        low, high = self.bounds(ctx)
+        return not high > low
+
+    def suggest(self, trial, key, ctx):
+        low, high = self.bounds(ctx)
+        if not high > low:
+            return self.fallback
+        if self.nullable and not trial.suggest_categorical(f"{key}_set", (False, True)):
+            return None
+        return trial.suggest_float(key, low, high, log=self.log)
+
+    def default_value(self, ctx):
+        low, high = self.bounds(ctx)
+        if not high > low:
+            return self.fallback
+        default = _resolve(self.default, ctx)
+        if default is None:
+            return None if self.nullable else low
+        return float(min(max(default, low), high))
+
+    def optuna_items(self, key, value, ctx):
+        low, high = self.bounds(ctx)
+        if not high > low:
+            return {}
+        if self.nullable:
+            if value is None:
+                return {f"{key}_set": False}
+            return {f"{key}_set": True, key: value}
+        return {key: value}
+
+
+@dataclass(frozen=True)
+class CategoricalParam:
+    """A parameter chosen from a fixed tuple of values."""
+
+    name: str
+    choices: tuple
+    default: Any = None
+    fallback: Any = REQUIRED
+
+    def is_empty(self, ctx):
+        return len(self.choices) == 0
+
+    def suggest(self, trial, key, ctx):
+        if len(self.choices) == 1:
+            return self.choices[0]
+        return trial.suggest_categorical(key, self.choices)
+
+    def default_value(self, ctx):
+        return self.choices[0] if self.default is None else self.default
+
+    def optuna_items(self, key, value, ctx):
+        return {} if len(self.choices) <= 1 else {key: value}
+
+
+# --------------------------------------------------------------------------
+# Techniques and algorithms
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Technique:
+    """One remedy for class imbalance, declared as data.
+
+    Parameters
+    ----------
+    name : str
+        Unique, readable name (``"smote"``); used in results.
+    family : str
+        One of ``"baseline"``, ``"over-sampling"``, ``"under-sampling"``,
+        ``"combined"``, ``"class-weight"``, ``"ensemble"``, ``"custom"``.
+    kind : str
+        How the technique acts on the model:
+
+        - ``"none"``: the model as it is;
+        - ``"sampler"``: ``build`` returns an imbalanced-learn sampler, placed
+          in front of the model's final step so it only sees training folds;
+        - ``"class_weight"``: ``build`` returns a ``class_weight`` value, set on
+          the model, or turned into ``sample_weight`` when it has none;
+        - ``"estimator"``: ``build`` returns a classifier that replaces the
+          model (for example a balanced random forest).
+    build : callable, default=None
+        ``build(context, **params)`` returns the object described by ``kind``.
+    params : tuple of IntParam, FloatParam or CategoricalParam
+        Parameters exposed to Optuna; they exist only when this technique is
+        chosen.
+    requires : callable, default=None
+        ``requires(context)`` returns ``None`` when the technique applies, or a
+        sentence saying why it does not.
+    description : str
+        One line for reports.
+
+    Examples
+    --------
+    >>> from imblearn.over_sampling import RandomOverSampler
+    >>> from autobalance import Technique, FloatParam
+    >>> def build(ctx, shrinkage):
+    ...     return RandomOverSampler(shrinkage=shrinkage, random_state=ctx.random_state)
+    >>> t = Technique("smoothed_ros", "over-sampling", "sampler", build,
+    ...               params=(FloatParam("shrinkage", 0.05, 1.0, default=0.1),))
+    >>> t.name
+    'smoothed_ros'
+    """
+
+    name: str
+    family: str
+    kind: str
+    build: Callable[..., Any] | None = None
+    params: tuple = ()
+    requires: Callable[[SearchContext], str | None] | None = None
+    description: str = ""
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(
+                f"Technique name {self.name!r} must be lower-case letters, digits "
+                "and underscores, starting with a letter (for example 'my_sampler')."
+            )
+        if self.family not in FAMILIES:
+            raise ValueError(
+                f"Technique {self.name!r} has family {self.family!r}; use one of "
+                f"{FAMILIES}."
+            )
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"Technique {self.name!r} has kind {self.kind!r}; use one of {KINDS}."
+            )
+        if self.kind != "none" and self.build is None:
+            raise ValueError(
+                f"Technique {self.name!r} of kind {self.kind!r} needs a build."
+            )
+
+    def key(self, param_name):
+        """The Optuna name of a parameter: unique across techniques."""
+        return f"{self.name}__{param_name}"
+
+    def why_not(self, ctx):
+        """``None`` if the technique applies to ``ctx``, else the reason."""
+        if self.requires is not None:
+            reason = self.requires(ctx)
+            if reason:
+                return reason
+        for p in self.params:
+            if p.fallback is REQUIRED and p.is_empty(ctx):
+                return f"parameter {p.name!r} has no valid value for this data"
+        return None
+
+    def suggest(self, trial, ctx):
+        return {p.name: p.suggest(trial, self.key(p.name), ctx) for p in self.params}
+
+    def default_params(self, ctx):
+        return {p.name: p.default_value(ctx) for p in self.params}
+
+    def optuna_params(self, params, ctx):
+        """The Optuna parameters that reproduce ``params`` (for enqueueing)."""
+        out = {}
+        for p in self.params:
+            out.update(p.optuna_items(self.key(p.name), params[p.name], ctx))
+        return out
+
+    def make(self, ctx, params):
+        if self.build is None:
+            return None
+        return self.build(ctx, **params)
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A named model of the portfolio (the tutorial's "change the algorithm")."""
+
+    name: str
+    estimator: Any
+
+    @property
+    def final_estimator(self):
+        est = self.estimator
+        while isinstance(est, SkPipeline):
+            est = est.steps[-1][1]
+        return est
+
+    def supports_class_weight(self):
+        return "class_weight" in self.final_estimator.get_params(deep=False)
+
+    def accepts_sample_weight(self):
+        return has_fit_parameter(self.final_estimator, "sample_weight")
+
+    def allows_nan(self):
+        return bool(self.estimator.__sklearn_tags__().input_tags.allow_nan)
+
+    def allows_sparse(self):
+        return bool(self.estimator.__sklearn_tags__().input_tags.sparse)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One point of the space: what a trial evaluates and a refit rebuilds."""
+
+    technique: str
+    algorithm: str | None
+    params: dict = field(default_factory=dict)
+
+    def as_params(self):
+        """The flat, readable dict used in ``best_params_`` and ``cv_results_``."""
+        out = {"technique": self.technique, "algorithm": self.algorithm}
+        out.update(self.params)
+        return out
+
+    def key(self):
+        return (self.technique, self.algorithm, tuple(sorted(self.params.items())))
+
+
+# --------------------------------------------------------------------------
+# The space
+# --------------------------------------------------------------------------
+def _set_random_states(estimator, seed):
+    """Seed every unset ``random_state`` of ``estimator`` (deeply)."""
+    params = estimator.get_params(deep=True)
+    to_set = {
+        k: seed
+        for k, v in params.items()
+        if (k == "random_state" or k.endswith("__random_state")) and v is None
+    }
+    if to_set:
+        estimator.set_params(**to_set)
+    return estimator
+
+
+class SearchSpace:
+    """A conditional Optuna space over (technique, algorithm, parameters).
+
+    Parameters
+    ----------
+    techniques : list of Technique
+    algorithms : list of Algorithm
+    context : SearchContext
+    """
+
+    def __init__(self, techniques, algorithms, context):
+        self.context = context
+        self.algorithms = {a.name: a for a in algorithms}
+        self.excluded = {}
+        self.techniques = {}
+        self.compatible = {}
+        for t in techniques:
+            reason = t.why_not(context)
+            algos = [] if reason else self._compatible_algorithms(t, context)
+            if reason is None and not algos and t.kind != "estimator":
+                reason = self._incompatibility_reason(t)
+            if reason:
+                self.excluded[t.name] = reason
+                continue
+            self.techniques[t.name] = t
+            self.compatible[t.name] = algos
+
+    # -- applicability -----------------------------------------------------
+    def _compatible_algorithms(self, technique, ctx):
+        if technique.kind == "estimator":
+            return []
+        out = []
+        for name, algo in self.algorithms.items():
+            if ctx.has_nan and not algo.allows_nan():
+                continue
+            if ctx.is_sparse and not algo.allows_sparse():
+                continue
+            if technique.kind == "class_weight" and not (
+                algo.supports_class_weight() or algo.accepts_sample_weight()
+            ):
+                continue
+            out.append(name)
+        return out
+
+    def _incompatibility_reason(self, technique):
+        if technique.kind == "class_weight":
+            return "no model of the portfolio takes class_weight or sample_weight"
+        return "no model of the portfolio accepts this data"
+
+    # -- Optuna --------------------------------------------------------------
+    def _algorithm_key(self, technique_name):
+        # A shared "algorithm" parameter lets TPE learn which model is good
+        # across techniques; Optuna needs a fixed choice set per name, so a
+        # technique limited to some models gets its own parameter.
+        algos = self.compatible[technique_name]
+        if len(algos) == len(self.algorithms):
+            return "algorithm"
+        return f"{technique_name}__algorithm"
+
+    def suggest(self, trial):
+        """Sample one :class:`Config` with ``trial`` (a Trial or FixedTrial)."""
+        names = tuple(self.techniques)
+        name = (
+            names[0]
+            if len(names) == 1
+            else trial.suggest_categorical("technique", names)
+        )
+        technique = self.techniques[name]
+        algorithm = None
+        algos = self.compatible[name]
+        if len(algos) == 1:
+            algorithm = algos[0]
+        elif algos:
+            algorithm = trial.suggest_categorical(
+                self._algorithm_key(name), tuple(algos)
+            )
+        params = technique.suggest(trial, self.context)
+        return Config(name, algorithm, params)
+
+    def optuna_params(self, config):
+        """Optuna parameters that make ``suggest`` return ``config``."""
+        out = {}
+        if len(self.techniques) > 1:
+            out["technique"] = config.technique
+        if len(self.compatible[config.technique]) > 1:
+            out[self._algorithm_key(config.technique)] = config.algorithm
+        technique = self.techniques[config.technique]
+        out.update(technique.optuna_params(config.params, self.context))
+        return out
+
+    def default_config(self, technique_name, algorithm=None):
+        technique = self.techniques[technique_name]
+        algos = self.compatible[technique_name]
+        if algorithm is None and algos:
+            algorithm = algos[0]
+        return Config(technique_name, algorithm, technique.default_params(self.context))
+
+    def starting_configs(self):
+        """Sensible first trials: the baseline and balanced weights on every
+        model, then every model-replacing ensemble, then each remaining
+        technique at its defaults on the first model."""
+        configs = []
+        for tname in ("none", "balanced_class_weight"):
+            if tname in self.techniques:
+                for algo in self.compatible[tname] or [None]:
+                    configs.append(self.default_config(tname, algo))
+        for tname, t in self.techniques.items():
+            if t.kind == "estimator":
+                configs.append(self.default_config(tname))
+        return configs
+
+    def grid(self):
+        """Every technique at its defaults on every compatible model."""
+        configs = []
+        for tname in self.techniques:
+            for algo in self.compatible[tname] or [None]:
+                configs.append(self.default_config(tname, algo))
+        return configs
+
+    # -- building --------------------------------------------------------------
+    def family(self, technique_name):
+        return self.techniques[technique_name].family
+
+    def build(self, config):
+        """An unfitted estimator for ``config`` (resampling inside its ``fit``)."""
+        from ._build import build_pipeline
+
+        technique = self.techniques[config.technique]
+        algorithm = (
+            None if config.algorithm is None else self.algorithms.get(config.algorithm)
+        )
+        return build_pipeline(technique, algorithm, config.params, self.context)
+
+    def describe(self):
+        """A summary of what the space holds and what it left out, and why."""
+        return {
+            "techniques": {
+                n: {"family": t.family, "algorithms": self.compatible[n]}
+                for n, t in self.techniques.items()
+            },
+            "excluded": dict(self.excluded),
+        }
+
+
+def clone_algorithm(algorithm, seed):
+    return _set_random_states(clone(algorithm.estimator), seed)

@@ -1,0 +1,151 @@
+"""Study lifecycle: a seeded sampler and pruner, a fresh study per fit (or a
+named, fingerprinted study in a storage), Optuna's logging silenced and
+restored, and the optimisation loop."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import warnings
+
+import numpy as np
+import optuna
+
+from .exceptions import NoCompletedTrialsError, StudyMismatchError
+
+__all__ = ["data_fingerprint", "open_study", "quiet_optuna", "run_study"]
+
+FINGERPRINT_ATTR = "autobalance_fingerprint"
+TrialState = optuna.trial.TrialState
+
+
+@contextlib.contextmanager
+def quiet_optuna():
+    """Silence Optuna's info logging and experimental warnings, then restore."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", category=optuna.exceptions.ExperimentalWarning
+            )
+            yield
+    finally:
+        optuna.logging.set_verbosity(previous)
+
+
+def data_fingerprint(X, y, settings):
+    """A hash of the training data and of the settings that define a search."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    if isinstance(X, pd.DataFrame):
+        h.update(json.dumps([[str(c), str(t)] for c, t in X.dtypes.items()]).encode())
+        h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    else:
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        arr = np.asarray(X)
+        h.update(f"{arr.dtype}{arr.shape}".encode())
+        if arr.dtype == object:
+            h.update(repr(arr.tolist()).encode())
+        else:
+            h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(repr(np.asarray(y).tolist()).encode())
+    h.update(json.dumps(settings, sort_keys=True, default=repr).encode())
+    return h.hexdigest()
+
+
+def make_sampler(seed):
+    # multivariate+group TPE models the conditional space (parameters exist only
+    # under their technique) instead of treating parameters independently.
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=10, multivariate=True, group=True
+    )
+
+
+def make_pruner(pruning):
+    if not pruning:
+        return optuna.pruners.NopPruner()
+    # Fold scores are paired across trials (same folds, same seeds), which is
+    # what the Wilcoxon signed-rank test needs.
+    return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+
+
+def open_study(*, storage, study_name, seed, pruning, fingerprint):
+    """A fresh in-memory study, or the named one in ``storage`` (created or
+    resumed; a stored study made for other data or settings is refused)."""
+    sampler = make_sampler(seed)
+    pruner = make_pruner(pruning)
+    if storage is None:
+        return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        direction="maximize",
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    stored = study.user_attrs.get(FINGERPRINT_ATTR)
+    if stored is None:
+        if study.trials:
+            raise StudyMismatchError(
+                f"Study {study_name!r} in {storage!r} already has trials but was not "
+                "created by autobalance; choose another study_name."
+            )
+        study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
+    elif stored != fingerprint:
+        raise StudyMismatchError(
+            f"Study {study_name!r} in the storage was run on different data or "
+            "search settings (space, scoring, cv, random_state); resuming it would "
+            "mix two searches. Use a new study_name, or delete the old study with "
+            "optuna.delete_study."
+        )
+    return study
+
+
+def n_finished(study):
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def run_study(
+    study, objective, *, n_trials, timeout, starting_params, show_progress_bar
+):
+    """Enqueue the starting points on a new study and optimise up to the
+    budget; stored studies resume up to ``n_trials`` finished trials."""
+    if not study.trials:
+        for params in starting_params:
+            study.enqueue_trial(params, skip_if_exists=True)
+    remaining = None
+    if n_trials is not None:
+        remaining = n_trials - n_finished(study)
+        if remaining <= 0:
+            return study
+    study.optimize(
+        objective,
+        n_trials=remaining,
+        timeout=timeout,
+        catch=(Exception,),
+        show_progress_bar=show_progress_bar,
+    )
+    return study
+
+
+def check_completed(study):
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if complete:
+        return
+    reasons = {}
+    for t in study.trials:
+        reason = t.user_attrs.get("fail_reason") or t.state.name.lower()
+        reasons[reason] = reasons.get(reason, 0) + 1
+    summary = "; ".join(
+        f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])
+    )
+    raise NoCompletedTrialsError(
+        f"No trial completed out of {len(study.trials)} ({summary or 'no trial ran'}). "
+        "Check that the model can be fitted on this data, or raise n_trials/timeout."
+    )
