@@ -149,6 +149,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Techniques left out of the space for this data, with the reason.
     study_ : optuna.study.Study
         The study of the search.
+    search_space_ : SearchSpace
+        The space searched for this data (what applied, what was left out).
+    cv_ : cross-validation splitter
+        The inner splitter; ``cv_.split(X, y)`` gives the folds of the search.
     scorer_ : callable
         The scorer used in the search and by :meth:`score`.
     n_splits_ : int
@@ -355,6 +359,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             cv = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed)
         else:
             cv = check_cv(self.cv, y, classifier=True)
+        self.cv_ = cv
         splits = list(cv.split(X, y))
         for i, (train, test) in enumerate(splits):
             if len(np.unique(y[test])) < len(counts) or len(np.unique(y[train])) < len(
@@ -476,6 +481,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.study_ = study
         self.scorer_ = scorer
         self.n_splits_ = len(splits)
+        self.search_space_ = space
         self.excluded_techniques_ = dict(space.excluded)
         self.cv_results_ = trials_to_cv_results(
             study.get_trials(deepcopy=False), len(splits)
@@ -490,20 +496,22 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.best_algorithm_ = (
             algorithm if algorithm is not None else self.best_technique_
         )
-        config = Config(
-            self.best_technique_,
-            algorithm,
-            {
-                k: v
-                for k, v in self.best_params_.items()
-                if k not in ("technique", "algorithm")
-            },
-        )
         start = time.perf_counter()
-        self.best_estimator_ = space.build(config).fit(X_search, y)
+        self.best_estimator_ = self._estimator_from_params(self.best_params_)
+        self.best_estimator_.fit(X_search, y)
         self.refit_time_ = time.perf_counter() - start
         self.classes_ = getattr(self.best_estimator_, "classes_", classes)
         return self
+
+    def _estimator_from_params(self, params):
+        """An unfitted estimator for one entry of ``cv_results_["params"]``.
+
+        Used by the refit, nested evaluation and reports to rebuild any setup of
+        the search exactly as a trial built it.
+        """
+        params = dict(params)
+        config = Config(params.pop("technique"), params.pop("algorithm"), params)
+        return self.search_space_.build(config)
 
     # -- prediction ------------------------------------------------------------
     def _predict_X(self, X):
