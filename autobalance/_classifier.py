@@ -44,7 +44,8 @@ def _label(value):
 
 
 def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # LogisticRegression -> logistic_regression, GaussianNB -> gaussian_nb
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 class _SamplerBuilder:
@@ -512,6 +513,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         params = dict(params)
         config = Config(params.pop("technique"), params.pop("algorithm"), params)
         return self.search_space_.build(config)
+
+    @property
+    def leaderboard_(self):
+        """One row per technique vs ``none``; see :func:`autobalance.leaderboard`.
+
+        Raises ``NotFittedError`` (an ``AttributeError``) before ``fit``.
+        """
+        from .reporting import leaderboard
+
+        return leaderboard(self)
 
     # -- prediction ------------------------------------------------------------
     def _predict_X(self, X):

@@ -532,10 +532,20 @@ class SearchSpace:
         """An unfitted estimator for ``config`` (resampling inside its ``fit``)."""
         from ._build import build_pipeline
 
+        if config.technique not in self.techniques:
+            raise ValueError(
+                f"Technique {config.technique!r} is not in this search space; it has "
+                f"{sorted(self.techniques)}."
+            )
         technique = self.techniques[config.technique]
-        algorithm = (
-            None if config.algorithm is None else self.algorithms.get(config.algorithm)
-        )
+        algorithm = None
+        if technique.kind != "estimator":
+            if config.algorithm not in self.algorithms:
+                raise ValueError(
+                    f"Algorithm {config.algorithm!r} is not in this search space; it "
+                    f"has {sorted(self.algorithms)}."
+                )
+            algorithm = self.algorithms[config.algorithm]
         return build_pipeline(technique, algorithm, config.params, self.context)
 
     def describe(self):

@@ -1,0 +1,474 @@
+"""Behaviour of AutoBalancedClassifier: fitting, results, integration, errors."""
+
+import pickle
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import make_classification
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import autobalance._classifier as classifier_module
+from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
+
+FAST = {"n_trials": 5, "cv": 3, "random_state": 0}
+
+
+def test_fit_sets_documented_attributes(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    assert clf.best_technique_ == clf.best_params_["technique"]
+    assert clf.best_params_["algorithm"] == "logistic_regression"
+    assert 0.5 < clf.best_score_ <= 1.0
+    assert clf.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    assert clf.refit_time_ >= 0
+    assert isinstance(clf.study_, optuna.study.Study)
+    assert clf.best_score_ == pytest.approx(clf.study_.best_value)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_cv_results_follow_sklearn_layout(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    res = clf.cv_results_
+    n = len(res["params"])
+    assert n == len(clf.study_.trials) == FAST["n_trials"]
+    for key in (
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+        "split0_test_score",
+        "split2_test_score",
+        "mean_fit_time",
+        "param_technique",
+        "technique",
+        "state",
+    ):
+        assert len(res[key]) == n, key
+    assert "split3_test_score" not in res
+    best = clf.best_index_
+    assert res["rank_test_score"][best] == 1
+    assert res["params"][best] == clf.best_params_
+    assert res["mean_test_score"][best] == pytest.approx(clf.best_score_)
+    complete = res["state"] == "COMPLETE"
+    folds = np.column_stack([res[f"split{i}_test_score"] for i in range(3)])
+    np.testing.assert_allclose(
+        res["mean_test_score"][complete], folds[complete].mean(axis=1)
+    )
+    # Parameters of other techniques are masked, as in GridSearchCV.
+    df = pd.DataFrame(res)
+    assert {"params", "mean_test_score", "technique"} <= set(df.columns)
+
+
+def test_none_baseline_is_always_evaluated(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), techniques=["smote"], n_trials=3, cv=3, random_state=0
+    ).fit(X, y)
+    techniques = list(clf.cv_results_["technique"])
+    assert techniques[0] == "none"
+    assert set(techniques) <= {"none", "smote"}
+
+
+def test_same_random_state_gives_identical_results(binary_data):
+    X, y = binary_data
+    # Randomness everywhere: the study's sampler, the folds, SMOTE and the forest.
+    kw = {
+        "estimator": [LogisticRegression(), ExtraTreesClassifier(n_estimators=10)],
+        "techniques": ["smote", "random_over_sampler", "random_under_sampler"],
+        "n_trials": 8,
+        "cv": 3,
+        "random_state": 3,
+    }
+    a = AutoBalancedClassifier(**kw).fit(X, y)
+    b = AutoBalancedClassifier(**kw).fit(X, y)
+    assert a.best_params_ == b.best_params_
+    np.testing.assert_allclose(
+        a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
+    )
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_parallel_folds_match_sequential(binary_data):
+    X, y = binary_data
+    kw = {"estimator": LogisticRegression(), "n_trials": 6, "cv": 3, "random_state": 1}
+    seq = AutoBalancedClassifier(**kw).fit(X, y)
+    par = AutoBalancedClassifier(**kw, n_jobs=2).fit(X, y)
+    assert seq.best_params_ == par.best_params_
+    np.testing.assert_allclose(
+        seq.cv_results_["split0_test_score"], par.cv_results_["split0_test_score"]
+    )
+
+
+def test_fresh_study_per_fit(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST)
+    clf.fit(X, y)
+    first = clf.study_
+    clf.fit(X, y)
+    assert clf.study_ is not first
+    assert len(clf.study_.trials) == FAST["n_trials"]
+
+
+def test_optuna_logging_level_is_restored(binary_data):
+    X, y = binary_data
+    optuna.logging.set_verbosity(optuna.logging.DEBUG)
+    try:
+        AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+    finally:
+        optuna.logging.set_verbosity(optuna.logging.INFO)
+
+
+def test_duplicate_configurations_are_not_refitted(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["tomek_links"],
+        n_trials=6,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    dupes = [t for t in clf.study_.trials if "duplicate_of" in t.user_attrs]
+    # Only two distinct configurations exist (none, tomek_links).
+    assert len(dupes) == 4
+    for t in dupes:
+        original = clf.study_.trials[t.user_attrs["duplicate_of"]]
+        assert t.value == original.value
+
+
+# -- honesty -------------------------------------------------------------------
+class RecordingSampler(BaseEstimator):
+    """Adds 3 synthetic minority rows, marked with id -1, and records its input."""
+
+    seen = []
+
+    def fit_resample(self, X, y):
+        RecordingSampler.seen.append(np.sort(X[:, 0]))
+        minority = y == 1
+        synthetic = X[minority][:3].copy()
+        synthetic[:, 0] = -1.0
+        return np.vstack([X, synthetic]), np.concatenate([y, y[minority][:3]])
+
+
+class RecordingModel(LogisticRegression):
+    scored = []
+
+    def decision_function(self, X):
+        RecordingModel.scored.append(np.sort(np.asarray(X)[:, 0]))
+        return super().decision_function(X)
+
+
+def test_no_resampled_row_reaches_a_validation_fold(binary_data):
+    X, y = binary_data
+    X = np.column_stack([np.arange(len(X), dtype=float), X])  # column 0 = row id
+    RecordingSampler.seen.clear()
+    RecordingModel.scored.clear()
+    clf = AutoBalancedClassifier(
+        RecordingModel(),
+        techniques=[RecordingSampler()],
+        n_trials=4,
+        cv=3,
+        pruning=False,
+        random_state=0,
+    ).fit(X, y)
+    folds = list(clf.cv_.split(X, y))
+    train_sets = [np.sort(tr.astype(float)) for tr, _ in folds]
+    test_sets = [np.sort(te.astype(float)) for _, te in folds]
+    assert RecordingSampler.seen, "the custom sampler never ran"
+    for ids in RecordingSampler.seen:
+        # The sampler only ever sees one whole training fold, or all rows at refit.
+        assert any(np.array_equal(ids, t) for t in train_sets) or len(ids) == len(X)
+    assert RecordingModel.scored
+    for ids in RecordingModel.scored:
+        assert -1.0 not in ids  # no synthetic row is ever scored
+        assert any(np.array_equal(ids, t) for t in test_sets)
+
+
+def test_random_labels_give_honest_outer_auc():
+    X, _ = make_classification(n_samples=400, n_features=8, random_state=0)
+    y = np.random.default_rng(0).random(400) < 0.15
+    clf = AutoBalancedClassifier(LogisticRegression(), n_trials=8, cv=3, random_state=0)
+    outer = cross_validate(clf, X, y, cv=4, scoring="roc_auc")
+    assert abs(outer["test_score"].mean() - 0.5) < 0.1
+
+
+# -- scikit-learn integration --------------------------------------------------
+def test_clone_pickle_and_gridsearch(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST)
+    assert repr(clone(clf).get_params()) == repr(clf.get_params())
+    clf.fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    grid = GridSearchCV(clf, {"n_trials": [2, 4]}, cv=3).fit(X, y)
+    assert grid.best_params_["n_trials"] in (2, 4)
+    # score() uses the search's scorer (ROC AUC), so GridSearchCV ranks by AUC.
+    assert grid.best_score_ > 0.5
+
+
+def test_last_step_of_a_pipeline_and_cross_validate(binary_data):
+    X, y = binary_data
+    pipe = make_pipeline(
+        StandardScaler(), AutoBalancedClassifier(LogisticRegression(), **FAST)
+    )
+    out = cross_validate(pipe, X, y, cv=3, scoring="roc_auc")
+    assert out["test_score"].mean() > 0.7
+
+
+def test_sampler_goes_before_the_final_step_of_a_pipeline(binary_data):
+    X, y = binary_data
+    model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression())])
+    clf = AutoBalancedClassifier(model, techniques=["smote"], **FAST).fit(X, y)
+    built = clf._estimator_from_params(
+        {
+            "technique": "smote",
+            "algorithm": "logistic_regression",
+            "k_neighbors": 3,
+            "sampling_strategy": 0.5,
+        }
+    )
+    assert [name for name, _ in built.steps] == ["scale", "sampler", "lr"]
+
+
+def test_methods_are_available_only_when_the_model_has_them(binary_data):
+    X, y = binary_data
+    lr = AutoBalancedClassifier(LogisticRegression(), **FAST)
+    assert hasattr(lr, "decision_function")
+    et = AutoBalancedClassifier(ExtraTreesClassifier(n_estimators=10), **FAST)
+    assert not hasattr(et, "decision_function")
+    et.fit(X, y)
+    assert not hasattr(et, "decision_function")
+    assert et.predict(X).shape == (len(X),)
+
+
+def test_score_uses_the_search_metric(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    from sklearn.metrics import roc_auc_score
+
+    assert clf.score(X, y) == pytest.approx(
+        roc_auc_score(y, clf.predict_proba(X)[:, 1])
+    )
+
+
+# -- techniques and models -----------------------------------------------------
+def test_class_weight_uses_sample_weight_when_model_has_no_class_weight(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        GaussianNB(), techniques=["balanced_class_weight"], **FAST
+    ).fit(X, y)
+    built = clf._estimator_from_params(
+        {"technique": "balanced_class_weight", "algorithm": "gaussian_nb"}
+    )
+    assert type(built).__name__ == "ClassWeightAdapter"
+    fitted = built.fit(X, y)
+    assert fitted.predict_proba(X).shape == (len(X), 2)
+
+
+def test_inapplicable_techniques_are_left_out_with_a_reason(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        KNeighborsClassifier(),
+        techniques=["balanced_class_weight", "random_under_sampler"],
+        **FAST,
+    ).fit(X, y)
+    assert "balanced_class_weight" in clf.excluded_techniques_
+    assert "class_weight" in clf.excluded_techniques_["balanced_class_weight"]
+    assert "balanced_class_weight" not in set(clf.cv_results_["technique"])
+
+
+def test_neighbour_techniques_fit_tiny_minorities():
+    # 6 positives, cv=3: 4 per training fold, so k_neighbors <= 3 everywhere.
+    X, y = make_classification(n_samples=200, weights=[0.97], random_state=1)
+    y[:] = 0
+    y[:6] = 1
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["smote", "adasyn", "smote_tomek", "borderline_smote"],
+        n_trials=12,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    res = clf.cv_results_
+    for params, reason in zip(res["params"], res["fail_reason"], strict=True):
+        k = params.get("k_neighbors", params.get("n_neighbors"))
+        if k is not None:
+            assert k <= 3
+        assert "k_neighbors" not in reason and "n_neighbors" not in reason
+
+
+def test_default_portfolio_searches_models_and_ensembles(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(n_trials=9, cv=3, random_state=0).fit(X, y)
+    algorithms = set(clf.cv_results_["param_algorithm"].compressed())
+    assert {
+        "logistic_regression",
+        "extra_trees",
+        "hist_gradient_boosting",
+    } <= algorithms
+    assert {"balanced_random_forest", "easy_ensemble"} <= set(
+        clf.cv_results_["technique"]
+    )
+
+
+def test_user_portfolio_names_and_pairs(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        [("lr", LogisticRegression()), GaussianNB()], n_trials=6, cv=3, random_state=0
+    ).fit(X, y)
+    algos = set(clf.cv_results_["param_algorithm"].compressed())
+    assert algos == {"lr", "gaussian_nb"}
+    assert "balanced_random_forest" not in set(clf.cv_results_["technique"])
+
+
+def test_hist_gradient_boosting_accepts_missing_values(binary_data):
+    X, y = binary_data
+    X = X.copy()
+    X[::7, 0] = np.nan
+    clf = AutoBalancedClassifier(HistGradientBoostingClassifier(max_iter=20), **FAST)
+    clf.fit(X, y)
+    assert clf.__sklearn_tags__().input_tags.allow_nan
+    assert "smote" in clf.excluded_techniques_
+    assert clf.predict(X).shape == (len(X),)
+
+
+class FailingClassifier(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        raise RuntimeError("boom: this model cannot be fitted")
+
+    def predict(self, X):  # pragma: no cover - never fitted
+        return np.zeros(len(X))
+
+
+def test_no_completed_trial_raises_a_summary(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(FailingClassifier(), n_trials=3, cv=3, random_state=0)
+    with pytest.raises(NoCompletedTrialsError, match="3 x RuntimeError: boom"):
+        clf.fit(X, y)
+
+
+# -- labels --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["neg", "pos"]),
+        np.array([-1, 1]),
+        np.array([3, 7]),
+        np.array([False, True]),
+    ],
+    ids=["str", "minus-one", "int", "bool"],
+)
+def test_labels_round_trip(binary_data, labels):
+    X, y = binary_data
+    y_user = labels[y]
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y_user)
+    np.testing.assert_array_equal(clf.classes_, labels)
+    assert set(np.unique(clf.predict(X))) <= set(labels)
+
+
+def test_pandas_categorical_labels_and_dataframe(binary_data):
+    X, y = binary_data
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    target = pd.Series(pd.Categorical(np.array(["no", "yes"])[y]))
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(df, target)
+    np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
+    np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
+    assert set(clf.predict(df)) <= {"no", "yes"}
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(df[df.columns[::-1]])
+
+
+def test_multiclass(multiclass_data):
+    X, y = multiclass_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    assert "multi_class=ovr" in repr(clf.scorer_)
+    assert "custom_class_weight" not in clf.excluded_techniques_
+
+
+# -- bad input, rejected before any trial runs ---------------------------------
+@pytest.fixture
+def no_search(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the search started before the input was checked")
+
+    monkeypatch.setattr(classifier_module, "Objective", forbidden)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (
+            lambda X, y: (
+                np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X),
+                y,
+            ),
+            "infinity",
+        ),
+        (
+            lambda X, y: (
+                np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X),
+                y,
+            ),
+            "missing values",
+        ),
+        (lambda X, y: (X, np.zeros_like(y)), "only one class"),
+        (lambda X, y: (X, np.r_[1, np.zeros(len(y) - 1, dtype=int)]), "only 1 row"),
+        (lambda X, y: (X, np.linspace(0, 1, len(y))), "Unknown label type"),
+        (lambda X, y: (X, np.column_stack([y, y])), "1d array"),
+        (
+            lambda X, y: (
+                X,
+                np.r_[np.ones(2, dtype=int), np.zeros(len(y) - 2, dtype=int)],
+            ),
+            "fewer than cv=3",
+        ),
+    ],
+    ids=["inf", "nan", "one-class", "one-minority", "continuous", "multilabel", "cv"],
+)
+def test_bad_input_is_rejected_before_the_search(binary_data, no_search, mutate, match):
+    X, y = binary_data
+    X_bad, y_bad = mutate(X.astype(float), y)
+    with pytest.raises(ValueError, match=match):
+        AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X_bad, y_bad)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_trials": None, "timeout": None}, "never stop"),
+        ({"storage": "sqlite:///x.db"}, "storage and study_name go together"),
+        ({"techniques": ["smoot"]}, "Unknown technique 'smoot'"),
+        ({"techniques": ["smote", "smote"]}, "more than once"),
+        ({"estimator": LinearRegression()}, "not a scikit-learn classifier"),
+        ({"estimator": StandardScaler()}, "'estimator' parameter"),
+        ({"n_trials": 0}, "n_trials"),
+        ({"cv": 1}, "'cv' parameter"),
+    ],
+)
+def test_bad_parameters_are_rejected_before_the_search(
+    binary_data, no_search, params, match
+):
+    X, y = binary_data
+    kw = {"estimator": LogisticRegression(), **FAST, **params}
+    with pytest.raises(ValueError, match=match):
+        AutoBalancedClassifier(**kw).fit(X, y)
+
+
+def test_wrong_feature_count_at_predict(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
