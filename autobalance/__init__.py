@@ -12,6 +12,7 @@ from ._catalogue import (
     technique_names,
 )
 from ._classifier import AutoBalancedClassifier
+from ._evaluation import NestedCVResult, nested_cross_validate
 from ._space import (
     Algorithm,
     CategoricalParam,
@@ -23,6 +24,15 @@ from ._space import (
     Technique,
 )
 from .exceptions import NoCompletedTrialsError, StudyMismatchError
+from .reporting import (
+    OptimizationHistoryDisplay,
+    PrecisionRecallComparisonDisplay,
+    ReliabilityDisplay,
+    ROCComparisonDisplay,
+    TechniqueComparisonDisplay,
+    leaderboard,
+    report,
+)
 
 __version__ = "0.1.0"
 
@@ -34,13 +44,22 @@ __all__ = [
     "Config",
     "FloatParam",
     "IntParam",
+    "NestedCVResult",
     "NoCompletedTrialsError",
+    "OptimizationHistoryDisplay",
+    "PrecisionRecallComparisonDisplay",
+    "ROCComparisonDisplay",
+    "ReliabilityDisplay",
     "SearchContext",
     "SearchSpace",
     "StudyMismatchError",
     "Technique",
+    "TechniqueComparisonDisplay",
     "__version__",
     "default_algorithms",
     "get_technique",
+    "leaderboard",
+    "nested_cross_validate",
+    "report",
     "technique_names",
 ]

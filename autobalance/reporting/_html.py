@@ -1,0 +1,298 @@
+"""One self-contained HTML report of a fitted search (plots embedded)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._leaderboard import check_search, leaderboard
+from ._plots import (
+    OptimizationHistoryDisplay,
+    PrecisionRecallComparisonDisplay,
+    ReliabilityDisplay,
+    ROCComparisonDisplay,
+    TechniqueComparisonDisplay,
+    _check_matplotlib,
+    out_of_fold_predictions,
+)
+
+__all__ = ["report"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em;
+       color: #222; line-height: 1.4; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+.note { color: #555; font-size: 0.9em; }
+figure { display: inline-block; margin: 0.5em; }
+img { max-width: 100%; }
+"""
+
+
+def _text(value):
+    return html.escape(str(value))
+
+
+def _table(frame, float_format="{:.4f}".format):
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(
+                lambda v: v if isinstance(v, str) else repr(v)
+            )
+    return frame.to_html(float_format=float_format, na_rep="", border=0)
+
+
+def _label(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _png(display_cls, *args, **kwargs):
+    """Render one display on a pyplot-free Figure; the base64 PNG."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
+    factory = getattr(display_cls, kwargs.pop("_factory", "from_estimator"))
+    factory(*args, ax=ax, **kwargs)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(png, caption):
+    return (
+        f'<figure><img alt="{_text(caption)}" src="data:image/png;base64,{png}">'
+        f"<figcaption>{_text(caption)}</figcaption></figure>"
+    )
+
+
+def _data_section(clf):
+    ctx = clf.search_space_.context
+    classes = ", ".join(
+        f"{_label(c)!r}: {int(n)}"
+        for c, n in zip(ctx.classes, ctx.class_counts, strict=True)
+    )
+    states = pd.Series(clf.cv_results_["state"]).value_counts()
+    trials = ", ".join(f"{int(n)} {s.lower()}" for s, n in states.items())
+    rows = [
+        ("Rows", ctx.n_samples),
+        ("Features", ctx.n_features),
+        ("Classes (rows)", classes),
+        ("Imbalance ratio (majority : minority)", f"{ctx.imbalance_ratio:.1f} : 1"),
+        ("Inner cross-validation", repr(clf.cv_)),
+        ("Scorer", repr(clf.scorer_)),
+        ("Trials", trials),
+    ]
+    body = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in rows)
+    excluded = ""
+    if clf.excluded_techniques_:
+        items = "".join(
+            f"<li><b>{_text(k)}</b>: {_text(v)}</li>"
+            for k, v in clf.excluded_techniques_.items()
+        )
+        excluded = f"<p>Left out of the search for this data:</p><ul>{items}</ul>"
+    return f"<h2>Data</h2><table>{body}</table>{excluded}"
+
+
+def _chosen_section(clf):
+    params = {
+        k: v for k, v in clf.best_params_.items() if k not in ("technique", "algorithm")
+    }
+    rows = [
+        ("Technique", clf.best_technique_),
+        ("Model", clf.best_algorithm_),
+        ("Parameters", params or "(none)"),
+        ("Mean inner CV score", f"{clf.best_score_:.4f}"),
+        ("Refit time (s)", f"{clf.refit_time_:.2f}"),
+    ]
+    body = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in rows)
+    return (
+        f"<h2>Chosen setup</h2><table>{body}</table>"
+        '<p class="note">The inner CV score was maximised over these folds, so it is '
+        "optimistic; the nested estimate below (when given) is the honest one.</p>"
+    )
+
+
+def _nested_section(nested):
+    summary = nested.summary()
+    frame = nested.to_frame()
+    auc = summary.loc["roc_auc"]
+    line = (
+        f"Over {len(frame)} outer folds, the whole search scored ROC AUC "
+        f"{auc['mean']:.3f} (std {auc['std']:.3f}, corrected standard error "
+        f"{auc['std_error']:.3f}) on data it never saw"
+    )
+    if "none_mean" in summary:
+        line += (
+            f"; the none baseline on the same folds scored {auc['none_mean']:.3f} "
+            f"(std {auc['none_std']:.3f}). The chosen setup was better in "
+            f"{int(auc['wins'])} of {len(frame)} folds, paired p = "
+            f"{auc['p_value']:.3g} ({summary.attrs['test']})"
+        )
+    return (
+        "<h2>Nested cross-validation</h2>"
+        f"<p>{_text(line)}.</p>"
+        f"{_table(summary)}"
+        "<h3>Selection stability</h3>"
+        f"{_table(nested.selection_stability)}"
+        "<h3>Outer folds</h3>"
+        f"{_table(frame.drop(columns=['score_time'], errors='ignore'))}"
+    )
+
+
+def _write_atomically(path, text):
+    name = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w",
+            encoding="utf-8",
+            dir=path.parent,
+            prefix=f".{path.name}.",
+            suffix=".tmp",
+            delete=False,
+        ) as handle:
+            name = handle.name
+            handle.write(text)
+        os.replace(name, path)
+    except BaseException:
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        raise
+
+
+def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=None):
+    """Write one self-contained HTML report of a fitted search.
+
+    The file holds the data summary (rows, classes, imbalance ratio), the
+    chosen setup, the :func:`leaderboard`, the technique comparison and
+    optimisation history plots and, when ``X, y`` are given, ROC,
+    precision-recall and reliability curves of the chosen setup against
+    ``none`` from out-of-fold predictions. With ``nested`` (a
+    :class:`NestedCVResult`), the nested estimate, its spread, the paired
+    comparison with ``none`` and the selection stability. Plots are PNGs
+    embedded in the page, so the file can be mailed or archived alone.
+
+    The file is written to a temporary file next to ``path`` and renamed, so
+    an existing report is never left half-written.
+
+    Parameters
+    ----------
+    estimator : AutoBalancedClassifier
+        A fitted search.
+    path : str or path-like
+        Where to write the HTML file; its folder must exist.
+    X, y : array-like or None, default=None
+        The data ``estimator`` was fitted on, for the out-of-fold curves.
+    nested : NestedCVResult or None, default=None
+        From :func:`nested_cross_validate`.
+    title : str or None, default=None
+        Page title.
+    n_jobs : int or None, default=None
+        Folds fitted in parallel for the out-of-fold predictions.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier, report
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = AutoBalancedClassifier(LogisticRegression(), n_trials=4, cv=3,
+    ...                              random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = report(clf, os.path.join(tmp, "report.html"), X, y)
+    ...     "<table" in out.read_text()
+    True
+    """
+    from .._evaluation import NestedCVResult
+
+    check_search(estimator, "report")
+    path = Path(os.fspath(path))
+    if path.is_dir():
+        raise ValueError(f"path {str(path)!r} is a folder; give a file name.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"The folder {str(path.parent)!r} does not exist; create it first."
+        )
+    if nested is not None and not isinstance(nested, NestedCVResult):
+        raise TypeError(
+            "nested must be the result of nested_cross_validate; got "
+            f"{type(nested).__name__}."
+        )
+    if (X is None) != (y is None):
+        raise ValueError("Give both X and y (the training data of fit), or neither.")
+    _check_matplotlib("report")
+
+    name = title or "autobalance report"
+    board = leaderboard(estimator)
+    oof = None if X is None else out_of_fold_predictions(estimator, X, y, n_jobs=n_jobs)
+
+    figures = [
+        _figure(
+            _png(TechniqueComparisonDisplay, estimator),
+            "Fold-by-fold scores of each technique's best trial",
+        ),
+        _figure(_png(OptimizationHistoryDisplay, estimator), "Optimisation history"),
+    ]
+    if oof is not None:
+        for cls, caption in (
+            (ROCComparisonDisplay, "ROC curves, chosen setup vs none"),
+            (PrecisionRecallComparisonDisplay, "Precision-recall, chosen vs none"),
+            (ReliabilityDisplay, "Reliability curves, chosen vs none"),
+        ):
+            figures.append(_figure(_png(cls, oof, _factory="from_oof"), caption))
+        curves_note = (
+            '<p class="note">The curves use out-of-fold predictions on the '
+            "search's own folds; the chosen setup was selected on them, so its "
+            "curve is somewhat optimistic.</p>"
+        )
+    else:
+        curves_note = (
+            '<p class="note">Pass X and y to add ROC, precision-recall and '
+            "reliability curves.</p>"
+        )
+
+    from .. import __version__
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_text(name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_text(name)}</h1>",
+        _data_section(estimator),
+        _chosen_section(estimator),
+        "<h2>Leaderboard</h2>",
+        '<p class="note">One row per technique (its best completed trial). '
+        "diff_vs_none and p_value compare its fold scores with the best none trial "
+        f"on the same folds ({_text(board.attrs['test'])}; not corrected for "
+        "multiple comparisons).</p>",
+        _table(board),
+        "<h2>Plots</h2>",
+        curves_note,
+        *figures,
+    ]
+    if nested is not None:
+        parts.append(_nested_section(nested))
+    parts.append(
+        f'<p class="note">Written by autobalance {_text(__version__)}.</p>'
+        "</body></html>"
+    )
+    _write_atomically(path, "\n".join(parts))
+    return path

@@ -1,0 +1,760 @@
+"""Plots of a fitted search, in scikit-learn's Display style.
+
+Each ``*Display`` holds the numbers to draw; ``from_estimator`` computes them
+from a fitted :class:`~autobalance.AutoBalancedClassifier` and calls
+:meth:`plot`, which draws on ``ax`` (a new figure when ``None``). matplotlib is
+imported only when a plot is drawn.
+
+The ROC, precision-recall and reliability curves come from out-of-fold
+predictions on the search's own folds (``clf.cv_``). They show *how* the chosen
+setup differs from ``none``; the chosen setup was selected on these folds, so
+its curve is optimistic. :func:`~autobalance.nested_cross_validate` gives the
+unbiased number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (
+    auc,
+    average_precision_score,
+    precision_recall_curve,
+    roc_curve,
+)
+from sklearn.model_selection import cross_val_predict
+
+from ._leaderboard import (
+    BASELINE,
+    best_complete_trials,
+    check_search,
+    leaderboard,
+    split_scores,
+)
+
+__all__ = [
+    "OptimizationHistoryDisplay",
+    "OutOfFoldPredictions",
+    "PrecisionRecallComparisonDisplay",
+    "ROCComparisonDisplay",
+    "ReliabilityDisplay",
+    "TechniqueComparisonDisplay",
+    "out_of_fold_predictions",
+]
+
+
+def _check_matplotlib(caller):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - matplotlib is a dev dependency
+        raise ImportError(
+            f"{caller} needs matplotlib; install it with "
+            "`pip install autobalance[plots]`."
+        ) from exc
+
+
+def _axes(ax, caller):
+    """``(ax, figure)``: ``ax`` itself, or a new pyplot figure when ``None``."""
+    _check_matplotlib(caller)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax, ax.figure
+
+
+def _plain(label):
+    """``np.int64(1)`` -> ``1`` for titles and legends."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _setup_label(params):
+    technique = params["technique"]
+    algorithm = params.get("algorithm")
+    return technique if algorithm in (None, technique) else f"{technique} ({algorithm})"
+
+
+# ---------------------------------------------------------------------------
+# Out-of-fold predictions
+# ---------------------------------------------------------------------------
+class OutOfFoldPredictions:
+    """Out-of-fold class probabilities of named setups on the same folds.
+
+    Attributes
+    ----------
+    y_true : ndarray of shape (n_samples,)
+        The labels.
+    classes : ndarray
+        Class labels, the column order of every probability array.
+    probas : dict of str to ndarray of shape (n_samples, n_classes)
+        Out-of-fold probabilities per setup; the first one is the chosen setup.
+    minority : label
+        The least frequent class (the default positive class).
+    """
+
+    def __init__(self, y_true, classes, probas, minority):
+        self.y_true = y_true
+        self.classes = classes
+        self.probas = probas
+        self.minority = minority
+
+    def scores(self, pos_label=None):
+        """``(pos_label, {name: probability of pos_label})``."""
+        pos_label = self.minority if pos_label is None else pos_label
+        hits = np.flatnonzero(self.classes == pos_label)
+        if len(hits) == 0:
+            raise ValueError(
+                f"pos_label={pos_label!r} is not a class; classes are "
+                f"{self.classes.tolist()}."
+            )
+        column = int(hits[0])
+        return _plain(pos_label), {n: p[:, column] for n, p in self.probas.items()}
+
+
+def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
+    """Out-of-fold probabilities of the chosen setup and the ``none`` baseline.
+
+    Both setups are rebuilt exactly as the search built them and
+    cross-validated on the search's folds (``clf.cv_.split(X, y)``); resampling
+    happens inside each training fold only. The baseline is the best completed
+    ``none`` trial. When ``none`` won, there is a single entry.
+
+    Parameters
+    ----------
+    clf : AutoBalancedClassifier
+        A fitted search.
+    X, y : array-like
+        The data ``clf`` was fitted on.
+    n_jobs : int or None, default=None
+        Folds fitted in parallel.
+
+    Returns
+    -------
+    oof : OutOfFoldPredictions
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier
+    >>> from autobalance.reporting import out_of_fold_predictions
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = AutoBalancedClassifier(LogisticRegression(), n_trials=4, cv=3,
+    ...                              random_state=0).fit(X, y)
+    >>> oof = out_of_fold_predictions(clf, X, y)
+    >>> next(iter(oof.probas.values())).shape
+    (300, 2)
+    """
+    check_search(clf, "out_of_fold_predictions")
+    ctx = clf.search_space_.context
+    y = np.asarray(y)
+    n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+    classes, counts = np.unique(y, return_counts=True)
+    if (
+        n_rows != ctx.n_samples
+        or len(y) != n_rows
+        or not np.array_equal(classes, ctx.classes)
+        or not np.array_equal(counts, ctx.class_counts)
+    ):
+        raise ValueError(
+            "X, y are not the data the estimator was fitted on (it saw "
+            f"{ctx.n_samples} rows with class counts {ctx.class_counts.tolist()}); "
+            "out-of-fold predictions reuse the search's folds, so pass the training "
+            "data of fit."
+        )
+    splits = list(clf.cv_.split(X, y))
+    setups = {f"chosen: {_setup_label(clf.best_params_)}": clf.best_params_}
+    base = best_complete_trials(clf.cv_results_).get(BASELINE)
+    if base is not None:
+        params = clf.cv_results_["params"][base]
+        if params != clf.best_params_:
+            setups[_setup_label(params)] = params
+    probas = {
+        name: cross_val_predict(
+            clf._estimator_from_params(params),
+            X,
+            y,
+            cv=splits,
+            method="predict_proba",
+            n_jobs=n_jobs,
+        )
+        for name, params in setups.items()
+    }
+    return OutOfFoldPredictions(y, classes, probas, classes[int(np.argmin(counts))])
+
+
+def _check_scores(y_true, y_scores, pos_label, caller):
+    if not isinstance(y_scores, dict) or not y_scores:
+        raise TypeError(
+            f"{caller}: y_scores must be a non-empty dict of name -> scores, e.g. "
+            "{'chosen': proba[:, 1]}."
+        )
+    y_true = np.asarray(y_true)
+    for name, s in y_scores.items():
+        if len(s) != len(y_true):
+            raise ValueError(
+                f"{caller}: the scores of {name!r} have {len(s)} rows but y_true has "
+                f"{len(y_true)}."
+            )
+    is_pos = y_true == pos_label
+    if is_pos.all() or not is_pos.any():
+        raise ValueError(
+            f"{caller}: y_true must hold pos_label={pos_label!r} and another class."
+        )
+    return is_pos
+
+
+class _CurveComparisonDisplay:
+    """Shared constructors and drawing of the out-of-fold curve displays.
+
+    Subclasses define ``_curve`` (numbers of one curve), ``_xy`` and
+    ``_legend`` (how to draw it), ``_reference`` (chance line or diagonal),
+    ``_labels`` (axis labels and title) and ``_legend_loc``.
+    """
+
+    _legend_loc = "best"
+    _style = {"drawstyle": "steps-post"}
+
+    def __init__(self, curves, pos_label, **extra):
+        self.curves = curves
+        self.pos_label = pos_label
+        for key, value in extra.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, y, *, pos_label=None, n_jobs=None, ax=None, **kwargs
+    ):
+        """Compute out-of-fold predictions on the search's folds and plot.
+
+        Parameters
+        ----------
+        estimator : AutoBalancedClassifier
+            A fitted search.
+        X, y : array-like
+            The data ``estimator`` was fitted on.
+        pos_label : label or None, default=None
+            The positive class; ``None`` is the least frequent class.
+        n_jobs : int or None, default=None
+            Folds fitted in parallel.
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure when ``None``.
+        **kwargs
+            Passed to ``from_predictions``.
+
+        Returns
+        -------
+        display
+        """
+        check_search(estimator, f"{cls.__name__}.from_estimator")
+        oof = out_of_fold_predictions(estimator, X, y, n_jobs=n_jobs)
+        return cls.from_oof(oof, pos_label=pos_label, ax=ax, **kwargs)
+
+    @classmethod
+    def from_oof(cls, oof, *, pos_label=None, ax=None, **kwargs):
+        """Plot from :func:`out_of_fold_predictions` (computed once, reused)."""
+        pos_label, scores = oof.scores(pos_label)
+        return cls.from_predictions(
+            oof.y_true, scores, pos_label=pos_label, ax=ax, **kwargs
+        )
+
+    @classmethod
+    def from_predictions(cls, y_true, y_scores, *, pos_label, ax=None, **kwargs):
+        """Curves from the scores of named setups on the same rows.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            True labels.
+        y_scores : dict of str to array-like of shape (n_samples,)
+            Probability of ``pos_label`` per setup.
+        pos_label : label
+            The positive class.
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure when ``None``.
+        **kwargs
+            Options of the curve (``n_bins`` and ``strategy`` for
+            :class:`ReliabilityDisplay`).
+
+        Returns
+        -------
+        display
+        """
+        is_pos = _check_scores(y_true, y_scores, pos_label, cls.__name__)
+        curves = {
+            name: cls._curve(is_pos, np.asarray(s, dtype=float), **kwargs)
+            for name, s in y_scores.items()
+        }
+        extra = cls._extra(is_pos, **kwargs)
+        return cls(curves, _plain(pos_label), **extra).plot(ax=ax)
+
+    @classmethod
+    def _extra(cls, is_pos, **kwargs):
+        return {}
+
+    def plot(self, ax=None):
+        """Draw the curves and the reference line on ``ax``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        self
+        """
+        ax, fig = _axes(ax, f"{type(self).__name__}.plot")
+        self.lines_ = {}
+        for name, curve in self.curves.items():
+            (self.lines_[name],) = ax.plot(
+                *self._xy(curve), label=self._legend(name, curve), **self._style
+            )
+        self._reference(ax)
+        ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), **self._labels())
+        ax.legend(loc=self._legend_loc, fontsize="small")
+        self.ax_, self.figure_ = ax, fig
+        return self
+
+
+class ROCComparisonDisplay(_CurveComparisonDisplay):
+    """ROC curves of the chosen setup and the ``none`` baseline.
+
+    Parameters
+    ----------
+    curves : dict of str to (fpr, tpr, roc_auc)
+        One curve per setup.
+    pos_label : label
+        The positive class.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    lines_ : dict of str to Line2D
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier, ROCComparisonDisplay
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = AutoBalancedClassifier(LogisticRegression(), n_trials=4, cv=3,
+    ...                              random_state=0).fit(X, y)
+    >>> disp = ROCComparisonDisplay.from_estimator(clf, X, y)
+    >>> sorted(disp.curves) == sorted(disp.lines_)
+    True
+    """
+
+    _legend_loc = "lower right"
+
+    def __init__(self, curves, pos_label):
+        super().__init__(curves, pos_label)
+
+    @staticmethod
+    def _curve(is_pos, scores):
+        fpr, tpr, _ = roc_curve(is_pos, scores)
+        return fpr, tpr, float(auc(fpr, tpr))
+
+    @staticmethod
+    def _xy(curve):
+        return curve[0], curve[1]
+
+    @staticmethod
+    def _legend(name, curve):
+        return f"{name} (AUC {curve[2]:.3f})"
+
+    def _reference(self, ax):
+        ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance")
+
+    def _labels(self):
+        return {
+            "xlabel": "False positive rate",
+            "ylabel": f"True positive rate (positive class {self.pos_label})",
+            "title": "ROC, out-of-fold on the search's folds",
+        }
+
+
+class PrecisionRecallComparisonDisplay(_CurveComparisonDisplay):
+    """Precision-recall curves of the chosen setup and the ``none`` baseline.
+
+    Parameters
+    ----------
+    curves : dict of str to (precision, recall, average_precision)
+        One curve per setup.
+    pos_label : label
+        The positive class.
+    prevalence : float
+        Share of positive rows (the precision of a random ranking).
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    lines_ : dict of str to Line2D
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from autobalance import PrecisionRecallComparisonDisplay
+    >>> y = np.array([0, 0, 0, 1, 1])
+    >>> disp = PrecisionRecallComparisonDisplay.from_predictions(
+    ...     y, {"a": [0.1, 0.2, 0.6, 0.7, 0.9], "b": [0.5, 0.1, 0.3, 0.2, 0.9]},
+    ...     pos_label=1)
+    >>> round(disp.curves["a"][2], 3), disp.prevalence
+    (1.0, 0.4)
+    """
+
+    _legend_loc = "upper right"
+
+    def __init__(self, curves, pos_label, prevalence):
+        super().__init__(curves, pos_label, prevalence=prevalence)
+
+    @staticmethod
+    def _curve(is_pos, scores):
+        precision, recall, _ = precision_recall_curve(is_pos, scores)
+        return precision, recall, float(average_precision_score(is_pos, scores))
+
+    @classmethod
+    def _extra(cls, is_pos):
+        return {"prevalence": float(is_pos.mean())}
+
+    @staticmethod
+    def _xy(curve):
+        return curve[1], curve[0]
+
+    @staticmethod
+    def _legend(name, curve):
+        return f"{name} (AP {curve[2]:.3f})"
+
+    def _reference(self, ax):
+        ax.axhline(
+            self.prevalence,
+            color="k",
+            ls=":",
+            lw=1,
+            label=f"random ({self.prevalence:.3f})",
+        )
+
+    def _labels(self):
+        return {
+            "xlabel": f"Recall (positive class {self.pos_label})",
+            "ylabel": "Precision",
+            "title": "Precision-recall, out-of-fold on the search's folds",
+        }
+
+
+class ReliabilityDisplay(_CurveComparisonDisplay):
+    """Reliability (calibration) curves of the chosen setup and ``none``.
+
+    Resampling and class weights change the class prior a model learns, so
+    their probabilities are usually too high for the minority class: the curve
+    falls below the diagonal. Ranking metrics (ROC AUC) do not see this; Brier
+    score and log loss do. ``from_predictions`` takes ``n_bins`` (default 10)
+    and ``strategy`` (default ``"quantile"``: as many rows in each bin, since
+    with imbalanced data uniform bins near 1 are often empty).
+
+    Parameters
+    ----------
+    curves : dict of str to (prob_true, prob_pred)
+        Observed frequency and mean predicted probability per bin.
+    pos_label : label
+        The positive class.
+    strategy : {"uniform", "quantile"}
+        How the bins were made.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    lines_ : dict of str to Line2D
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from autobalance import ReliabilityDisplay
+    >>> y = np.array([0, 0, 0, 1, 1, 0, 1, 0])
+    >>> p = np.array([0.1, 0.3, 0.2, 0.8, 0.6, 0.4, 0.9, 0.2])
+    >>> disp = ReliabilityDisplay.from_predictions(y, {"model": p}, pos_label=1,
+    ...                                            n_bins=2)
+    >>> len(disp.curves["model"][0])
+    2
+    """
+
+    _legend_loc = "upper left"
+    _style = {"marker": "s"}
+
+    def __init__(self, curves, pos_label, strategy):
+        super().__init__(curves, pos_label, strategy=strategy)
+
+    @staticmethod
+    def _curve(is_pos, scores, n_bins=10, strategy="quantile"):
+        return calibration_curve(is_pos, scores, n_bins=n_bins, strategy=strategy)
+
+    @classmethod
+    def _extra(cls, is_pos, n_bins=10, strategy="quantile"):
+        return {"strategy": strategy}
+
+    @staticmethod
+    def _xy(curve):
+        prob_true, prob_pred = curve
+        return prob_pred, prob_true
+
+    @staticmethod
+    def _legend(name, curve):
+        return name
+
+    def _reference(self, ax):
+        ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfectly calibrated")
+
+    def _labels(self):
+        return {
+            "xlabel": f"Mean predicted probability of {self.pos_label}",
+            "ylabel": "Observed frequency",
+            "title": f"Reliability, out-of-fold ({self.strategy} bins)",
+        }
+
+
+# ---------------------------------------------------------------------------
+# The search itself
+# ---------------------------------------------------------------------------
+class TechniqueComparisonDisplay:
+    """Fold-by-fold scores of each technique's best trial.
+
+    Each technique's best completed trial is one row; a dot per inner fold
+    (coloured by fold, so the pairing across techniques shows), a bar at the
+    mean. The dashed line is the ``none`` baseline's mean.
+
+    Parameters
+    ----------
+    fold_scores : dict of str to ndarray of shape (n_splits,)
+        Per technique, best first.
+    baseline : float or None
+        Mean score of the best ``none`` trial.
+    score_name : str
+        Axis label.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier, TechniqueComparisonDisplay
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = AutoBalancedClassifier(LogisticRegression(), n_trials=6, cv=3,
+    ...                              random_state=0).fit(X, y)
+    >>> disp = TechniqueComparisonDisplay.from_estimator(clf)
+    >>> list(disp.fold_scores)[0] == clf.best_technique_
+    True
+    """
+
+    def __init__(self, fold_scores, baseline=None, score_name="score"):
+        self.fold_scores = fold_scores
+        self.baseline = baseline
+        self.score_name = score_name
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Take the fold scores from a fitted search's ``cv_results_``.
+
+        Parameters
+        ----------
+        estimator : AutoBalancedClassifier
+            A fitted search.
+        ax : matplotlib Axes or None, default=None
+
+        Returns
+        -------
+        display : TechniqueComparisonDisplay
+        """
+        check_search(estimator, "TechniqueComparisonDisplay.from_estimator")
+        board = leaderboard(estimator)
+        board = board[board["n_complete"] > 0]
+        res = estimator.cv_results_
+        scores = split_scores(res, estimator.n_splits_)
+        index = {int(n): i for i, n in enumerate(res["trial_number"])}
+        fold_scores = {
+            t: scores[index[int(board.loc[t, "trial_number"])]] for t in board.index
+        }
+        baseline = (
+            float(board.loc[BASELINE, "mean_test_score"])
+            if BASELINE in board.index
+            else None
+        )
+        name = estimator.scoring
+        if name is None:
+            name = "roc_auc" if len(estimator.classes_) == 2 else "roc_auc_ovr"
+        elif not isinstance(name, str):
+            name = "CV score"
+        return cls(fold_scores, baseline, name).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw on ``ax``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+
+        Returns
+        -------
+        self
+        """
+        ax, fig = _axes(ax, "TechniqueComparisonDisplay.plot")
+        names = list(self.fold_scores)
+        ypos = np.arange(len(names))[::-1]
+        n_folds = max((len(s) for s in self.fold_scores.values()), default=0)
+        colors = [f"C{i % 10}" for i in range(n_folds)]
+        for y0, name in zip(ypos, names, strict=True):
+            s = np.asarray(self.fold_scores[name], dtype=float)
+            ax.scatter(s, np.full(len(s), y0), c=colors[: len(s)], s=18, zorder=3)
+            ax.plot([np.nanmean(s)] * 2, [y0 - 0.3, y0 + 0.3], "k-", lw=2, zorder=4)
+        for i, color in enumerate(colors):
+            ax.scatter([], [], c=color, s=18, label=f"fold {i}")
+        if self.baseline is not None:
+            ax.axvline(self.baseline, color="grey", ls="--", lw=1, label="none (mean)")
+        ax.set_yticks(ypos, names)
+        ax.set(
+            xlabel=f"{self.score_name} per inner fold (bar: mean)",
+            title="Techniques: best trial of each, fold by fold",
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="x-small")
+        self.ax_, self.figure_ = ax, fig
+        return self
+
+
+class OptimizationHistoryDisplay:
+    """Trial scores in the order they ran, and the best score so far.
+
+    Parameters
+    ----------
+    trial_numbers : ndarray of int
+    values : ndarray of float
+        Mean CV score of each trial (for pruned trials, of the folds they ran).
+    techniques : ndarray of str
+    states : ndarray of str
+        ``"COMPLETE"``, ``"PRUNED"`` or ``"FAIL"``.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier, OptimizationHistoryDisplay
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = AutoBalancedClassifier(LogisticRegression(), n_trials=6, cv=3,
+    ...                              random_state=0).fit(X, y)
+    >>> disp = OptimizationHistoryDisplay.from_estimator(clf)
+    >>> bool(disp.best_so_far[-1] == clf.best_score_)
+    True
+    """
+
+    def __init__(self, trial_numbers, values, techniques, states):
+        self.trial_numbers = np.asarray(trial_numbers)
+        self.values = np.asarray(values, dtype=float)
+        self.techniques = np.asarray(techniques, dtype=object)
+        self.states = np.asarray(states, dtype=object)
+
+    @property
+    def best_so_far(self):
+        """Best completed score up to each trial (NaN before the first)."""
+        complete = np.where(self.states == "COMPLETE", self.values, -np.inf)
+        best = np.maximum.accumulate(complete) if len(complete) else complete
+        return np.where(np.isfinite(best), best, np.nan)
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Take the history from a fitted search's ``cv_results_``.
+
+        Parameters
+        ----------
+        estimator : AutoBalancedClassifier
+            A fitted search.
+        ax : matplotlib Axes or None, default=None
+
+        Returns
+        -------
+        display : OptimizationHistoryDisplay
+        """
+        check_search(estimator, "OptimizationHistoryDisplay.from_estimator")
+        res = estimator.cv_results_
+        scores = split_scores(res, estimator.n_splits_)
+        partial = np.array(
+            [np.nan if np.isnan(r).all() else np.nanmean(r) for r in scores]
+        )
+        values = np.where(
+            res["state"] == "COMPLETE", res["mean_test_score"], partial
+        ).astype(float)
+        order = np.argsort(res["trial_number"], kind="stable")
+        return cls(
+            res["trial_number"][order],
+            values[order],
+            res["technique"][order],
+            res["state"][order],
+        ).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw on ``ax``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+
+        Returns
+        -------
+        self
+        """
+        ax, fig = _axes(ax, "OptimizationHistoryDisplay.plot")
+        complete = self.states == "COMPLETE"
+        for i, technique in enumerate(dict.fromkeys(self.techniques[complete])):
+            mask = complete & (self.techniques == technique)
+            ax.scatter(
+                self.trial_numbers[mask],
+                self.values[mask],
+                s=22,
+                color=f"C{i % 10}",
+                label=technique,
+                zorder=3,
+            )
+        pruned = (self.states == "PRUNED") & np.isfinite(self.values)
+        if pruned.any():
+            ax.scatter(
+                self.trial_numbers[pruned],
+                self.values[pruned],
+                marker="x",
+                color="grey",
+                label="pruned (partial mean)",
+            )
+        ax.step(
+            self.trial_numbers,
+            self.best_so_far,
+            where="post",
+            color="k",
+            lw=1.2,
+            label="best so far",
+        )
+        ax.set(
+            xlabel="Trial",
+            ylabel="Mean CV score",
+            title="Optimisation history",
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="x-small")
+        self.ax_, self.figure_ = ax, fig
+        return self

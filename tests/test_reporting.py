@@ -1,0 +1,313 @@
+"""Leaderboard, Display plots and the HTML report."""
+
+import math
+import re
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+import autobalance.reporting._html as html_module
+from autobalance import (
+    AutoBalancedClassifier,
+    OptimizationHistoryDisplay,
+    PrecisionRecallComparisonDisplay,
+    ReliabilityDisplay,
+    ROCComparisonDisplay,
+    TechniqueComparisonDisplay,
+    leaderboard,
+    nested_cross_validate,
+    report,
+)
+from autobalance.reporting import out_of_fold_predictions
+from autobalance.reporting._stats import paired_p_value
+
+matplotlib.use("Agg")
+
+PNG_MAGIC = b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def data():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=4, weights=[0.9], random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def clf(data):
+    X, y = data
+    return AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=[
+            "random_over_sampler",
+            "balanced_class_weight",
+            "custom_class_weight",
+        ],
+        n_trials=6,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def nested(data):
+    X, y = data
+    search = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["balanced_class_weight"],
+        n_trials=2,
+        cv=2,
+        random_state=0,
+    )
+    return nested_cross_validate(search, X, y, outer_cv=2, random_state=0)
+
+
+@pytest.fixture
+def unfitted():
+    return AutoBalancedClassifier(LogisticRegression(), n_trials=3, cv=3)
+
+
+# -- leaderboard ------------------------------------------------------------------
+def test_leaderboard_has_best_complete_trial_per_technique(clf):
+    board = clf.leaderboard_
+    results = pd.DataFrame(clf.cv_results_)
+    complete = results[results["state"] == "COMPLETE"]
+    assert set(board.index) == set(results["technique"])
+    assert board.index.is_unique
+    for technique, row in board.iterrows():
+        mine = complete[complete["technique"] == technique]
+        assert math.isclose(row["mean_test_score"], mine["mean_test_score"].max())
+        assert row["n_trials"] == (results["technique"] == technique).sum()
+    assert list(board["mean_test_score"]) == sorted(
+        board["mean_test_score"], reverse=True
+    )
+    assert board.index[0] == clf.best_technique_
+    assert board["rank"].iloc[0] == 1
+
+
+def test_leaderboard_paired_comparison_with_none(clf):
+    board = leaderboard(clf)
+    results = clf.cv_results_
+    folds = [f"split{i}_test_score" for i in range(3)]
+    scores = {
+        int(n): np.array([results[f][i] for f in folds])
+        for i, n in enumerate(results["trial_number"])
+    }
+    base = scores[int(board.loc["none", "trial_number"])]
+    assert board.loc["none", "diff_vs_none"] == 0
+    assert np.isnan(board.loc["none", "p_value"])
+    others = board.drop(index="none")
+    assert len(others) > 0
+    for _technique, row in others.iterrows():
+        mine = scores[int(row["trial_number"])]
+        assert math.isclose(row["diff_vs_none"], np.mean(mine - base))
+        # cv=3 (stratified): n_test / n_train is about 1/2.
+        expected = paired_p_value(mine, base, test_train_ratio=0.5)
+        assert row["p_value"] == pytest.approx(expected, rel=1e-2)
+    wilcoxon = leaderboard(clf, test="wilcoxon")
+    assert "Wilcoxon" in wilcoxon.attrs["test"]
+    assert (wilcoxon["p_value"].dropna() >= 0.25).all()  # 3 folds: 2 / 2**3
+
+
+def test_leaderboard_errors(clf, unfitted):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        leaderboard(unfitted)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        unfitted.leaderboard_  # noqa: B018
+    assert not hasattr(unfitted, "leaderboard_")
+    with pytest.raises(TypeError, match="needs a fitted AutoBalancedClassifier"):
+        leaderboard(LogisticRegression())
+    with pytest.raises(ValueError, match="not a known paired test"):
+        leaderboard(clf, test="anova")
+
+
+# -- plots ------------------------------------------------------------------------
+def _render(display, path):
+    display.figure_.savefig(path)
+    assert path.read_bytes()[:4] == PNG_MAGIC
+
+
+def test_technique_comparison_plot(clf, tmp_path):
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    disp = TechniqueComparisonDisplay.from_estimator(clf, ax=ax)
+    assert disp.ax_ is ax
+    board = clf.leaderboard_
+    assert list(disp.fold_scores) == list(board.index)
+    assert disp.baseline == board.loc["none", "mean_test_score"]
+    for scores in disp.fold_scores.values():
+        assert len(scores) == 3
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert sorted(labels) == sorted(board.index)
+    _render(disp, tmp_path / "techniques.png")
+
+
+def test_optimisation_history_plot(clf, tmp_path):
+    import matplotlib.pyplot as plt
+
+    disp = OptimizationHistoryDisplay.from_estimator(clf)  # ax=None: own figure
+    try:
+        assert list(disp.trial_numbers) == list(range(6))
+        assert disp.best_so_far[-1] == pytest.approx(clf.best_score_)
+        assert np.all(np.diff(disp.best_so_far[~np.isnan(disp.best_so_far)]) >= 0)
+        _render(disp, tmp_path / "history.png")
+    finally:
+        plt.close(disp.figure_)
+
+
+@pytest.fixture(scope="module")
+def oof(clf, data):
+    X, y = data
+    return out_of_fold_predictions(clf, X, y)
+
+
+def test_out_of_fold_predictions_use_the_search_folds(clf, data, oof):
+    X, y = data
+    assert len(oof.probas) in (1, 2)
+    for proba in oof.probas.values():
+        assert proba.shape == (len(y), 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1)
+    # The chosen setup's OOF ROC AUC on each fold is its trial's fold score.
+    chosen = next(iter(oof.probas.values()))[:, 1]
+    for i, (_, test) in enumerate(clf.cv_.split(X, y)):
+        fold = clf.cv_results_[f"split{i}_test_score"][clf.best_index_]
+        assert roc_auc_score(y[test], chosen[test]) == pytest.approx(fold)
+    with pytest.raises(ValueError, match="not the data the estimator was fitted on"):
+        out_of_fold_predictions(clf, X[:-5], y[:-5])
+
+
+@pytest.mark.parametrize(
+    "display_cls, metric",
+    [
+        (ROCComparisonDisplay, roc_auc_score),
+        (PrecisionRecallComparisonDisplay, average_precision_score),
+        (ReliabilityDisplay, None),
+    ],
+)
+def test_curve_plots(display_cls, metric, oof, tmp_path):
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    disp = display_cls.from_oof(oof, ax=ax)
+    assert set(disp.curves) == set(oof.probas) == set(disp.lines_)
+    assert disp.pos_label == 1  # the minority class
+    if metric is not None:
+        for name, proba in oof.probas.items():
+            expected = metric(oof.y_true, proba[:, 1])
+            assert disp.curves[name][2] == pytest.approx(expected)
+    _render(disp, tmp_path / f"{display_cls.__name__}.png")
+
+
+def test_curve_from_estimator_matches_from_oof(clf, data, oof):
+    from matplotlib.figure import Figure
+
+    X, y = data
+    disp = ROCComparisonDisplay.from_estimator(clf, X, y, ax=Figure().subplots())
+    again = ROCComparisonDisplay.from_oof(oof, ax=Figure().subplots())
+    assert {k: v[2] for k, v in disp.curves.items()} == {
+        k: v[2] for k, v in again.curves.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda est, X, y: TechniqueComparisonDisplay.from_estimator(est),
+        lambda est, X, y: OptimizationHistoryDisplay.from_estimator(est),
+        lambda est, X, y: ROCComparisonDisplay.from_estimator(est, X, y),
+        lambda est, X, y: PrecisionRecallComparisonDisplay.from_estimator(est, X, y),
+        lambda est, X, y: ReliabilityDisplay.from_estimator(est, X, y),
+    ],
+)
+def test_plots_refuse_unfitted_estimator(make, unfitted, data):
+    X, y = data
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        make(unfitted, X, y)
+
+
+def test_from_predictions_errors():
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(TypeError, match="non-empty dict"):
+        ROCComparisonDisplay.from_predictions(y, [0.1, 0.2, 0.3, 0.4], pos_label=1)
+    with pytest.raises(ValueError, match="have 3 rows but y_true has 4"):
+        ROCComparisonDisplay.from_predictions(y, {"a": [0.1, 0.2, 0.3]}, pos_label=1)
+    with pytest.raises(ValueError, match="must hold pos_label=2"):
+        ReliabilityDisplay.from_predictions(y, {"a": [0.1, 0.2, 0.3, 0.4]}, pos_label=2)
+
+
+def test_matplotlib_is_not_imported_with_the_package():
+    code = "import sys, autobalance; print('matplotlib' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+# -- HTML report ------------------------------------------------------------------
+def test_report_is_one_self_contained_file(clf, data, nested, tmp_path):
+    X, y = data
+    path = report(clf, tmp_path / "r.html", X, y, nested=nested, title="My <run>")
+    assert path == tmp_path / "r.html"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temp file left
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "My &lt;run&gt;" in text
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(images) == 5
+    import base64
+
+    assert all(base64.b64decode(img)[:4] == PNG_MAGIC for img in images)
+    assert not re.search(r'(src|href)="(https?:|file:|/)', text)
+    for technique in clf.leaderboard_.index:
+        assert technique in text
+    assert "Leaderboard" in text and "diff_vs_none" in text
+    assert "Imbalance ratio" in text and "300" in text
+    assert "Nested cross-validation" in text and "Selection stability" in text
+    assert f"{nested.summary().loc['roc_auc', 'mean']:.3f}" in text
+
+
+def test_report_without_data_has_search_plots_only(clf, tmp_path):
+    text = report(clf, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == 2
+    assert "Pass X and y" in text
+    assert "Nested cross-validation" not in text
+
+
+def test_report_failure_keeps_the_old_file(clf, tmp_path, monkeypatch):
+    path = tmp_path / "r.html"
+    path.write_text("old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(html_module.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        report(clf, path)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_report_bad_input(clf, unfitted, data, tmp_path):
+    X, _y = data
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        report(unfitted, tmp_path / "r.html")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        report(clf, tmp_path / "missing" / "r.html")
+    with pytest.raises(ValueError, match="is a folder"):
+        report(clf, tmp_path)
+    with pytest.raises(TypeError, match="nested must be the result"):
+        report(clf, tmp_path / "r.html", nested=pd.DataFrame())
+    with pytest.raises(ValueError, match="Give both X and y"):
+        report(clf, tmp_path / "r.html", X)
+    assert list(tmp_path.iterdir()) == []
