@@ -101,29 +101,63 @@ def apply_class_weight(estimator, class_weight):
     return estimator.set_params(**{prefix[:-2]: adapter})
 
 
-def insert_sampler(estimator, sampler):
-    """Put ``sampler`` just before the final step (after any preprocessing)."""
+def _flatten(steps):
+    """Splice nested pipelines in intermediate positions into one chain:
+    imbalanced-learn's Pipeline refuses them."""
+    out = []
+    for i, (name, step) in enumerate(steps):
+        if isinstance(step, SkPipeline) and i < len(steps) - 1:
+            out.extend((f"{name}_{n}", s) for n, s in _flatten(step.steps))
+        else:
+            out.append((name, step))
+    return out
+
+
+def insert_sampler(estimator, sampler, placement="model"):
+    """Put ``sampler`` just before the final step (after any preprocessing), or
+    right after a first step named ``prepare`` for ``placement="prepared"``."""
     if isinstance(estimator, SkPipeline):
-        steps = list(estimator.steps)
+        steps = _flatten(estimator.steps)
         names = {n for n, _ in steps}
         name = "sampler"
         while name in names:
             name = "_" + name
+        position = len(steps) - 1
+        if placement == "prepared" and steps[0][0] == "prepare" and len(steps) > 1:
+            position = 1
         return ImbPipeline(
-            [*steps[:-1], (name, sampler), steps[-1]], memory=estimator.memory
+            [*steps[:position], (name, sampler), *steps[position:]],
+            memory=estimator.memory,
         )
     return ImbPipeline([("sampler", sampler), ("model", estimator)])
 
 
-def build_pipeline(technique, algorithm, params, ctx):
+def shared_prepare(algorithms):
+    """The ``prepare`` step the models share, if the first one has it.
+
+    Model-replacing techniques (balanced ensembles) go behind it too, so they
+    get the same imputation and categorical codes as the portfolio.
+    """
+    for algorithm in algorithms:
+        est = algorithm.estimator
+        if isinstance(est, SkPipeline) and est.steps[0][0] == "prepare":
+            return est.steps[0][1]
+        return None
+    return None
+
+
+def build_pipeline(technique, algorithm, params, ctx, prepare=None):
     """The unfitted estimator for one (technique, algorithm, params) point."""
     seed = ctx.random_state
     if technique.kind == "estimator":
-        return _set_random_states(technique.make(ctx, params), seed)
+        model = _set_random_states(technique.make(ctx, params), seed)
+        if prepare is None:
+            return model
+        return SkPipeline([("prepare", clone(prepare)), ("model", model)])
     base = clone_algorithm(algorithm, seed)
     if technique.kind == "none":
         return base
     if technique.kind == "class_weight":
         return apply_class_weight(base, technique.make(ctx, params))
     sampler = _set_random_states(technique.make(ctx, params), seed)
-    return insert_sampler(base, sampler)
+    return insert_sampler(base, sampler, technique.placement)

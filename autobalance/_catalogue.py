@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier
-from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+from imblearn.over_sampling import (
+    ADASYN,
+    SMOTE,
+    SMOTEN,
+    SMOTENC,
+    BorderlineSMOTE,
+    RandomOverSampler,
+)
 from imblearn.under_sampling import (
     ClusterCentroids,
     EditedNearestNeighbours,
@@ -18,12 +26,9 @@ from imblearn.under_sampling import (
     TomekLinks,
 )
 from sklearn.cluster import MiniBatchKMeans
-from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from ._space import Algorithm, CategoricalParam, FloatParam, IntParam, Technique
+from ._preprocessing import make_default_algorithms
+from ._space import CategoricalParam, FloatParam, IntParam, Technique
 
 __all__ = [
     "BUILTIN_TECHNIQUES",
@@ -49,13 +54,48 @@ def _ratio_low(ctx):
     # A float sampling_strategy below the current minority/majority ratio would
     # ask an over-sampler to remove rows (imbalanced-learn raises); keep a margin
     # because the ratio varies a little between folds.
-    if not ctx.is_binary:
-        return 1.0
     return min(1.0, max(0.1, 1.25 * ctx.max_train_minority_ratio))
 
 
-def _ratio_high(ctx):
-    return 1.0 if ctx.is_binary else 0.0
+class RatioStrategy:
+    """Multi-class ``sampling_strategy``: every class is brought to at least
+    (over-sampling) or the majority classes to at most (under-sampling)
+    ``ratio`` times the extreme class count, computed on each training fold."""
+
+    def __init__(self, ratio, mode):
+        self.ratio = ratio
+        self.mode = mode
+
+    def __call__(self, y):
+        labels, counts = np.unique(y, return_counts=True)
+        if self.mode == "over":
+            target = int(self.ratio * counts.max())
+            return {k: max(int(c), target) for k, c in zip(labels, counts, strict=True)}
+        target = max(1, int(counts.min() / self.ratio))
+        return {k: min(int(c), target) for k, c in zip(labels, counts, strict=True)}
+
+    def __repr__(self):
+        return f"RatioStrategy(ratio={self.ratio!r}, mode={self.mode!r})"
+
+
+def _strategy(ctx, value, mode):
+    if ctx.is_binary or not isinstance(value, float):
+        return value
+    return RatioStrategy(value, mode)
+
+
+def _shrinkage_high(ctx):
+    # Smoothing would turn category codes into impossible values.
+    return 0.0 if ctx.categorical_positions else 1.0
+
+
+def _numeric_only(ctx):
+    reason = _needs_two_minority(ctx)
+    if reason:
+        return reason
+    if ctx.categorical_positions:
+        return "needs all-numeric features (the data has categorical columns)"
+    return None
 
 
 def _weight_high(ctx):
@@ -91,24 +131,38 @@ def _sparse_ok_no_nan(ctx):
     return "cannot handle missing values" if ctx.has_nan else None
 
 
-_RATIO = FloatParam(
-    "sampling_strategy", _ratio_low, _ratio_high, default=1.0, fallback="auto"
-)
+# Techniques whose ``requires`` rules out sparse input.
+_DENSE_REQUIREMENTS = (_dense_only, _needs_two_minority, _numeric_only)
+
+_RATIO = FloatParam("sampling_strategy", _ratio_low, 1.0, default=1.0, fallback="auto")
 _K = IntParam("k_neighbors", 1, _k_high, default=_k_default)
 
 
 # -- builders --------------------------------------------------------------------
 def _smote(ctx, k_neighbors, sampling_strategy="auto"):
-    return SMOTE(
-        k_neighbors=k_neighbors,
-        sampling_strategy=sampling_strategy,
-        random_state=ctx.random_state,
-    )
+    """SMOTE, or the variant that keeps categories valid: SMOTENC when some
+    columns are categorical, SMOTEN when all are."""
+    strategy = _strategy(ctx, sampling_strategy, "over")
+    common = {"sampling_strategy": strategy, "random_state": ctx.random_state}
+    cats = list(ctx.categorical_positions)
+    if cats and len(cats) == ctx.n_prepared_features:
+        return SMOTEN(k_neighbors=k_neighbors, **common)
+    if cats:
+        return SMOTENC(categorical_features=cats, k_neighbors=k_neighbors, **common)
+    return SMOTE(k_neighbors=k_neighbors, **common)
+
+
+def smote_variant(ctx):
+    """Name of the SMOTE class :func:`_smote` uses for ``ctx``."""
+    cats = ctx.categorical_positions
+    if cats and len(cats) == ctx.n_prepared_features:
+        return "SMOTEN"
+    return "SMOTENC" if cats else "SMOTE"
 
 
 def _build_ros(ctx, sampling_strategy, shrinkage):
     return RandomOverSampler(
-        sampling_strategy=sampling_strategy,
+        sampling_strategy=_strategy(ctx, sampling_strategy, "over"),
         shrinkage=shrinkage,
         random_state=ctx.random_state,
     )
@@ -118,7 +172,7 @@ def _build_borderline(ctx, k_neighbors, kind, sampling_strategy):
     return BorderlineSMOTE(
         k_neighbors=k_neighbors,
         kind=kind,
-        sampling_strategy=sampling_strategy,
+        sampling_strategy=_strategy(ctx, sampling_strategy, "over"),
         random_state=ctx.random_state,
     )
 
@@ -126,22 +180,25 @@ def _build_borderline(ctx, k_neighbors, kind, sampling_strategy):
 def _build_adasyn(ctx, n_neighbors, sampling_strategy):
     return ADASYN(
         n_neighbors=n_neighbors,
-        sampling_strategy=sampling_strategy,
+        sampling_strategy=_strategy(ctx, sampling_strategy, "over"),
         random_state=ctx.random_state,
     )
 
 
 def _build_rus(ctx, sampling_strategy):
     return RandomUnderSampler(
-        sampling_strategy=sampling_strategy, random_state=ctx.random_state
+        sampling_strategy=_strategy(ctx, sampling_strategy, "under"),
+        random_state=ctx.random_state,
     )
 
 
 def _build_cc(ctx, sampling_strategy):
     return ClusterCentroids(
-        sampling_strategy=sampling_strategy,
+        sampling_strategy=_strategy(ctx, sampling_strategy, "under"),
         estimator=MiniBatchKMeans(n_init=3, random_state=ctx.random_state),
-        voting="auto",
+        # With categorical codes, keep real rows (nearest to each centroid)
+        # rather than centroids, whose codes would be impossible categories.
+        voting="hard" if ctx.categorical_positions else "auto",
         random_state=ctx.random_state,
     )
 
@@ -212,9 +269,18 @@ BUILTIN_TECHNIQUES = (
         _build_ros,
         params=(
             _RATIO,
-            FloatParam("shrinkage", 0.01, 1.0, default=None, log=True, nullable=True),
+            FloatParam(
+                "shrinkage",
+                0.01,
+                _shrinkage_high,
+                default=None,
+                log=True,
+                nullable=True,
+                fallback=None,
+            ),
         ),
         requires=_sparse_ok_no_nan,
+        placement="prepared",
         description="Duplicate minority rows at random, optionally smoothed.",
     ),
     Technique(
@@ -224,6 +290,7 @@ BUILTIN_TECHNIQUES = (
         _smote,
         params=(_K, _RATIO),
         requires=_needs_two_minority,
+        placement="prepared",
         description="Interpolate new minority rows between neighbours.",
     ),
     Technique(
@@ -232,7 +299,8 @@ BUILTIN_TECHNIQUES = (
         "sampler",
         _build_borderline,
         params=(_K, CategoricalParam("kind", ("borderline-1", "borderline-2")), _RATIO),
-        requires=_needs_two_minority,
+        requires=_numeric_only,
+        placement="prepared",
         description="SMOTE focused on minority rows near the class border.",
     ),
     Technique(
@@ -241,7 +309,8 @@ BUILTIN_TECHNIQUES = (
         "sampler",
         _build_adasyn,
         params=(IntParam("n_neighbors", 1, _k_high, default=_k_default), _RATIO),
-        requires=_needs_two_minority,
+        requires=_numeric_only,
+        placement="prepared",
         description="Generate more synthetic rows where the minority is hard to learn.",
     ),
     Technique(
@@ -251,6 +320,7 @@ BUILTIN_TECHNIQUES = (
         _build_rus,
         params=(_RATIO,),
         requires=_sparse_ok_no_nan,
+        placement="prepared",
         description="Drop majority rows at random.",
     ),
     Technique(
@@ -289,6 +359,7 @@ BUILTIN_TECHNIQUES = (
         _build_smote_tomek,
         params=(_K, _RATIO),
         requires=_needs_two_minority,
+        placement="prepared",
         description="SMOTE, then remove Tomek links.",
     ),
     Technique(
@@ -298,6 +369,7 @@ BUILTIN_TECHNIQUES = (
         _build_smote_enn,
         params=(_K, _RATIO),
         requires=_needs_two_minority,
+        placement="prepared",
         description="SMOTE, then clean with edited nearest neighbours.",
     ),
     Technique(
@@ -368,26 +440,18 @@ def get_technique(name):
         ) from None
 
 
-def default_algorithms():
-    """The default portfolio: scaled logistic regression, extra trees and
-    histogram gradient boosting.
+def default_algorithms(info=None):
+    """The default portfolio: logistic regression, extra trees and histogram
+    gradient boosting, each behind a shared ``prepare`` step (imputation,
+    categorical codes, scaling) fitted on training folds only.
 
-    Every model gets a scaler in front (trees ignore it) so that neighbour-based
-    samplers, placed right before the model, measure distances on scaled data.
+    Scaling is harmless for the trees and lets neighbour-based samplers measure
+    distances on comparable features.
+
+    Examples
+    --------
+    >>> from autobalance import default_algorithms
+    >>> [a.name for a in default_algorithms()]
+    ['logistic_regression', 'extra_trees', 'hist_gradient_boosting']
     """
-    return [
-        Algorithm(
-            "logistic_regression",
-            make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-        ),
-        Algorithm(
-            "extra_trees",
-            make_pipeline(
-                StandardScaler(), ExtraTreesClassifier(n_estimators=200, n_jobs=1)
-            ),
-        ),
-        Algorithm(
-            "hist_gradient_boosting",
-            make_pipeline(StandardScaler(), HistGradientBoostingClassifier()),
-        ),
-    ]
+    return make_default_algorithms(info)

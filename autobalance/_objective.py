@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.metrics import recall_score
 from sklearn.utils import _safe_indexing
 
 __all__ = ["Objective"]
@@ -28,9 +29,10 @@ ATTR_FIT_TIMES = "fit_times"
 ATTR_SCORE_TIMES = "score_times"
 ATTR_FAIL = "fail_reason"
 ATTR_DUPLICATE = "duplicate_of"
+ATTR_RECALLS = "split_recalls"
 
 
-def _fit_and_score(estimator, X, y, train, test, scorer):
+def _fit_and_score(estimator, X, y, train, test, scorer, labels=None):
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     start = time.perf_counter()
@@ -38,7 +40,18 @@ def _fit_and_score(estimator, X, y, train, test, scorer):
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     score = float(scorer(estimator, X_test, y_test))
-    return score, fit_time, time.perf_counter() - start
+    score_time = time.perf_counter() - start
+    recalls = None
+    if labels is not None:
+        # Per-class recall, so multi-class results show which class suffers.
+        recalls = recall_score(
+            y_test,
+            estimator.predict(X_test),
+            labels=labels,
+            average=None,
+            zero_division=0.0,
+        ).tolist()
+    return score, fit_time, score_time, recalls
 
 
 def _jsonable(value):
@@ -66,13 +79,14 @@ class Objective:
         so a parallel run takes the same decisions as a sequential one.
     """
 
-    def __init__(self, space, X, y, splits, scorer, n_jobs=None):
+    def __init__(self, space, X, y, splits, scorer, n_jobs=None, labels=None):
         self.space = space
         self.X = X
         self.y = y
         self.splits = splits
         self.scorer = scorer
         self.n_jobs = n_jobs
+        self.labels = labels
 
     def _batch_size(self):
         n_jobs = self.n_jobs or 1
@@ -106,7 +120,7 @@ class Objective:
         if duplicate is not None:
             # The same folds and seeds give the same scores: reuse them.
             trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
-            for key in (ATTR_SCORES, ATTR_FIT_TIMES, ATTR_SCORE_TIMES):
+            for key in (ATTR_SCORES, ATTR_FIT_TIMES, ATTR_SCORE_TIMES, ATTR_RECALLS):
                 trial.set_user_attr(key, duplicate.user_attrs.get(key))
             return duplicate.value
 
@@ -120,25 +134,37 @@ class Objective:
             raise
 
     def _cross_validate(self, trial, estimator):
-        scores, fit_times, score_times = [], [], []
+        scores, fit_times, score_times, recalls = [], [], [], []
         batch = self._batch_size()
         for start in range(0, len(self.splits), batch):
             chunk = list(enumerate(self.splits))[start : start + batch]
             if batch == 1:
                 results = [
                     _fit_and_score(
-                        clone(estimator), self.X, self.y, tr, te, self.scorer
+                        clone(estimator),
+                        self.X,
+                        self.y,
+                        tr,
+                        te,
+                        self.scorer,
+                        self.labels,
                     )
                     for _, (tr, te) in chunk
                 ]
             else:
                 results = Parallel(n_jobs=len(chunk))(
                     delayed(_fit_and_score)(
-                        clone(estimator), self.X, self.y, tr, te, self.scorer
+                        clone(estimator),
+                        self.X,
+                        self.y,
+                        tr,
+                        te,
+                        self.scorer,
+                        self.labels,
                     )
                     for _, (tr, te) in chunk
                 )
-            for (step, _), (score, fit_time, score_time) in zip(
+            for (step, _), (score, fit_time, score_time, recall) in zip(
                 chunk, results, strict=True
             ):
                 if not math.isfinite(score):
@@ -146,6 +172,9 @@ class Objective:
                 scores.append(score)
                 fit_times.append(fit_time)
                 score_times.append(score_time)
+                if recall is not None:
+                    recalls.append(recall)
+                    trial.set_user_attr(ATTR_RECALLS, recalls)
                 trial.report(score, step)
                 if trial.should_prune():
                     self._record(trial, scores, fit_times, score_times)

@@ -13,6 +13,7 @@ from ._objective import (
     ATTR_FAMILY,
     ATTR_FIT_TIMES,
     ATTR_PARAMS,
+    ATTR_RECALLS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
@@ -39,7 +40,7 @@ def trial_params(trial):
     return params
 
 
-def trials_to_cv_results(trials, n_splits):
+def trials_to_cv_results(trials, n_splits, classes=None):
     """Build ``cv_results_`` from finished trials (running ones are skipped).
 
     Pruned and failed trials keep the fold scores they got, but their
@@ -100,6 +101,18 @@ def trials_to_cv_results(trials, n_splits):
                 np.nanmean(times, axis=1) if n else np.empty(0)
             )
             results[f"std_{key}_time"] = np.nanstd(times, axis=1) if n else np.empty(0)
+
+    if classes is not None and any(ATTR_RECALLS in t.user_attrs for t in trials):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for j, label in enumerate(classes):
+                per_trial = [
+                    np.nanmean([r[j] for r in t.user_attrs[ATTR_RECALLS]])
+                    if t.user_attrs.get(ATTR_RECALLS)
+                    else np.nan
+                    for t in trials
+                ]
+                results[f"mean_test_recall_{label}"] = np.array(per_trial)
 
     results["technique"] = np.array([p["technique"] for p in params], dtype=object)
     results["family"] = np.array(

@@ -72,6 +72,12 @@ class SearchContext:
         Whether ``X`` is a sparse matrix.
     random_state : int
         Seed given to every sampler and model built from this context.
+    categorical_positions : tuple of int
+        Positions of categorical codes in what a ``"prepared"`` sampler sees
+        (the default portfolio's ``prepare`` step puts them first).
+    n_prepared_features : int
+        Number of columns a ``"prepared"`` sampler sees (before missing-value
+        indicators).
     """
 
     classes: np.ndarray
@@ -83,6 +89,8 @@ class SearchContext:
     has_nan: bool = False
     is_sparse: bool = False
     random_state: int = 0
+    categorical_positions: tuple = ()
+    n_prepared_features: int = 0
 
     @property
     def n_classes(self) -> int:
@@ -269,6 +277,12 @@ class Technique:
         sentence saying why it does not.
     description : str
         One line for reports.
+    placement : {"model", "prepared"}, default="model"
+        Where a sampler goes in a ``Pipeline``: right before the final model
+        (``"model"``, on fully encoded features), or right after a first step
+        named ``"prepare"`` when there is one (``"prepared"``: the default
+        portfolio's imputed, scaled features with categories as codes, which
+        SMOTENC and random samplers need).
 
     Examples
     --------
@@ -289,6 +303,7 @@ class Technique:
     params: tuple = ()
     requires: Callable[[SearchContext], str | None] | None = None
     description: str = ""
+    placement: str = "model"
 
     def __post_init__(self):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -304,6 +319,11 @@ class Technique:
         if self.kind not in KINDS:
             raise ValueError(
                 f"Technique {self.name!r} has kind {self.kind!r}; use one of {KINDS}."
+            )
+        if self.placement not in ("model", "prepared"):
+            raise ValueError(
+                f"Technique {self.name!r} has placement {self.placement!r}; use "
+                "'model' or 'prepared'."
             )
         if self.kind != "none" and self.build is None:
             raise ValueError(
@@ -530,7 +550,7 @@ class SearchSpace:
 
     def build(self, config):
         """An unfitted estimator for ``config`` (resampling inside its ``fit``)."""
-        from ._build import build_pipeline
+        from ._build import build_pipeline, shared_prepare
 
         if config.technique not in self.techniques:
             raise ValueError(
@@ -546,7 +566,10 @@ class SearchSpace:
                     f"has {sorted(self.algorithms)}."
                 )
             algorithm = self.algorithms[config.algorithm]
-        return build_pipeline(technique, algorithm, config.params, self.context)
+        prepare = shared_prepare(self.algorithms.values())
+        return build_pipeline(
+            technique, algorithm, config.params, self.context, prepare=prepare
+        )
 
     def describe(self):
         """A summary of what the space holds and what it left out, and why."""

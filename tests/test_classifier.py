@@ -240,6 +240,12 @@ def test_sampler_goes_before_the_final_step_of_a_pipeline(binary_data):
         }
     )
     assert [name for name, _ in built.steps] == ["scale", "sampler", "lr"]
+    # A nested pipeline in front is spliced: imblearn refuses nested pipelines.
+    nested = Pipeline(
+        [("pre", make_pipeline(StandardScaler())), ("lr", LogisticRegression())]
+    )
+    clf = AutoBalancedClassifier(nested, techniques=["smote"], **FAST).fit(X, y)
+    assert "FAIL" not in set(clf.cv_results_["state"])
 
 
 def test_methods_are_available_only_when_the_model_has_them(binary_data):
@@ -321,6 +327,7 @@ def test_default_portfolio_searches_models_and_ensembles(binary_data):
     assert {"balanced_random_forest", "easy_ensemble"} <= set(
         clf.cv_results_["technique"]
     )
+    assert "FAIL" not in set(clf.cv_results_["state"]), clf.cv_results_["fail_reason"]
 
 
 def test_user_portfolio_names_and_pairs(binary_data):

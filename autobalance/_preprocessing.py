@@ -1,0 +1,238 @@
+"""What the data looks like, and the preprocessing of the default portfolio.
+
+The default models share one ``prepare`` step (fitted on training folds only):
+categorical columns first, as ordinal codes (a missing value is a category of
+its own), then numeric columns imputed with the median, with missing-value
+indicators, and scaled. Samplers that must respect categories (the SMOTE family,
+random over/under-sampling) act right after it, so SMOTENC/SMOTEN see real
+category codes; each model then encodes as it needs (one-hot for logistic
+regression, native categories for histogram gradient boosting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+)
+
+__all__ = ["FeatureInfo", "describe_features", "make_default_algorithms"]
+
+# Histogram gradient boosting bins categories into at most 255 codes.
+MAX_NATIVE_CATEGORIES = 250
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """Column kinds of the training data.
+
+    ``categorical`` and ``numeric`` hold column names for DataFrames and
+    positions for arrays.
+    """
+
+    categorical: tuple = ()
+    numeric: tuple = ()
+    is_dataframe: bool = False
+    is_sparse: bool = False
+    has_nan: bool = False
+    native_categorical: tuple = ()  # positions among the categorical block
+
+    @property
+    def n_categorical(self):
+        return len(self.categorical)
+
+    @property
+    def all_categorical(self):
+        return bool(self.categorical) and not self.numeric
+
+
+def _is_categorical_dtype(dtype):
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+def describe_features(X):
+    """Kinds of columns, missing values and sparsity of ``X``.
+
+    Raises a ``ValueError`` for column types no model here can use (dates,
+    time spans) or infinite numeric values, naming the columns.
+    """
+    if sp.issparse(X):
+        data = X.tocsr().data if X.format != "csr" else X.data
+        has_nan = bool(data.dtype.kind == "f" and np.isnan(data).any())
+        return FeatureInfo(
+            numeric=tuple(range(X.shape[1])), is_sparse=True, has_nan=has_nan
+        )
+    if isinstance(X, pd.DataFrame):
+        bad = [
+            str(c)
+            for c, t in X.dtypes.items()
+            if pd.api.types.is_datetime64_any_dtype(t)
+            or pd.api.types.is_timedelta64_dtype(t)
+            or isinstance(t, pd.PeriodDtype)
+        ]
+        if bad:
+            raise ValueError(
+                f"Columns {bad} hold dates or time spans; turn them into numbers "
+                "(e.g. day of week, days since an event) before fitting."
+            )
+        categorical = tuple(c for c, t in X.dtypes.items() if _is_categorical_dtype(t))
+        numeric = tuple(c for c in X.columns if c not in set(categorical))
+        num = (
+            X[list(numeric)].to_numpy(dtype=float, na_value=np.nan) if numeric else None
+        )
+        if num is not None and np.isinf(num).any():
+            cols = [
+                str(c)
+                for c, v in zip(numeric, np.isinf(num).any(axis=0), strict=True)
+                if v
+            ]
+            raise ValueError(
+                f"Input X contains infinity in columns {cols}; replace it with a "
+                "finite value or NaN."
+            )
+        has_nan = bool(X.isna().to_numpy().any())
+        native = tuple(
+            i
+            for i, c in enumerate(categorical)
+            if X[c].nunique(dropna=True) <= MAX_NATIVE_CATEGORIES
+        )
+        return FeatureInfo(categorical, numeric, True, False, has_nan, native)
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        return FeatureInfo()  # validate_data explains the expected shape
+    if arr.dtype.kind in "OUS":
+        hint = (
+            "X is an array holding strings or objects; pass a pandas DataFrame "
+            "so that categorical columns can be told apart from numeric ones."
+        )
+        try:
+            arr = arr.astype(np.float64)
+        except TypeError as exc:
+            raise TypeError(f"{exc}. {hint}") from None
+        except ValueError:
+            raise ValueError(hint) from None
+    has_nan = bool(arr.dtype.kind == "f" and np.isnan(arr).any())
+    return FeatureInfo(numeric=tuple(range(arr.shape[1])), has_nan=has_nan)
+
+
+def _as_str(X):
+    # One code per distinct value; a missing value is a category of its own.
+    frame = (
+        X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+    )
+    frame = frame.astype(object)
+    return frame.where(frame.notna(), "__missing__").astype(str).to_numpy(dtype=object)
+
+
+def make_prepare(info):
+    """The shared ``prepare`` step: categorical codes first, then numbers."""
+    # Always a ColumnTransformer: imbalanced-learn pipelines refuse a nested
+    # Pipeline as an intermediate step.
+    if info.is_sparse:
+        numeric = make_pipeline(
+            SimpleImputer(strategy="median"), StandardScaler(with_mean=False)
+        )
+        return ColumnTransformer(
+            [("numeric", numeric, slice(0, None))], sparse_threshold=1.0
+        )
+    if not info.categorical:
+        numeric = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+        )
+        return ColumnTransformer([("numeric", numeric, slice(0, None))])
+    transformers = []
+    if info.categorical:
+        transformers.append(
+            (
+                "categorical",
+                make_pipeline(
+                    FunctionTransformer(_as_str, feature_names_out="one-to-one"),
+                    OrdinalEncoder(
+                        handle_unknown="use_encoded_value",
+                        unknown_value=-1,
+                        dtype=np.float64,
+                    ),
+                ),
+                list(info.categorical),
+            )
+        )
+    if info.numeric:
+        transformers.append(
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True),
+                    StandardScaler(),
+                ),
+                list(info.numeric),
+            )
+        )
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+
+
+def _one_hot(info):
+    if not info.categorical:
+        return "passthrough"
+    return ColumnTransformer(
+        [
+            (
+                "one_hot",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                list(range(info.n_categorical)),
+            )
+        ],
+        remainder="passthrough",
+        sparse_threshold=0.0,
+    )
+
+
+def make_default_algorithms(info=None):
+    """The default portfolio, each model behind the shared ``prepare`` step."""
+    from ._space import Algorithm
+
+    info = info or FeatureInfo()
+
+    def pipe(encode, model):
+        return Pipeline(
+            [("prepare", make_prepare(info)), ("encode", encode), ("model", model)]
+        )
+
+    algorithms = [
+        Algorithm(
+            "logistic_regression",
+            pipe(_one_hot(info), LogisticRegression(max_iter=1000)),
+        ),
+        Algorithm(
+            "extra_trees",
+            pipe("passthrough", ExtraTreesClassifier(n_estimators=200, n_jobs=1)),
+        ),
+    ]
+    if not info.is_sparse:
+        native = list(info.native_categorical) or None
+        algorithms.append(
+            Algorithm(
+                "hist_gradient_boosting",
+                pipe(
+                    "passthrough",
+                    HistGradientBoostingClassifier(categorical_features=native),
+                ),
+            )
+        )
+    return algorithms

@@ -1,0 +1,210 @@
+"""Real tables: categorical and missing values, multi-class, sparse input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.over_sampling import SMOTEN, SMOTENC
+from scipy import sparse
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from autobalance import AutoBalancedClassifier
+from autobalance._catalogue import RatioStrategy
+
+
+@pytest.fixture
+def mixed_frame():
+    X, y = make_classification(
+        n_samples=360,
+        n_features=3,
+        n_informative=3,
+        n_redundant=0,
+        weights=[0.88],
+        random_state=0,
+    )
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(X, columns=["x0", "x1", "x2"])
+    # Categories carry signal so the encoders matter.
+    df["colour"] = pd.Categorical(
+        np.where(
+            y == 1,
+            rng.choice(["red", "blue"], len(y)),
+            rng.choice(["red", "blue", "green"], len(y)),
+        )
+    )
+    df["shape"] = pd.Series(
+        rng.choice(["round", "square", None], len(y)), dtype="object"
+    )
+    df["size"] = pd.Series(rng.choice(["S", "M", "L"], len(y))).astype("string")
+    df["flag"] = rng.random(len(y)) < 0.4
+    df.loc[::11, "x0"] = np.nan
+    df.loc[::13, "colour"] = np.nan
+    return df, np.array(["negative", "positive"])[y]
+
+
+def test_mixed_dataframe_with_missing_values(mixed_frame):
+    df, y = mixed_frame
+    clf = AutoBalancedClassifier(n_trials=14, cv=3, random_state=0).fit(df, y)
+    res = pd.DataFrame(clf.cv_results_)
+    assert (res.state != "FAIL").all(), res.loc[
+        res.state == "FAIL", "fail_reason"
+    ].tolist()
+    assert set(clf.predict(df)) <= {"negative", "positive"}
+    np.testing.assert_array_equal(clf.classes_, ["negative", "positive"])
+    np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
+    assert clf.best_score_ > 0.7
+    # Unknown categories and new gaps at predict time are handled.
+    new = df.head(4).copy()
+    new["colour"] = new["colour"].cat.add_categories(["purple"])
+    new.loc[new.index[0], "colour"] = "purple"
+    new.loc[new.index[1], "x1"] = np.nan
+    assert clf.predict_proba(new).shape == (4, 2)
+
+
+def test_neighbour_techniques_run_on_the_encoded_space(mixed_frame):
+    df, y = mixed_frame
+    techniques = [
+        "tomek_links",
+        "edited_nearest_neighbours",
+        "cluster_centroids",
+        "smote_tomek",
+        "smote_enn",
+        "random_over_sampler",
+        "adasyn",
+    ]
+    clf = AutoBalancedClassifier(
+        techniques=techniques, n_trials=14, cv=3, random_state=0
+    ).fit(df, y)
+    res = pd.DataFrame(clf.cv_results_)
+    assert (res.state != "FAIL").all(), res.loc[
+        res.state == "FAIL", "fail_reason"
+    ].tolist()
+    # ADASYN has no categorical variant: left out, with the reason.
+    assert "categorical" in clf.excluded_techniques_["adasyn"]
+    ros = res[res.technique == "random_over_sampler"]
+    assert ros["param_shrinkage"].isna().all() if len(ros) else True
+
+
+def _codes_after_prepare(clf, df, y, params):
+    est = clf._estimator_from_params(params)
+    steps = dict(est.steps)
+    Xt = steps["prepare"].fit_transform(df, y)
+    sampler = steps["sampler"]
+    X_res, _ = sampler.fit_resample(Xt, y)
+    return sampler, Xt, X_res
+
+
+def test_smotenc_keeps_categories_valid(mixed_frame):
+    df, y = mixed_frame
+    clf = AutoBalancedClassifier(techniques=["smote"], n_trials=2, cv=3, random_state=0)
+    clf.fit(df, y)
+    params = {
+        "technique": "smote",
+        "algorithm": "logistic_regression",
+        "k_neighbors": 3,
+        "sampling_strategy": 1.0,
+    }
+    sampler, Xt, X_res = _codes_after_prepare(clf, df, y, params)
+    assert isinstance(sampler, SMOTENC)
+    n_cat = 4  # colour, shape, size, flag come first
+    synthetic = X_res[len(Xt) :]
+    assert len(synthetic) > 0
+    for j in range(n_cat):
+        assert set(np.unique(synthetic[:, j])) <= set(np.unique(Xt[:, j]))
+
+
+def test_smoten_when_every_column_is_categorical(mixed_frame):
+    df, y = mixed_frame
+    cats = df[["colour", "shape", "size", "flag"]]
+    clf = AutoBalancedClassifier(techniques=["smote"], n_trials=2, cv=3, random_state=0)
+    clf.fit(cats, y)
+    params = {
+        "technique": "smote",
+        "algorithm": "extra_trees",
+        "k_neighbors": 3,
+        "sampling_strategy": 1.0,
+    }
+    sampler, Xt, X_res = _codes_after_prepare(clf, cats, y, params)
+    assert isinstance(sampler, SMOTEN)
+    for j in range(Xt.shape[1]):
+        assert set(np.unique(X_res[:, j])) <= set(np.unique(Xt[:, j]))
+
+
+def test_columns_are_checked_at_predict(mixed_frame):
+    df, y = mixed_frame
+    clf = AutoBalancedClassifier(LogisticRegression(), n_trials=2, cv=3, random_state=0)
+    clf.fit(df[["x1", "x2"]].fillna(0), y)
+    with pytest.raises(ValueError, match="x3"):
+        clf.predict(df[["x1", "x2"]].assign(x3=1.0))
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(df[["x2", "x1"]])
+    full = AutoBalancedClassifier(n_trials=2, cv=3, random_state=0).fit(df, y)
+    with pytest.raises(ValueError, match="pass a DataFrame"):
+        full.predict(df.to_numpy())
+    with pytest.raises(ValueError, match="colour"):
+        full.predict(df.drop(columns="colour"))
+
+
+def test_dates_and_object_arrays_are_refused(mixed_frame):
+    df, y = mixed_frame
+    with pytest.raises(ValueError, match=r"\['when'\] hold dates"):
+        AutoBalancedClassifier(n_trials=2).fit(
+            df.assign(when=pd.Timestamp("2024-01-01")), y
+        )
+    with pytest.raises(ValueError, match="pass a pandas DataFrame"):
+        AutoBalancedClassifier(n_trials=2).fit(df.to_numpy(dtype=object), y)
+    # An object array of numbers is fine.
+    numbers = df[["x1", "x2"]].to_numpy(dtype=object)
+    AutoBalancedClassifier(LogisticRegression(), n_trials=2, cv=3).fit(numbers, y)
+
+
+def test_multiclass_balances_every_minority_and_reports_recall(multiclass_data):
+    X, y = multiclass_data
+    labels = np.array(["a", "b", "c"])[y]
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=[
+            "random_over_sampler",
+            "random_under_sampler",
+            "custom_class_weight",
+        ],
+        n_trials=10,
+        cv=3,
+        random_state=0,
+    ).fit(X, labels)
+    res = clf.cv_results_
+    for label in ("a", "b", "c"):
+        recall = res[f"mean_test_recall_{label}"]
+        assert np.all(
+            (recall[res["state"] == "COMPLETE"] >= 0)
+            & (recall[res["state"] == "COMPLETE"] <= 1)
+        )
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    ratios = [
+        p.get("sampling_strategy")
+        for p in res["params"]
+        if p["technique"] == "random_over_sampler"
+    ]
+    assert all(isinstance(r, float) for r in ratios)
+
+
+def test_ratio_strategy_per_class():
+    y = np.array([0] * 100 + [1] * 20 + [2] * 5)
+    over = RatioStrategy(0.5, "over")(y)
+    assert over == {0: 100, 1: 50, 2: 50}
+    under = RatioStrategy(0.5, "under")(y)
+    assert under == {0: 10, 1: 10, 2: 5}
+
+
+def test_sparse_input(binary_data):
+    X, y = binary_data
+    Xs = sparse.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    clf = AutoBalancedClassifier(LogisticRegression(), n_trials=4, cv=3, random_state=0)
+    clf.fit(Xs, y)
+    assert clf.predict_proba(Xs).shape == (Xs.shape[0], 2)
+    assert "needs dense" in clf.excluded_techniques_["tomek_links"]
+    with pytest.raises(ValueError, match=r"techniques \['smote'\] need dense"):
+        AutoBalancedClassifier(LogisticRegression(), techniques=["smote"]).fit(Xs, y)
+    with pytest.raises(ValueError, match="need dense data"):
+        AutoBalancedClassifier(HistGradientBoostingClassifier()).fit(Xs, y)
