@@ -13,6 +13,7 @@ from ._catalogue import (
 )
 from ._classifier import AutoBalancedClassifier
 from ._evaluation import NestedCVResult, nested_cross_validate
+from ._learning_curve import MinorityLearningCurve, minority_learning_curve
 from ._space import (
     Algorithm,
     CategoricalParam,
@@ -44,6 +45,7 @@ __all__ = [
     "Config",
     "FloatParam",
     "IntParam",
+    "MinorityLearningCurve",
     "NestedCVResult",
     "NoCompletedTrialsError",
     "OptimizationHistoryDisplay",
@@ -59,6 +61,7 @@ __all__ = [
     "default_algorithms",
     "get_technique",
     "leaderboard",
+    "minority_learning_curve",
     "nested_cross_validate",
     "report",
     "technique_names",

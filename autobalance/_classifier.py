@@ -35,6 +35,7 @@ from ._study import (
     quiet_optuna,
     run_study,
 )
+from ._threshold import check_threshold, fit_decision_rule
 
 __all__ = ["AutoBalancedClassifier"]
 
@@ -70,6 +71,18 @@ def _estimator_has(attr):
         return all(hasattr(a.estimator, attr) for a in self._resolve_algorithms())
 
     return check
+
+
+def _has_proba(self):
+    """Probabilities exist when the model gives them or, with calibration on,
+    when its scores can be recalibrated."""
+    if hasattr(self, "decision_rule_"):
+        return self.decision_rule_.has_proba(self.best_estimator_)
+    if _estimator_has("predict_proba")(self):
+        return True
+    return self.calibration not in (None, "off") and all(
+        hasattr(a.estimator, "decision_function") for a in self._resolve_algorithms()
+    )
 
 
 class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -125,6 +138,39 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Seeds the study's sampler, the folds, the samplers and the models.
     show_progress_bar : bool, default=False
         Show Optuna's progress bar during the search.
+    calibration : {"auto", "prior_shift", "sigmoid", "isotonic", "off"} or None, \
+            default="auto"
+        How :meth:`predict_proba` corrects the chosen setup's output so that
+        probabilities are on the class prior of the data (balancing inflates
+        the minority's predicted risk several-fold). ``"auto"``: an exact
+        prior-shift correction for random over/under-sampling and class weights
+        (the odds are divided by the known change of class ratio, read from
+        the fitted sampler's counts and the weights); a cross-validated sigmoid
+        or isotonic recalibration (whichever has the lower out-of-fold log
+        loss) for SMOTE-family, cleaning and combined samplers, balanced
+        ensembles and models without ``predict_proba``; nothing for ``none``
+        with a probabilistic model. ``"prior_shift"`` forces the prior shift
+        (approximate for synthetic or cleaned rows and ensembles);
+        ``"sigmoid"``/``"isotonic"`` force that recalibration (one-vs-rest and
+        renormalised for several classes); ``"off"`` or ``None`` keep the raw
+        model output. Calibrators are fitted on out-of-fold predictions of the
+        chosen setup re-fitted on the search's folds (rows the model did not
+        see). Prior shift and sigmoid are monotone, so ROC AUC is unchanged;
+        isotonic can create ties.
+    threshold : None, {"f1", "balanced_accuracy", "youden"}, dict or \
+            array-like of shape (2, 2), default=None
+        Decision rule of :meth:`predict` (binary targets). ``None``: the most
+        probable class under the corrected probabilities (0.5 for two classes,
+        which minimises errors, so rare classes are seldom predicted), or the
+        model's own ``predict`` when ``calibration="off"``. Otherwise a
+        threshold on the (corrected) probability of the minority class, chosen
+        on out-of-fold predictions like
+        :class:`~sklearn.model_selection.TunedThresholdClassifierCV` on the
+        search's folds: ``"f1"``, ``"balanced_accuracy"`` or ``"youden"`` (the
+        same threshold as balanced accuracy), a cost dict ``{"fp": 1, "fn":
+        10}`` (minority positive), a cost matrix ``costs[true, predicted]`` in
+        the order of ``classes_``, or a target recall ``{"recall": 0.9}`` (the
+        highest threshold that reaches it).
 
     Attributes
     ----------
@@ -160,6 +206,23 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Number of inner cross-validation folds.
     refit_time_ : float
         Seconds to refit the best setup on the whole training set.
+    calibration_ : dict
+        The probability correction applied: ``method`` (``"none"``,
+        ``"prior_shift"``, ``"sigmoid"`` or ``"isotonic"``), ``reason``,
+        ``factors`` (prior shift), ``candidates`` (out-of-fold log loss of each
+        recalibration tried), and out-of-fold ``oof_log_loss_before``/``_after``,
+        ``oof_brier_before``/``_after``, ``oof_roc_auc_before``/``_after``
+        (means over the search's folds).
+    threshold_ : float or None
+        The decision threshold on the (corrected) probability of the minority
+        class, or ``None``.
+    threshold_info_ : dict or None
+        The objective, the threshold, its out-of-fold ``precision``,
+        ``recall``, ``specificity`` and ``positive_rate``, and the mean
+        objective ``score``.
+    decision_rule_ : DecisionRule
+        The fitted correction and threshold, with the out-of-fold predictions
+        they were fitted on (``oof_folds``, ``oof_proba``).
     classes_ : ndarray
         Class labels.
     n_features_in_ : int
@@ -199,6 +262,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         "study_name": [str, None],
         "random_state": ["random_state"],
         "show_progress_bar": ["boolean"],
+        "calibration": [
+            StrOptions({"auto", "prior_shift", "sigmoid", "isotonic", "off"}),
+            None,
+        ],
+        "threshold": [
+            StrOptions({"f1", "balanced_accuracy", "youden"}),
+            dict,
+            "array-like",
+            None,
+        ],
     }
 
     def __init__(
@@ -216,6 +289,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         study_name=None,
         random_state=None,
         show_progress_bar=False,
+        calibration="auto",
+        threshold=None,
     ):
         self.estimator = estimator
         self.techniques = techniques
@@ -229,6 +304,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.study_name = study_name
         self.random_state = random_state
         self.show_progress_bar = show_progress_bar
+        self.calibration = calibration
+        self.threshold = threshold
 
     # -- resolving parameters --------------------------------------------------
     def _resolve_algorithms(self):
@@ -438,6 +515,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         allow_nan = self._allow_nan(algorithms)
         X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=allow_nan)
         classes, counts = self._check_target(y)
+        check_threshold(self.threshold, classes)
 
         rng = check_random_state(self.random_state)
         study_seed, cv_seed, model_seed = (
@@ -502,6 +580,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.best_estimator_.fit(X_search, y)
         self.refit_time_ = time.perf_counter() - start
         self.classes_ = getattr(self.best_estimator_, "classes_", classes)
+        self.decision_rule_ = fit_decision_rule(self, X_search, y)
+        self.calibration_ = self.decision_rule_.calibration_info
+        self.threshold_ = self.decision_rule_.threshold
+        self.threshold_info_ = self.decision_rule_.threshold_info
         return self
 
     def _estimator_from_params(self, params):
@@ -535,6 +617,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     def predict(self, X):
         """Predict class labels with the refitted best setup.
 
+        With ``threshold=None``, the most probable class under the corrected
+        probabilities; otherwise the minority class when its probability
+        reaches ``threshold_``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -546,11 +632,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             Predicted labels, in the labels of ``y``.
         """
         X = self._predict_X(X)
-        return self.best_estimator_.predict(X)
+        return self.decision_rule_.predict(self.best_estimator_, X)
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(_has_proba)
     def predict_proba(self, X):
-        """Class probabilities from the refitted best setup.
+        """Class probabilities from the refitted best setup, corrected to the
+        class prior of the training data (see ``calibration``).
 
         Parameters
         ----------
@@ -563,9 +650,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             Probabilities, columns in the order of ``classes_``.
         """
         X = self._predict_X(X)
-        return self.best_estimator_.predict_proba(X)
+        return self.decision_rule_.predict_proba(self.best_estimator_, X)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(_has_proba)
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
 
@@ -580,7 +667,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             Log-probabilities.
         """
         X = self._predict_X(X)
-        return self.best_estimator_.predict_log_proba(X)
+        if self.decision_rule_.passthrough and hasattr(
+            self.best_estimator_, "predict_log_proba"
+        ):
+            return self.best_estimator_.predict_log_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(self.decision_rule_.predict_proba(self.best_estimator_, X))
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
@@ -594,10 +686,14 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Returns
         -------
         scores : ndarray
-            As the best model's ``decision_function``.
+            As the best model's ``decision_function`` with ``calibration="off"``
+            and no threshold; otherwise the log-odds of the corrected
+            probabilities (log-probabilities for several classes), minus the
+            log-odds of ``threshold_``, so that positive means :meth:`predict`
+            says ``classes_[1]``.
         """
         X = self._predict_X(X)
-        return self.best_estimator_.decision_function(X)
+        return self.decision_rule_.decision_function(self.best_estimator_, X)
 
     def score(self, X, y, sample_weight=None):
         """Score with the search's scorer (ROC AUC by default).
@@ -619,14 +715,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Returns
         -------
         score : float
-            The score of the best setup on ``X, y``.
+            The score of this estimator's (corrected) predictions on ``X, y``.
         """
         X = self._predict_X(X)
         if sample_weight is not None:
-            return float(
-                self.scorer_(self.best_estimator_, X, y, sample_weight=sample_weight)
-            )
-        return float(self.scorer_(self.best_estimator_, X, y))
+            return float(self.scorer_(self, X, y, sample_weight=sample_weight))
+        return float(self.scorer_(self, X, y))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

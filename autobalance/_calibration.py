@@ -1,0 +1,596 @@
+"""Probabilities on the original class prior.
+
+Balancing changes what a model learns about class frequencies: a model trained
+on data over-sampled to 1:1, or with the minority weighted 10 times, predicts
+risks that are several times too high. Two corrections put the probabilities
+back on the class prior of the data:
+
+- **prior shift**, exact when the change of class ratio is known (random
+  over- and under-sampling, class weights): the odds of each class are divided
+  by the factor by which resampling and weighting multiplied its share,
+  ``p(c | x) ∝ q(c | x) / r_c``, then renormalised. It is monotone, so the ranking
+  (ROC AUC) is unchanged.
+- **recalibration** (sigmoid or isotonic, one-vs-rest for several classes),
+  fitted on out-of-fold predictions of the chosen setup, for techniques whose
+  effect on the probabilities is not known in closed form (SMOTE family,
+  cleaning, ensembles) and for models whose scores are not probabilities.
+
+Everything here works on one unfitted *template* estimator and the folds of a
+search: the out-of-fold predictions come from models that did not see the rows
+they predict, and every calibrator is scored on folds it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from imblearn.combine import SMOTEENN, SMOTETomek
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
+from joblib import Parallel, delayed
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit, logit
+from sklearn.base import clone
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from sklearn.pipeline import Pipeline as SkPipeline
+from sklearn.utils import _safe_indexing
+
+from ._build import ClassWeightAdapter
+
+__all__ = [
+    "CALIBRATION_METHODS",
+    "fit_calibration",
+    "out_of_fold_predictions",
+    "prior_shift_factors",
+]
+
+CALIBRATION_METHODS = ("auto", "prior_shift", "sigmoid", "isotonic", "off")
+_EPS = 1e-12
+
+
+def check_calibration(calibration):
+    """The calibration method as one of :data:`CALIBRATION_METHODS`."""
+    if calibration is None:
+        return "off"
+    if calibration not in CALIBRATION_METHODS:
+        raise ValueError(
+            f"calibration={calibration!r} is not supported; use one of "
+            f"{CALIBRATION_METHODS} (or None for the raw model output)."
+        )
+    return calibration
+
+
+# ---------------------------------------------------------------------------
+# Model output
+# ---------------------------------------------------------------------------
+def raw_response(estimator, X):
+    """``(output, kind)``: ``predict_proba`` when the model has it, else
+    ``decision_function``."""
+    if hasattr(estimator, "predict_proba"):
+        return np.asarray(estimator.predict_proba(X), dtype=float), "predict_proba"
+    return np.asarray(estimator.decision_function(X), dtype=float), "decision_function"
+
+
+def _features(raw, kind, n_classes):
+    """One column per calibrator: the log-odds of a probability, or a score."""
+    if n_classes == 2:
+        if kind == "predict_proba":
+            p = np.clip(raw[:, 1], _EPS, 1 - _EPS)
+            return logit(p)[:, None]
+        return raw.reshape(-1, 1)
+    if kind == "predict_proba":
+        p = np.clip(raw, _EPS, 1 - _EPS)
+        return logit(p)
+    return raw
+
+
+def _counts(y, classes):
+    return np.array([np.sum(y == c) for c in classes], dtype=float)
+
+
+# ---------------------------------------------------------------------------
+# Prior shift: how much resampling and weighting changed each class's share
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PriorShift:
+    """Per-class factors ``r_c`` by which a fitted setup multiplied the odds.
+
+    Attributes
+    ----------
+    factors : ndarray of shape (n_classes,)
+        ``(rows of c the model saw / rows of c in the data) * weight of c``,
+        relative (the largest is 1).
+    exact : bool
+        Whether the correction is exact (random over/under-sampling without
+        smoothing, class weights) or an approximation (synthetic or cleaned
+        rows, balanced ensembles).
+    sources : tuple of str
+        What changed the prior (for reports).
+    """
+
+    factors: np.ndarray
+    exact: bool
+    sources: tuple
+
+
+def _resampled_counts(sampler, y, classes):
+    """Class counts a fitted sampler produced from ``y``: ``(counts, exact)``,
+    or ``(None, False)`` when they cannot be read from the fitted sampler."""
+    counts = _counts(y, classes)
+    if isinstance(sampler, (SMOTETomek, SMOTEENN)):
+        cleaner = getattr(sampler, "tomek_", None) or getattr(sampler, "enn_", None)
+        # SMOTE appends its new rows after the originals, class by class.
+        y_smote = np.concatenate(
+            [np.asarray(y)]
+            + [np.full(int(n), c) for c, n in sampler.smote_.sampling_strategy_.items()]
+        )
+        return _counts(y_smote[cleaner.sample_indices_], classes), False
+    if hasattr(sampler, "sample_indices_"):
+        exact = isinstance(sampler, RandomUnderSampler) or (
+            isinstance(sampler, RandomOverSampler) and sampler.shrinkage is None
+        )
+        return _counts(np.asarray(y)[sampler.sample_indices_], classes), exact
+    strategy = getattr(sampler, "sampling_strategy_", None)
+    kind = getattr(sampler, "_sampling_type", None)
+    if isinstance(strategy, dict) and kind in ("over-sampling", "under-sampling"):
+        out = counts.copy()
+        for c, n in strategy.items():
+            i = int(np.flatnonzero(classes == c)[0])
+            out[i] = counts[i] + n if kind == "over-sampling" else n
+        return out, False
+    return None, False
+
+
+def _class_weights(class_weight, counts, classes):
+    if class_weight is None:
+        return np.ones(len(classes))
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        return counts.sum() / (len(classes) * counts)
+    if isinstance(class_weight, dict):
+        return np.array([float(class_weight.get(c, 1.0)) for c in classes])
+    return None
+
+
+def _unwrap(estimator):
+    """``(samplers, final estimator)`` of a fitted estimator."""
+    samplers, est = [], estimator
+    while isinstance(est, SkPipeline):
+        for _, step in est.steps[:-1]:
+            if hasattr(step, "fit_resample"):
+                samplers.append(step)
+        est = est.steps[-1][1]
+    return samplers, est
+
+
+def _is_balanced_ensemble(estimator):
+    return type(estimator).__module__.startswith("imblearn.ensemble")
+
+
+def prior_shift_factors(estimator, y_train, classes):
+    """How a fitted setup changed the class prior it was trained on.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A fitted model, ``Pipeline`` (samplers inside are read) or
+        :class:`ClassWeightAdapter`.
+    y_train : array-like of shape (n_samples,)
+        The labels it was fitted on.
+    classes : ndarray
+        The class labels, in the order of the model's ``classes_``.
+
+    Returns
+    -------
+    shift : PriorShift or None
+        ``None`` when the change cannot be read from the fitted estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> y = np.array([0] * 90 + [1] * 10)
+    >>> X = np.arange(100.0)[:, None]
+    >>> lr = LogisticRegression(class_weight={0: 1, 1: 9}).fit(X, y)
+    >>> f = prior_shift_factors(lr, y, np.array([0, 1])).factors
+    >>> float(f[1] / f[0])
+    9.0
+    """
+    y_train = np.asarray(y_train)
+    classes = np.asarray(classes)
+    counts = _counts(y_train, classes)
+    factors, exact, sources = np.ones(len(classes)), True, []
+    samplers, final = _unwrap(estimator)
+    for sampler in samplers:
+        after, sampler_exact = _resampled_counts(sampler, y_train, classes)
+        if after is None:
+            return None
+        factors *= after / counts
+        exact = exact and sampler_exact
+        sources.append(type(sampler).__name__)
+        counts = after
+    if isinstance(final, ClassWeightAdapter):
+        class_weight, final = final.class_weight, final.estimator_
+    elif "class_weight" in final.get_params(deep=False) and not _is_balanced_ensemble(
+        final
+    ):
+        class_weight = final.get_params(deep=False)["class_weight"]
+    else:
+        class_weight = None
+    weights = _class_weights(class_weight, counts, classes)
+    if weights is None:
+        return None
+    if class_weight is not None:
+        sources.append(f"class_weight={class_weight!r}")
+    factors *= weights
+    if _is_balanced_ensemble(final):
+        # Every member is trained on a balanced sample: an approximation.
+        factors *= counts.min() / counts
+        exact = False
+        sources.append(type(final).__name__)
+    return PriorShift(factors / factors.max(), exact, tuple(sources))
+
+
+# ---------------------------------------------------------------------------
+# Corrections (fitted, picklable)
+# ---------------------------------------------------------------------------
+class Identity:
+    """Keeps the model's probabilities."""
+
+    method = "none"
+
+    def transform(self, raw, kind):
+        if kind != "predict_proba":
+            raise AttributeError("The model gives scores, not probabilities.")
+        return raw
+
+
+class PriorShiftCorrection:
+    """Divides the odds of each class by its factor, then renormalises."""
+
+    method = "prior_shift"
+
+    def __init__(self, factors):
+        self.factors = np.asarray(factors, dtype=float)
+
+    def transform(self, raw, kind):
+        if kind != "predict_proba":
+            raise AttributeError("A prior-shift correction needs probabilities.")
+        with np.errstate(divide="ignore"):
+            log_p = np.log(raw) - np.log(self.factors)
+        log_p -= np.max(log_p, axis=1, keepdims=True)
+        p = np.exp(log_p)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+class _Sigmoid:
+    """Platt scaling ``sigmoid(a * f + b)`` with ``a >= 0`` (monotone), fitted
+    with Platt's smoothed targets."""
+
+    def fit(self, f, t):
+        f = np.asarray(f, dtype=float)
+        n_pos, n_neg = t.sum(), len(t) - t.sum()
+        target = np.where(t, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+        scale = float(np.std(f)) or 1.0
+        z = f / scale
+
+        def loss(ab):
+            s = ab[0] * z + ab[1]
+            value = -np.sum(target * log_expit(s) + (1 - target) * log_expit(-s))
+            grad_s = expit(s) - target
+            return value, np.array([np.dot(grad_s, z), grad_s.sum()])
+
+        start = np.array([1.0, math.log((n_pos + 1) / (n_neg + 1))])
+        res = minimize(
+            loss,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, None), (None, None)],
+        )
+        self.a_, self.b_ = res.x[0] / scale, res.x[1]
+        return self
+
+    def predict(self, f):
+        return expit(self.a_ * f + self.b_)
+
+
+class _Isotonic:
+    """Isotonic regression, kept off 0 and 1 by ``1 / (2 n)``."""
+
+    def fit(self, f, t):
+        floor = 1.0 / (2 * len(t))
+        self.iso_ = IsotonicRegression(
+            y_min=floor, y_max=1 - floor, out_of_bounds="clip"
+        ).fit(f, t.astype(float))
+        return self
+
+    def predict(self, f):
+        return self.iso_.predict(f)
+
+
+_CALIBRATORS = {"sigmoid": _Sigmoid, "isotonic": _Isotonic}
+
+
+class Recalibration:
+    """Sigmoid or isotonic calibrators on the model's output (one-vs-rest for
+    several classes, then renormalised)."""
+
+    def __init__(self, method, n_classes):
+        self.method = method
+        self.n_classes = n_classes
+
+    def fit(self, raw, kind, y, classes):
+        feats = _features(raw, kind, self.n_classes)
+        if self.n_classes == 2:
+            targets = [y == classes[1]]
+        else:
+            targets = [y == c for c in classes]
+        self.calibrators_ = [
+            _CALIBRATORS[self.method]().fit(feats[:, j], t)
+            for j, t in enumerate(targets)
+        ]
+        return self
+
+    def transform(self, raw, kind):
+        feats = _features(raw, kind, self.n_classes)
+        cols = [cal.predict(feats[:, j]) for j, cal in enumerate(self.calibrators_)]
+        if self.n_classes == 2:
+            return np.column_stack([1 - cols[0], cols[0]])
+        p = np.column_stack(cols)
+        total = p.sum(axis=1, keepdims=True)
+        return np.where(total > 0, p / np.where(total > 0, total, 1), 1 / p.shape[1])
+
+
+# ---------------------------------------------------------------------------
+# Out-of-fold predictions
+# ---------------------------------------------------------------------------
+@dataclass
+class FoldPrediction:
+    """What the setup, fitted on one training fold, says on its test fold."""
+
+    test: np.ndarray
+    y: np.ndarray
+    raw: np.ndarray
+    kind: str
+    shift: PriorShift | None
+
+
+def _fit_fold(template, X, y, train, test, classes):
+    est = clone(template).fit(_safe_indexing(X, train), y[train])
+    raw, kind = raw_response(est, _safe_indexing(X, test))
+    shift = prior_shift_factors(est, y[train], classes)
+    return FoldPrediction(np.asarray(test), y[test], raw, kind, shift)
+
+
+def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
+    """Fit a clone of ``template`` on each training fold; predict its test fold.
+
+    Parameters
+    ----------
+    template : estimator
+        Unfitted setup (rebuilt exactly as the search built it).
+    X : array-like or DataFrame
+    y : ndarray
+    splits : iterable of (train, test) index arrays
+        The folds of the search.
+    classes : ndarray
+    n_jobs : int or None
+        Folds fitted in parallel.
+
+    Returns
+    -------
+    folds : list of FoldPrediction
+    """
+    y = np.asarray(y)
+    return list(
+        Parallel(n_jobs=n_jobs)(
+            delayed(_fit_fold)(template, X, y, train, test, classes)
+            for train, test in splits
+        )
+    )
+
+
+# ---------------------------------------------------------------------------
+# Choosing and fitting the correction
+# ---------------------------------------------------------------------------
+def _metrics(folds, probas, classes):
+    """Mean over folds of log loss, Brier score and ROC AUC (like the search)."""
+    if probas is None:
+        return {"log_loss": None, "brier": None, "roc_auc": None}
+    ll, brier, auc = [], [], []
+    for fold, p in zip(folds, probas, strict=True):
+        p = np.clip(p, _EPS, 1 - _EPS)
+        p = p / p.sum(axis=1, keepdims=True)
+        ll.append(log_loss(fold.y, p, labels=classes))
+        if len(classes) == 2:
+            brier.append(brier_score_loss(fold.y, p[:, 1], pos_label=classes[1]))
+            auc.append(roc_auc_score(fold.y == classes[1], p[:, 1]))
+        else:
+            brier.append(brier_score_loss(fold.y, p, labels=classes))
+            auc.append(roc_auc_score(fold.y, p, multi_class="ovr", labels=classes))
+    return {
+        "log_loss": float(np.mean(ll)),
+        "brier": float(np.mean(brier)),
+        "roc_auc": float(np.mean(auc)),
+    }
+
+
+def _cross_fitted(method, folds, classes):
+    """Calibrated out-of-fold probabilities: the calibrator that corrects fold
+    ``k`` is fitted on the other folds' out-of-fold predictions only."""
+    out = []
+    for k, fold in enumerate(folds):
+        others = [f for j, f in enumerate(folds) if j != k]
+        cal = Recalibration(method, len(classes)).fit(
+            np.concatenate([f.raw for f in others]),
+            fold.kind,
+            np.concatenate([f.y for f in others]),
+            classes,
+        )
+        out.append(cal.transform(fold.raw, fold.kind))
+    return out
+
+
+def _auto_method(template_kind, shift, kind):
+    """(method, reason) that ``calibration="auto"`` applies."""
+    if kind != "predict_proba":
+        return "recalibrate", "the model gives scores, not probabilities"
+    if template_kind == "estimator":
+        return "recalibrate", "an ensemble that balances inside its members"
+    if shift is None:
+        return "recalibrate", "the change of class prior is not known"
+    if shift.sources and not shift.exact:
+        return (
+            "recalibrate",
+            f"{', '.join(shift.sources)} changes the data, not only the class prior",
+        )
+    if shift.sources:
+        return (
+            "prior_shift",
+            f"{', '.join(shift.sources)} changes the class prior by a known factor",
+        )
+    return "none", "the model's own probabilities (no balancing applied)"
+
+
+def fit_calibration(
+    template,
+    fitted,
+    X,
+    y,
+    splits,
+    classes,
+    *,
+    method="auto",
+    technique_kind=None,
+    folds=None,
+    n_jobs=None,
+):
+    """Choose and fit the probability correction of one setup.
+
+    Parameters
+    ----------
+    template : estimator
+        The unfitted setup; refitted on each training fold of ``splits``.
+    fitted : estimator
+        The same setup fitted on all of ``X, y`` (what ``predict_proba`` uses).
+    X : array-like or DataFrame
+    y : ndarray
+    splits : list of (train, test) index arrays
+        The folds the out-of-fold predictions come from.
+    classes : ndarray
+        Class labels in the order of ``fitted.classes_``.
+    method : {"auto", "prior_shift", "sigmoid", "isotonic", "off"}
+        ``"auto"``: prior shift when the change of class ratio is known
+        exactly, recalibration (sigmoid or isotonic, whichever has the lower
+        out-of-fold log loss) otherwise, nothing when no balancing was applied
+        and the model gives probabilities.
+    technique_kind : str or None
+        ``Technique.kind`` of the setup (``"estimator"`` for ensembles).
+    folds : list of FoldPrediction or None
+        Out-of-fold predictions, if already computed.
+    n_jobs : int or None
+
+    Returns
+    -------
+    correction : Identity, PriorShiftCorrection or Recalibration
+    info : dict
+        ``method``, ``requested``, ``reason``, ``factors`` (prior shift),
+        ``candidates`` (out-of-fold log loss of each recalibration tried), and
+        the out-of-fold ``log_loss``, ``brier`` and ``roc_auc`` before and after
+        (``oof_<metric>_before`` / ``_after``, means over folds).
+    folds : list of FoldPrediction
+        The out-of-fold predictions.
+    oof_proba : list of ndarray
+        Corrected out-of-fold probabilities, one array per fold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imblearn.over_sampling import RandomOverSampler
+    >>> from imblearn.pipeline import make_pipeline
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import StratifiedKFold
+    >>> X, y = make_classification(n_samples=400, weights=[0.9], random_state=0)
+    >>> pipe = make_pipeline(RandomOverSampler(random_state=0), LogisticRegression())
+    >>> splits = list(StratifiedKFold(3).split(X, y))
+    >>> fitted = pipe.fit(X, y)
+    >>> corr, info, _, _ = fit_calibration(pipe, fitted, X, y, splits, np.array([0, 1]))
+    >>> info["method"]
+    'prior_shift'
+    >>> info["oof_brier_after"] < info["oof_brier_before"]
+    True
+    """
+    method = check_calibration(method)
+    y = np.asarray(y)
+    classes = np.asarray(classes)
+    if folds is None:
+        folds = out_of_fold_predictions(template, X, y, splits, classes, n_jobs)
+    if len(folds) == 1:
+        # One split (e.g. a single shuffle split): calibrators are cross-fitted
+        # over two halves of its rows.
+        fold = folds[0]
+        half = np.arange(len(fold.y)) % 2 == 0
+        folds = [
+            FoldPrediction(fold.test[m], fold.y[m], fold.raw[m], fold.kind, fold.shift)
+            for m in (half, ~half)
+        ]
+    kind = folds[0].kind
+    raw_probas = [f.raw for f in folds] if kind == "predict_proba" else None
+    final_shift = prior_shift_factors(fitted, y, classes)
+    info = {"requested": method, "factors": None, "candidates": None}
+    chosen, reason = method, f"calibration={method!r}"
+    if method == "auto":
+        chosen, reason = _auto_method(technique_kind, final_shift, kind)
+    elif method == "off":
+        chosen = "none"
+    no_proba = kind != "predict_proba"
+    if chosen in ("none", "prior_shift") and no_proba and method != "off":
+        chosen, reason = "recalibrate", "the model gives scores, not probabilities"
+    if chosen == "prior_shift" and (
+        final_shift is None or any(f.shift is None for f in folds)
+    ):
+        chosen, reason = "recalibrate", "the change of class prior is not known"
+
+    if chosen == "none":
+        correction, oof = Identity(), raw_probas
+    elif chosen == "prior_shift":
+        correction = PriorShiftCorrection(final_shift.factors)
+        oof = [
+            PriorShiftCorrection(f.shift.factors).transform(f.raw, kind) for f in folds
+        ]
+        info["factors"] = dict(
+            zip(classes.tolist(), final_shift.factors.tolist(), strict=True)
+        )
+        info["exact"] = final_shift.exact
+    else:
+        candidates = ("sigmoid", "isotonic") if chosen == "recalibrate" else (chosen,)
+        scored = {}
+        for name in candidates:
+            probas = _cross_fitted(name, folds, classes)
+            scored[name] = (_metrics(folds, probas, classes)["log_loss"], probas)
+        chosen = min(scored, key=lambda n: scored[n][0])
+        info["candidates"] = {n: v[0] for n, v in scored.items()}
+        oof = scored[chosen][1]
+        correction = Recalibration(chosen, len(classes)).fit(
+            np.concatenate([f.raw for f in folds]),
+            kind,
+            np.concatenate([f.y for f in folds]),
+            classes,
+        )
+    info["method"] = correction.method
+    info["reason"] = reason
+    before = _metrics(folds, raw_probas, classes)
+    after = _metrics(folds, oof, classes)
+    for name in ("log_loss", "brier", "roc_auc"):
+        info[f"oof_{name}_before"] = before[name]
+        info[f"oof_{name}_after"] = after[name]
+    prior = _counts(y, classes) / len(y)
+    info["class_prior"] = dict(zip(classes.tolist(), prior.tolist(), strict=True))
+    if oof is not None:
+        mean = np.concatenate(oof).mean(axis=0)
+        info["oof_mean_proba"] = dict(zip(classes.tolist(), mean.tolist(), strict=True))
+    return correction, info, folds, oof
