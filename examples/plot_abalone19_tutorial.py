@@ -284,7 +284,8 @@ def main(argv=None):
     optimism = folds["inner_score"].mean() - auc["mean"]
     print("Reading:")
     print(
-        f"- One split is a coin toss: with {n_test_pos} test positives the baseline's "
+        f"- One split is too small to rank remedies: with {n_test_pos} test "
+        "positives the baseline's "
         f"AUC spans {max(none_by_seed) - min(none_by_seed):.2f} across split seeds, "
         "more than most gaps in the tutorial's table."
     )
@@ -304,6 +305,13 @@ def main(argv=None):
         f"{folds['inner_score'].mean():.3f}, {optimism:+.3f} above the honest "
         "estimate: that gap is the price of picking the best of many on the same "
         "folds."
+    )
+    brier = summary.loc["brier_score"]
+    print(
+        f"- Calibration: the chosen setup's Brier score is {brier['mean']:.4f} against "
+        f"{brier['none_mean']:.4f} for none, better in {int(brier['wins'])} of "
+        f"{len(folds)} folds. Balancing moves predicted probabilities away from "
+        "the true minority rate; recalibrate before reading them as risks."
     )
     stability = nested.selection_stability
     print(
