@@ -1,0 +1,206 @@
+"""Does ``fit(timeout=...)`` hold its time and memory budget on large data?
+(issue 4, "Scale")
+
+Synthetic binary data (``make_classification``, 20 features, 1 % positives),
+split 75/25 stratified. In ONE process, in this order:
+
+1. baselines: ``lr_balanced`` (the portfolio's scaled logistic regression with
+   balanced class weights) and ``HistGradientBoostingClassifier`` (defaults);
+2. ``AutoBalancedClassifier(n_trials=None, timeout=T, random_state=seed)``.
+
+For each: fit wall and CPU seconds (child processes included), the peak
+resident memory the fit added (process + children, sampled) as a multiple of
+``X_train.nbytes``, and held-out ROC AUC. Ratios are printed against the
+baselines measured in the same process.
+
+Usage::
+
+    python benchmarks/bench_scale.py --rows 100000 --timeout 120
+    python benchmarks/bench_scale.py --rows 100000,1000000 --timeout 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from _common import (
+    CpuClock,
+    PeakMemory,
+    add_run_arguments,
+    baseline_model,
+    git_commit,
+    maxrss_bytes,
+    package_hash,
+    thread_limit,
+)
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from autobalance import AutoBalancedClassifier
+
+MB = 1024**2
+
+
+def make_data(rows, seed):
+    X, y = make_classification(
+        n_samples=rows,
+        n_features=20,
+        n_informative=10,
+        n_redundant=5,
+        weights=[0.99],
+        flip_y=0.01,
+        random_state=seed,
+    )
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+
+
+def measure(name, make, X_train, y_train, X_test, y_test):
+    """Fit ``make()`` under the clocks; returns a dict of measurements."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with PeakMemory() as mem, CpuClock() as clock:
+            model = make().fit(X_train, y_train)
+    auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+    out = {
+        "name": name,
+        "wall": clock.wall,
+        "cpu": clock.cpu,
+        "mem_extra": mem.extra,
+        "mem_peak": mem.peak,
+        "auc": auc,
+        "model": model,
+    }
+    print(
+        f"  {name:<14} fit wall {clock.wall:8.1f}s  CPU {clock.cpu:8.1f}s  "
+        f"peak +{mem.extra / MB:7.1f} MiB  held-out AUC {auc:.4f}",
+        flush=True,
+    )
+    return out
+
+
+def run_size(rows, args):
+    X_train, X_test, y_train, y_test = make_data(rows, args.seed)
+    nbytes = X_train.nbytes
+    print(
+        f"\n== {rows:,} rows: train {X_train.shape}, {int(y_train.sum()):,} positives, "
+        f"X_train.nbytes {nbytes / MB:.1f} MiB ==",
+        flush=True,
+    )
+    seed = args.seed
+    base_lr = measure(
+        "lr_balanced",
+        lambda: baseline_model("lr", seed, class_weight="balanced"),
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+    )
+    base_hgb = measure(
+        "hist_gb",
+        lambda: HistGradientBoostingClassifier(random_state=seed),
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+    )
+    ab = measure(
+        "autobalance",
+        lambda: AutoBalancedClassifier(
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            n_jobs=args.n_jobs,
+            random_state=seed,
+        ),
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+    )
+    clf = ab["model"]
+    states = list(clf.cv_results_["state"])
+    slowest = max(
+        zip(
+            clf.cv_results_["mean_fit_time"],
+            clf.cv_results_["technique"],
+            strict=True,
+        ),
+        key=lambda t: np.nan_to_num(t[0]),
+    )
+    print(
+        f"  autobalance chose {clf.best_technique_}/{clf.best_algorithm_} "
+        f"(inner {clf.best_score_:.4f}); trials {len(states)}: "
+        f"{states.count('COMPLETE')} complete, {states.count('PRUNED')} pruned, "
+        f"{states.count('FAIL')} failed; refit {clf.refit_time_:.1f}s; slowest "
+        f"fold fit {slowest[0]:.1f}s ({slowest[1]})"
+    )
+    within = ab["wall"] / args.timeout if args.timeout else float("nan")
+    print(
+        f"  wall / timeout          {within:6.3f}  (target <= 1.10: "
+        f"{'MET' if within <= 1.10 else 'MISS'})"
+    )
+    mem_ratio = ab["mem_extra"] / nbytes
+    print(
+        f"  peak extra / X.nbytes   {mem_ratio:6.2f}  (target < 4: "
+        f"{'MET' if mem_ratio < 4 else 'MISS'})"
+    )
+    for base in (base_lr, base_hgb):
+        print(
+            f"  vs {base['name']:<12} wall x{ab['wall'] / base['wall']:8.1f}  "
+            f"CPU x{ab['cpu'] / base['cpu']:8.1f}  memory x"
+            f"{ab['mem_extra'] / max(base['mem_extra'], 1):6.1f}  AUC "
+            f"{ab['auc'] - base['auc']:+.4f}"
+        )
+    own, child = maxrss_bytes()
+    print(
+        f"  ru_maxrss so far: self {own / MB:.0f} MiB, largest child "
+        f"{child / MB:.0f} MiB"
+    )
+    return {
+        "rows": rows,
+        "wall": ab["wall"],
+        "timeout": args.timeout,
+        "mem_ratio": mem_ratio,
+        "auc": ab["auc"],
+        "auc_lr": base_lr["auc"],
+        "auc_hgb": base_hgb["auc"],
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="100000,1000000", help="comma-separated")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--n-trials", type=int, default=None, help="default: none, timeout only"
+    )
+    add_run_arguments(parser, n_jobs=None, threads=0)
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(float(r)) for r in args.rows.split(",") if r]
+    except ValueError:
+        parser.error("--rows takes whole numbers, e.g. 100000,1000000")
+    print(
+        f"bench_scale: commit {git_commit()}, package {package_hash()}, "
+        f"timeout {args.timeout}s, n_jobs {args.n_jobs}, "
+        f"threads {args.threads or 'default'}"
+    )
+    with thread_limit(args.threads or None):
+        summary = [run_size(rows, args) for rows in sizes]
+    print("\nrows        wall/timeout  mem/X  AUC autobalance  lr_balanced  hist_gb")
+    for s in summary:
+        print(
+            f"{s['rows']:<11,} {s['wall'] / s['timeout']:12.3f} {s['mem_ratio']:6.2f}"
+            f" {s['auc']:16.4f} {s['auc_lr']:12.4f} {s['auc_hgb']:8.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

