@@ -543,6 +543,60 @@ def summarize(results, datasets, methods, tie):
     check_targets(auc, complete, totals)
 
 
+def summarize_trials(trials, results, near=0.01):
+    """Where the searches spend their fits, and which candidates win.
+
+    From ``<out>.trials.csv``: per technique and model, fold fits, fit seconds
+    (wall, from ``cv_results_``) and their share, how often it was chosen, how
+    often its inner score was within ``near`` of the best candidate of its
+    search, and (grid_full, where every candidate ran) its mean rank."""
+    if trials.empty or results.empty:
+        return
+    keys = set(zip(results["dataset"], results["fold_hash"], strict=True))
+    inside = [
+        k in keys for k in zip(trials["dataset"], trials["fold_hash"], strict=True)
+    ]
+    trials = trials[inside].drop_duplicates(
+        ["dataset", "fold_hash", "method", "trial"], keep="last"
+    )
+    for method in ("grid_full", "autobalance"):
+        t = trials[trials["method"] == method].copy()
+        if t.empty:
+            continue
+        duplicate = t.get("duplicate", pd.Series(False, index=t.index))
+        duplicate = duplicate.fillna(False).astype(bool)
+        t["fold_fits"] = np.where(duplicate, 0, t["n_splits_run"])
+        t["seconds"] = t["fold_fits"] * t["mean_fit_time"]
+        search = t.groupby(["dataset", "fold_hash"])["mean_test_score"]
+        t["near_best"] = t["mean_test_score"] >= search.transform("max") - near
+        t["rank"] = search.rank(ascending=False)
+        t["pruned"] = t["state"] == "PRUNED"
+        t["duplicate"] = duplicate
+        table = t.groupby(["technique", "algorithm"]).agg(
+            trials=("trial", "size"),
+            duplicates=("duplicate", "sum"),
+            pruned=("pruned", "sum"),
+            fold_fits=("fold_fits", "sum"),
+            seconds=("seconds", "sum"),
+            chosen=("chosen", "sum"),
+            near_best=("near_best", "sum"),
+            mean_rank=("rank", "mean"),
+        )
+        table["s_per_fit"] = table["seconds"] / table["fold_fits"].replace(0, np.nan)
+        table["share"] = table["seconds"] / table["seconds"].sum()
+        if method == "grid_full":
+            table = table.drop(columns=["duplicates", "pruned"])
+        else:
+            table = table.drop(columns=["mean_rank"])
+        n = t.groupby(["dataset", "fold_hash"]).ngroups
+        _table(
+            table.sort_values("seconds", ascending=False),
+            f"{method}: candidates over {n} searches (near_best: inner score "
+            f"within {near} of the search's best)",
+            "{:.3f}",
+        )
+
+
 def check_targets(auc, complete, totals):
     needed = {"autobalance", "grid_lr", "grid_full", "et_balanced", "lr_balanced"}
     if not needed <= set(complete.columns):
@@ -686,6 +740,8 @@ def main(argv=None):
     paths = [args.out, *[p for p in args.merge.split(",") if p]]
     results = requested_rows(read_results(paths), datasets, args)
     summarize(results, datasets, list(METHODS), args.tie)
+    trials = read_results([f"{p}.trials.csv" for p in paths])
+    summarize_trials(trials, results)
 
 
 if __name__ == "__main__":
