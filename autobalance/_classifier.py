@@ -155,8 +155,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         renormalised for several classes); ``"off"`` or ``None`` keep the raw
         model output. Calibrators are fitted on out-of-fold predictions of the
         chosen setup re-fitted on the search's folds (rows the model did not
-        see). Prior shift and sigmoid are monotone, so ROC AUC is unchanged;
-        isotonic can create ties.
+        see). All three keep the model's ranking (isotonic breaks its ties by
+        the model's score), so binary ROC AUC is unchanged.
     threshold : None, {"f1", "balanced_accuracy", "youden"}, dict or \
             array-like of shape (2, 2), default=None
         Decision rule of :meth:`predict` (binary targets). ``None``: the most

@@ -298,6 +298,30 @@ class DecisionRule:
             return hasattr(estimator, "predict_proba")
         return True
 
+    def out_of_fold(self):
+        """The out-of-fold predictions the rule was fitted on, rows pooled.
+
+        Returns
+        -------
+        oof : dict of ndarray or None
+            ``row`` (index into the training data), ``fold``, ``y``, ``raw``
+            (the model's probabilities, or scores when it has none) and
+            ``proba`` (corrected; ``None`` without probabilities). ``None``
+            when no out-of-fold predictions were made (``calibration="off"``
+            and no threshold).
+        """
+        folds = getattr(self, "oof_folds", None)
+        if not folds:
+            return None
+        proba = getattr(self, "oof_proba", None)
+        return {
+            "row": np.concatenate([f.test for f in folds]),
+            "fold": np.concatenate([np.full(len(f.y), i) for i, f in enumerate(folds)]),
+            "y": np.concatenate([f.y for f in folds]),
+            "raw": np.concatenate([f.raw for f in folds]),
+            "proba": None if proba is None else np.concatenate(proba),
+        }
+
     def predict_proba(self, estimator, X):
         if self.correction is None:
             return estimator.predict_proba(X)

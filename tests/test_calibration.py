@@ -92,14 +92,14 @@ def test_corrected_probabilities_average_to_the_true_rate(prior_data, family):
     np.testing.assert_allclose(corrected.sum(axis=1), 1.0)
     assert info["oof_brier_after"] < info["oof_brier_before"]
     assert info["oof_log_loss_after"] < info["oof_log_loss_before"]
-    if info["method"] in ("prior_shift", "sigmoid"):
-        # Monotone corrections keep the ranking: ROC AUC is unchanged.
-        assert info["oof_roc_auc_after"] == pytest.approx(
-            info["oof_roc_auc_before"], abs=1e-9
-        )
-        assert roc_auc_score(y_test, corrected[:, 1]) == pytest.approx(
-            roc_auc_score(y_test, raw[:, 1]), abs=1e-9
-        )
+    # Every correction keeps the ranking (isotonic breaks its ties by the
+    # model's score): ROC AUC is unchanged.
+    assert info["oof_roc_auc_after"] == pytest.approx(
+        info["oof_roc_auc_before"], abs=1e-9
+    )
+    assert roc_auc_score(y_test, corrected[:, 1]) == pytest.approx(
+        roc_auc_score(y_test, raw[:, 1]), abs=1e-9
+    )
 
 
 def test_prior_shift_reads_the_counts_the_sampler_produced():
@@ -133,11 +133,15 @@ def test_classifier_corrects_by_default_and_keeps_the_ranking(prior_data):
     # decision_function ranks like the corrected probabilities.
     d = clf.decision_function(X_test)
     np.testing.assert_array_equal(d > 0, proba[:, 1] > 0.5)
-    if info["method"] != "isotonic":
-        assert clf.score(X_test, y_test) == pytest.approx(
-            roc_auc_score(y_test, clf.best_estimator_.predict_proba(X_test)[:, 1])
-        )
+    assert clf.score(X_test, y_test) == pytest.approx(
+        roc_auc_score(y_test, clf.best_estimator_.predict_proba(X_test)[:, 1])
+    )
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X_test)), proba)
+    # The out-of-fold predictions behind it: every training row once, unseen.
+    oof = clf.decision_rule_.out_of_fold()
+    np.testing.assert_array_equal(np.sort(oof["row"]), np.arange(len(y_train)))
+    np.testing.assert_array_equal(oof["y"], y_train[oof["row"]])
+    assert abs(oof["proba"][:, 1].mean() - y_train.mean()) < 0.02
 
 
 def test_calibration_off_is_the_raw_model(prior_data):
@@ -200,3 +204,21 @@ def test_bad_calibration_value_is_rejected():
     X, y = make_classification(n_samples=60, weights=[0.8], random_state=0)
     with pytest.raises(ValueError, match="calibration"):
         AutoBalancedClassifier(LogisticRegression(), calibration="platt").fit(X, y)
+
+
+def test_isotonic_keeps_the_ranking(prior_data):
+    X_train, X_test, y_train, y_test = prior_data
+    template = make_pipeline(SMOTE(random_state=0), LogisticRegression())
+    splits = list(StratifiedKFold(3).split(X_train, y_train))
+    fitted = template.fit(X_train, y_train)
+    correction, info, _, _ = fit_calibration(
+        template, fitted, X_train, y_train, splits, np.array([0, 1]), method="isotonic"
+    )
+    raw = fitted.predict_proba(X_test)
+    corrected = correction.transform(raw, "predict_proba")
+    assert info["method"] == "isotonic"
+    assert len(np.unique(corrected[:, 1])) == len(np.unique(raw[:, 1]))
+    assert roc_auc_score(y_test, corrected[:, 1]) == pytest.approx(
+        roc_auc_score(y_test, raw[:, 1]), abs=1e-12
+    )
+    assert abs(corrected[:, 1].mean() - y_test.mean()) < 0.025

@@ -8,6 +8,7 @@ from sklearn.metrics import confusion_matrix, make_scorer
 from sklearn.model_selection import TunedThresholdClassifierCV
 
 from autobalance import AutoBalancedClassifier
+from autobalance._threshold import check_threshold
 
 
 def _search(estimator=None, **kwargs):
@@ -135,3 +136,11 @@ def test_threshold_needs_a_binary_target():
     )
     with pytest.raises(ValueError, match="binary target"):
         AutoBalancedClassifier(LogisticRegression(), threshold="f1").fit(X, y)
+
+
+def test_cost_matrix_follows_the_order_of_classes():
+    classes = np.array(["a_rare", "b_common"])
+    # costs[true, predicted] in classes order: missing a rare row costs 10.
+    matrix = check_threshold([[0, 10], [1, 0]], classes, pos_label="a_rare")
+    as_dict = check_threshold({"fp": 1, "fn": 10}, classes, pos_label="a_rare")
+    np.testing.assert_array_equal(matrix.costs, as_dict.costs)
