@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -186,12 +187,17 @@ def run_grid_lr(X, y, seed, n_jobs):
     return search, trials, info
 
 
-def run_grid_full(X, y, seed, n_jobs):
-    # The space, folds and seeds AutoBalancedClassifier(random_state=seed)
-    # would search on (X, y), from the package's own preamble of fit.
+def default_grid(X, y, seed):
+    """The space, folds and seeds ``AutoBalancedClassifier(random_state=seed)``
+    would search on ``(X, y)`` (the package's own preamble of ``fit``), and
+    its discretisation: every technique at its defaults on every model."""
     search = AutoBalancedClassifier(random_state=seed)._prepare_search(X, y)
+    return search, search.space.grid()
+
+
+def run_grid_full(X, y, seed, n_jobs):
+    search, configs = default_grid(X, y, seed)
     space = search.space
-    configs = space.grid()
     pipe = SkPipeline([("model", space.build(configs[0]))])
     grid = GridSearchCV(
         pipe,
@@ -425,6 +431,53 @@ def run(args, datasets, methods):
                 f"wall {wall:8.1f}s  ({len(rows)} folds)",
                 flush=True,
             )
+        if args.oracle:
+            run_oracle(name, X, y, folds, hashes, args)
+
+
+def oracle_dir(out):
+    return Path(f"{out}.oracle")
+
+
+def run_oracle(name, X, y, folds, hashes, args):
+    """Fit every grid_full candidate on each outer training part and keep its
+    probabilities on the outer test part (not timed, not a method): the inner
+    scores of grid_full's search (trials file) plus these outer results let
+    selection rules be compared offline without refitting."""
+    from sklearn.base import clone
+
+    folder = oracle_dir(args.out)
+    folder.mkdir(exist_ok=True)
+    classes, counts = np.unique(y, return_counts=True)
+    positive = classes[np.argmin(counts)]
+    for i, (train, test) in enumerate(folds):
+        path = folder / f"{name}__{hashes[i]}.npz"
+        if path.exists():
+            continue
+        search, configs = default_grid(X[train], y[train], args.seed + i)
+        probas, seconds = [], []
+        with warnings.catch_warnings(), thread_limit(args.threads):
+            warnings.simplefilter("ignore")
+            for config in configs:
+                start = time.perf_counter()
+                try:
+                    model = clone(search.space.build(config)).fit(X[train], y[train])
+                    column = list(model.classes_).index(positive)
+                    probas.append(model.predict_proba(X[test])[:, column])
+                except Exception:  # a candidate that fails scores nothing
+                    probas.append(np.full(len(test), np.nan))
+                seconds.append(time.perf_counter() - start)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez_compressed(
+            tmp,
+            technique=np.array([c.technique for c in configs]),
+            algorithm=np.array([c.algorithm or c.technique for c in configs]),
+            proba=np.vstack(probas),
+            y_test=(y[test] == positive).astype(np.int8),
+            seconds=np.array(seconds),
+        )
+        tmp.replace(path)
+        print(f"{name:<24} oracle fold {i} ({len(configs)} candidates)", flush=True)
 
 
 def requested_rows(results, datasets, args):
@@ -597,6 +650,92 @@ def summarize_trials(trials, results, near=0.01):
         )
 
 
+def _simplicity(technique):
+    return {"none": 0, "balanced_class_weight": 1}.get(technique, 2)
+
+
+def selection_rules(inner, technique, algorithm, proba, truth):
+    """Outer AUC of the candidate each rule picks from one grid_full search."""
+    inner = np.where(np.isfinite(inner), inner, -np.inf)
+    ok = np.isfinite(proba).all(axis=1)
+    auc = np.array(
+        [
+            roc_auc_score(truth, p) if good else np.nan
+            for p, good in zip(proba, ok, strict=True)
+        ]
+    )
+    order = np.argsort(-inner, kind="stable")
+    out = {"best_inner": auc[order[0]], "oracle": np.nanmax(auc)}
+    for algo in ("logistic_regression", "extra_trees", "hist_gradient_boosting"):
+        mine = np.flatnonzero(algorithm == algo)
+        if len(mine):
+            out[f"best_inner_{algo}"] = auc[mine[np.argmax(inner[mine])]]
+    for margin in (0.005, 0.01, 0.02):
+        near = np.flatnonzero(inner >= inner.max() - margin)
+        simple = min(near, key=lambda c: (_simplicity(technique[c]), -inner[c]))
+        out[f"simplest_within_{margin}"] = auc[simple]
+    for k in (3, 5):
+        top = [c for c in order[:k] if ok[c]]
+        out[f"top{k}_average"] = roc_auc_score(truth, proba[top].mean(axis=0))
+    for tech, algo in (
+        ("none", "extra_trees"),
+        ("balanced_class_weight", "extra_trees"),
+        ("balanced_random_forest", "balanced_random_forest"),
+        ("none", "hist_gradient_boosting"),
+    ):
+        fixed = np.flatnonzero((technique == tech) & (algorithm == algo))
+        if len(fixed):
+            out[f"fixed_{tech}/{algo}"] = auc[fixed[0]]
+    return out
+
+
+def summarize_selection(paths, results, trials):
+    """Selection rules on grid_full's candidates, from ``--oracle`` files."""
+    rows = []
+    grid = trials[trials["method"] == "grid_full"] if not trials.empty else trials
+    for out in paths:
+        folder = oracle_dir(out)
+        if not folder.is_dir() or grid.empty:
+            continue
+        for path in sorted(folder.glob("*.npz")):
+            name, fold_hash = path.stem.rsplit("__", 1)
+            if not (
+                (results["dataset"] == name) & (results["fold_hash"] == fold_hash)
+            ).any():
+                continue
+            mine = grid[(grid["dataset"] == name) & (grid["fold_hash"] == fold_hash)]
+            mine = mine.drop_duplicates("trial", keep="last").sort_values("trial")
+            data = np.load(path)
+            if len(mine) != len(data["technique"]) or not np.array_equal(
+                mine["technique"].to_numpy(str), data["technique"]
+            ):
+                print(
+                    f"  oracle {path.name}: candidates differ from the trials, skipped"
+                )
+                continue
+            rules = selection_rules(
+                mine["mean_test_score"].to_numpy(float),
+                data["technique"],
+                data["algorithm"],
+                data["proba"],
+                data["y_test"],
+            )
+            rows.append({"dataset": name, "fold_hash": fold_hash, **rules})
+    if not rows:
+        return
+    frame = pd.DataFrame(rows).groupby("dataset").mean(numeric_only=True)
+    print(
+        f"\nSelection rules on grid_full's candidates (--oracle), mean outer AUC over "
+        f"{len(frame)} datasets ({len(rows)} outer folds); 'oracle' picks by the "
+        "outer score itself (an upper bound, not a method):"
+    )
+    print(
+        frame.mean()
+        .sort_values(ascending=False)
+        .to_string(float_format="{:.4f}".format)
+    )
+
+
 def check_targets(auc, complete, totals):
     needed = {"autobalance", "grid_lr", "grid_full", "et_balanced", "lr_balanced"}
     if not needed <= set(complete.columns):
@@ -704,6 +843,12 @@ def parse_args(argv=None):
     parser.add_argument("--tie", type=float, default=0.001, help="AUC tie margin")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="also keep every grid_full candidate's outer-test probabilities "
+        "(<out>.oracle/), to compare selection rules offline",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DATASET",
         help="time one default fit on the whole dataset and show where it goes",
@@ -742,6 +887,8 @@ def main(argv=None):
     summarize(results, datasets, list(METHODS), args.tie)
     trials = read_results([f"{p}.trials.csv" for p in paths])
     summarize_trials(trials, results)
+    if not results.empty:
+        summarize_selection(paths, results, trials)
 
 
 if __name__ == "__main__":
