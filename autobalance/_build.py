@@ -146,15 +146,19 @@ def shared_prepare(algorithms):
     return None
 
 
-def build_pipeline(technique, algorithm, params, ctx, prepare=None):
-    """The unfitted estimator for one (technique, algorithm, params) point."""
+def build_pipeline(technique, algorithm, params, ctx, prepare=None, search=False):
+    """The unfitted estimator for one (technique, algorithm, params) point;
+    ``search=True`` gives the cheaper fidelity used while searching."""
     seed = ctx.random_state
     if technique.kind == "estimator":
-        model = _set_random_states(technique.make(ctx, params), seed)
+        model = technique.make(ctx, params)
+        if search and technique.search_params:
+            model.set_params(**technique.search_params)
+        model = _set_random_states(model, seed)
         if prepare is None:
             return model
         return SkPipeline([("prepare", clone(prepare)), ("model", model)])
-    base = clone_algorithm(algorithm, seed)
+    base = clone_algorithm(algorithm, seed, search=search)
     if technique.kind == "none":
         return base
     if technique.kind == "class_weight":

@@ -25,7 +25,9 @@ from imblearn.under_sampling import (
     RandomUnderSampler,
     TomekLinks,
 )
+from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import MiniBatchKMeans
+from sklearn.preprocessing import LabelEncoder
 
 from ._preprocessing import make_default_algorithms
 from ._space import CategoricalParam, FloatParam, IntParam, Technique
@@ -207,8 +209,26 @@ def _build_tomek(ctx):
     return TomekLinks()
 
 
+class IntegerLabels(BaseEstimator):
+    """Runs ``sampler`` on integer-coded labels and decodes them after.
+
+    imbalanced-learn's edited nearest neighbours with ``kind_sel="mode"`` calls
+    ``scipy.stats.mode`` on the labels, which refuses strings.
+    """
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def fit_resample(self, X, y, **params):
+        encoder = LabelEncoder().fit(y)
+        self.sampler_ = clone(self.sampler)
+        X_res, y_res = self.sampler_.fit_resample(X, encoder.transform(y), **params)
+        return X_res, encoder.inverse_transform(y_res)
+
+
 def _build_enn(ctx, n_neighbors, kind_sel):
-    return EditedNearestNeighbours(n_neighbors=n_neighbors, kind_sel=kind_sel)
+    enn = EditedNearestNeighbours(n_neighbors=n_neighbors, kind_sel=kind_sel)
+    return enn if ctx.classes.dtype.kind in "biuf" else IntegerLabels(enn)
 
 
 def _build_smote_tomek(ctx, k_neighbors, sampling_strategy):
@@ -242,7 +262,7 @@ def _build_custom_weight(ctx, ratio):
 
 def _build_brf(ctx):
     return BalancedRandomForestClassifier(
-        n_estimators=200,
+        n_estimators=300,
         sampling_strategy="all",
         replacement=True,
         bootstrap=False,
@@ -395,6 +415,7 @@ BUILTIN_TECHNIQUES = (
         "estimator",
         _build_brf,
         requires=_sparse_ok_no_nan,
+        search_params={"n_estimators": 100},
         description="Random forest with each tree grown on a balanced bootstrap.",
     ),
     Technique(
@@ -403,6 +424,7 @@ BUILTIN_TECHNIQUES = (
         "estimator",
         _build_easy,
         requires=_sparse_ok_no_nan,
+        search_params={"n_estimators": 5},
         description="AdaBoost learners, each on a balanced random subset.",
     ),
 )

@@ -122,10 +122,14 @@ class Objective:
             trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
             for key in (ATTR_SCORES, ATTR_FIT_TIMES, ATTR_SCORE_TIMES, ATTR_RECALLS):
                 trial.set_user_attr(key, duplicate.user_attrs.get(key))
+            # As if its folds had run: the pruner compares with whichever of
+            # two tied trials the storage calls best.
+            for step, score in enumerate(duplicate.user_attrs.get(ATTR_SCORES) or ()):
+                trial.report(score, step)
             return duplicate.value
 
         try:
-            estimator = self.space.build(config)
+            estimator = self.space.build(config, search=True)
             return self._cross_validate(trial, estimator)
         except optuna.TrialPruned:
             raise

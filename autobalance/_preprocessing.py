@@ -221,7 +221,10 @@ def make_default_algorithms(info=None):
         ),
         Algorithm(
             "extra_trees",
-            pipe("passthrough", ExtraTreesClassifier(n_estimators=200, n_jobs=1)),
+            pipe("passthrough", ExtraTreesClassifier(n_estimators=300, n_jobs=1)),
+            # Trials rank setups; 100 trees rank them nearly as well at a third
+            # of the cost, and the refit grows the full forest.
+            search_params={"model__n_estimators": 100},
         ),
     ]
     if not info.is_sparse:
