@@ -1,0 +1,75 @@
+"""The documentation's own machinery: the API page follows ``__all__``, the
+generated technique table follows the catalogue, gallery scripts have a title.
+
+The full build (``sphinx-build -W``) runs in ``.ci/run``; these checks are
+fast and need no Sphinx.
+"""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import autobalance
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture(scope="module")
+def conf():
+    spec = importlib.util.spec_from_file_location(
+        "autobalance_docs_conf", DOCS / "conf.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_public_name_is_on_the_api_page(conf):
+    listed = conf._listed_in_api()
+    missing = set(autobalance.__all__) - listed - conf.API_SKIP
+    assert set(conf.unlisted_api_names()) == missing
+
+
+def test_a_new_public_name_is_documented_under_other(conf, monkeypatch):
+    monkeypatch.setattr(autobalance, "brand_new_helper", len, raising=False)
+    monkeypatch.setattr(autobalance, "BrandNewError", KeyError, raising=False)
+    monkeypatch.setattr(
+        autobalance,
+        "__all__",
+        [*autobalance.__all__, "brand_new_helper", "BrandNewError"],
+    )
+    source = ["API\n===\n"]
+    conf._add_unlisted(None, "api", source)
+    assert "Other\n-----" in source[0]
+    assert ".. autofunction:: brand_new_helper" in source[0]
+    assert ".. autoexception:: BrandNewError" in source[0]
+    # Listed names are not repeated, and other pages are left alone.
+    assert ".. autoclass:: AutoBalancedClassifier" not in source[0]
+    untouched = ["text"]
+    conf._add_unlisted(None, "index", untouched)
+    assert untouched == ["text"]
+
+
+def test_technique_table_lists_the_catalogue(conf, tmp_path, monkeypatch):
+    monkeypatch.setattr(conf, "GEN", tmp_path)
+    conf.write_technique_table()
+    table = (tmp_path / "techniques_table.rst.inc").read_text()
+    for technique in autobalance.BUILTIN_TECHNIQUES:
+        assert f"``{technique.name}``" in table
+    assert "k_neighbors" in table  # searched parameters are shown
+
+
+@pytest.mark.parametrize(
+    "script", sorted((ROOT / "examples").glob("plot_*.py")), ids=lambda p: p.name
+)
+def test_gallery_script_has_a_title(script):
+    doc = ast.get_docstring(ast.parse(script.read_text()), clean=True)
+    assert doc, f"{script.name} needs a docstring with a title for the gallery"
+    lines = [line for line in doc.splitlines() if line.strip()]
+    if lines[0].startswith(".. _"):  # a label for cross-references
+        lines = lines[1:]
+    title, underline = lines[0], lines[1]
+    assert set(underline) == {"="} and len(underline) >= len(title)
