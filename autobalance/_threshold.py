@@ -281,6 +281,15 @@ class DecisionRule:
         model gives no probabilities, of ``pos_label``. ``None``: the most
         probable class, or the model's own ``predict`` without a correction.
     pos_label : label or None
+
+    Attributes
+    ----------
+    calibration_info, threshold_info : dict or None
+        What :func:`fit_decision_rule` chose and measured.
+    oof_folds : list of FoldPrediction or None
+        The out-of-fold predictions it was fitted on.
+    oof_proba : list of ndarray or None
+        Their corrected probabilities, one array per fold.
     """
 
     def __init__(self, correction, classes, threshold=None, pos_label=None):
@@ -288,6 +297,10 @@ class DecisionRule:
         self.classes = np.asarray(classes)
         self.threshold = threshold
         self.pos_label = pos_label
+        self.calibration_info = None
+        self.threshold_info = None
+        self.oof_folds = None
+        self.oof_proba = None
 
     @property
     def passthrough(self):
@@ -310,10 +323,9 @@ class DecisionRule:
             when no out-of-fold predictions were made (``calibration="off"``
             and no threshold).
         """
-        folds = getattr(self, "oof_folds", None)
+        folds, proba = self.oof_folds, self.oof_proba
         if not folds:
             return None
-        proba = getattr(self, "oof_proba", None)
         return {
             "row": np.concatenate([f.test for f in folds]),
             "fold": np.concatenate([np.full(len(f.y), i) for i, f in enumerate(folds)]),
@@ -408,11 +420,9 @@ def fit_decision_rule(clf, X, y):
     pos_label = classes[int(np.argmin(counts))] if len(classes) == 2 else None
     objective = check_threshold(clf.threshold, classes, pos_label)
     rule = DecisionRule(None, classes, None, pos_label)
-    rule.calibration_info = {"method": "none", "requested": method, "reason": "off"}
-    rule.threshold_info = None
-    rule.oof_folds, rule.oof_proba = None, None
+    off = "calibration='off': the raw model output"
+    rule.calibration_info = {"method": "none", "requested": method, "reason": off}
     if method == "off" and objective is None:
-        rule.calibration_info["reason"] = "calibration='off': the raw model output"
         return rule
 
     template = clf._estimator_from_params(clf.best_params_)
@@ -433,7 +443,7 @@ def fit_decision_rule(clf, X, y):
         folds=folds,
     )
     if method == "off":
-        info.update(method="none", reason="calibration='off': the raw model output")
+        info.update(method="none", reason=off)
         correction = None
         oof = [f.raw for f in folds] if folds[0].kind == "predict_proba" else None
     rule.correction = correction
