@@ -16,6 +16,7 @@ are ignored by git.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
@@ -59,7 +60,6 @@ default_role = "literal"
 intersphinx_mapping = {}
 
 # -- autodoc / autosummary / numpydoc ------------------------------------------
-autosummary_generate = True
 autosummary_ignore_module_all = False
 autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"
@@ -186,28 +186,52 @@ def write_cli_help():
     _write(GEN / "cli_help.txt", "\n".join(parts))
 
 
-# API reference: api.rst lists the public names by theme. A name of
-# ``autobalance.__all__`` that api.rst does not list yet is documented in an
-# "Other" section added to the page when it is read, so a new public name
-# appears in the reference without breaking the build.
+# API reference. api.rst lists the public names by theme, in autosummary
+# blocks. So that the build follows the package rather than breaking on it:
+#
+# - the stub pages are generated here, from the entries of api.rst that the
+#   installed package has, plus every name of ``autobalance.__all__`` that
+#   api.rst does not list yet (shown under "Other" at the end of the page);
+# - when api.rst is read, entries the package does not have (yet) are dropped.
 API_SKIP = {"__version__"}
+API_STUBS = "gen_modules/api_stubs.rst"  # autosummary reads it; not a page
+exclude_patterns.append(API_STUBS)
+autosummary_generate = [API_STUBS]
+_MODULE_LINE = re.compile(r"^\.\. (?:current)?module:: ([\w.]+)\s*$")
+_ENTRY_LINE = re.compile(r"^   (\w+)\s*$")
+
+
+def _walk_api(text):
+    """Yield ``(line, module, name)``; ``name`` is set on autosummary entries."""
+    module, in_block = "autobalance", False
+    for line in text.splitlines():
+        found = _MODULE_LINE.match(line)
+        if found:
+            module, in_block = found.group(1), False
+        elif line.startswith(".. autosummary::"):
+            in_block = True
+        elif in_block and line.strip() and not line.startswith("   "):
+            in_block = False
+        entry = _ENTRY_LINE.match(line) if in_block else None
+        yield line, module, entry.group(1) if entry else None
+
+
+def _exists(module, name):
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
+
+
+def _api_text():
+    return (HERE / "api.rst").read_text(encoding="utf-8")
 
 
 def _listed_in_api():
-    text = (HERE / "api.rst").read_text(encoding="utf-8")
-    names = set(re.findall(r"^\s+(\w+)\s*$", text, flags=re.M))
-    return names | set(re.findall(r"^\.\. \w+:: (\w+)\s*$", text, flags=re.M))
-
-
-def _directive(name):
-    obj = getattr(autobalance, name)
-    if inspect.isclass(obj):
-        if issubclass(obj, BaseException):
-            return "autoexception"
-        return "autoclass"
-    if callable(obj):
-        return "autofunction"
-    return "autodata"
+    """Names api.rst documents: autosummary entries and ``.. data::`` items."""
+    text = _api_text()
+    names = {name for _, _, name in _walk_api(text) if name}
+    return names | set(re.findall(r"^\.\. data:: (\w+)\s*$", text, flags=re.M))
 
 
 def unlisted_api_names():
@@ -215,29 +239,55 @@ def unlisted_api_names():
     return [n for n in autobalance.__all__ if n not in listed and n not in API_SKIP]
 
 
+def write_api_stubs():
+    """The autosummary source the stub pages are generated from."""
+    entries = [(m, n) for _, m, n in _walk_api(_api_text()) if n and _exists(m, n)]
+    entries += [("autobalance", n) for n in unlisted_api_names()]
+    lines = []
+    for module in dict.fromkeys(m for m, _ in entries):
+        lines += [f".. currentmodule:: {module}", "", ".. autosummary::"]
+        lines += ["   :toctree: .", ""]
+        lines += [f"   {n}" for m, n in entries if m == module]
+        lines.append("")
+    _write(GEN / Path(API_STUBS).name, "\n".join(lines))
+    # Stubs of names that are gone would be pages outside any toctree.
+    keep = {f"{m}.{n}.rst" for m, n in entries}
+    for stub in GEN.glob("autobalance.*.rst"):
+        if stub.name not in keep:
+            stub.unlink()
+
+
 def _add_unlisted(app, docname, source):
+    """On reading api.rst: drop entries the package lacks, add "Other"."""
     if docname != "api":
         return
-    names = unlisted_api_names()
-    if not names:
-        return
-    block = [
-        "",
-        "Other",
-        "-----",
-        "",
-        "Public names not yet sorted into a section above.",
-        "",
-        ".. autosummary::",
-        "",
+    kept = [
+        line
+        for line, module, name in _walk_api(source[0])
+        if name is None or _exists(module, name)
     ]
-    block += [f"   {n}" for n in names]
-    block.append("")
-    for n in names:
-        block += [f".. {_directive(n)}:: {n}", ""]
-        if _directive(n) == "autoclass":
-            block += ["   :members:", ""]
-    source[0] = source[0] + "\n".join(block)
+    text = "\n".join(kept) + "\n"
+    names = unlisted_api_names()
+    if names:
+        text += "\n".join(
+            [
+                "",
+                ".. currentmodule:: autobalance",
+                "",
+                "Other",
+                "=====",
+                "",
+                "Public names not yet sorted into a section above.",
+                "",
+                ".. autosummary::",
+                "   :toctree: gen_modules",
+                "   :nosignatures:",
+                "",
+                *[f"   {n}" for n in names],
+                "",
+            ]
+        )
+    source[0] = text
 
 
 def _skip_member(app, what, name, obj, skip, options):
@@ -253,4 +303,5 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
     write_technique_table()
     write_cli_help()
+    write_api_stubs()
     app.connect("source-read", _add_unlisted)
