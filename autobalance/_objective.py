@@ -32,7 +32,7 @@ ATTR_DUPLICATE = "duplicate_of"
 ATTR_RECALLS = "split_recalls"
 
 
-def _fit_and_score(estimator, X, y, train, test, scorer, labels=None):
+def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, keep_proba=False):
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     start = time.perf_counter()
@@ -51,7 +51,11 @@ def _fit_and_score(estimator, X, y, train, test, scorer, labels=None):
             average=None,
             zero_division=0.0,
         ).tolist()
-    return score, fit_time, score_time, recalls
+    proba = None
+    if keep_proba and hasattr(estimator, "predict_proba"):
+        # Out-of-fold probabilities of the positive class, for the ensemble.
+        proba = estimator.predict_proba(X_test)[:, 1].astype(np.float32)
+    return score, fit_time, score_time, recalls, proba
 
 
 def _jsonable(value):
@@ -79,7 +83,9 @@ class Objective:
         so a parallel run takes the same decisions as a sequential one.
     """
 
-    def __init__(self, space, X, y, splits, scorer, n_jobs=None, labels=None):
+    def __init__(
+        self, space, X, y, splits, scorer, n_jobs=None, labels=None, keep_oof=False
+    ):
         self.space = space
         self.X = X
         self.y = y
@@ -87,6 +93,9 @@ class Objective:
         self.scorer = scorer
         self.n_jobs = n_jobs
         self.labels = labels
+        self.keep_oof = keep_oof
+        # trial number -> per-fold positive-class probabilities (in memory only)
+        self.oof = {}
 
     def _batch_size(self):
         n_jobs = self.n_jobs or 1
@@ -138,7 +147,7 @@ class Objective:
             raise
 
     def _cross_validate(self, trial, estimator):
-        scores, fit_times, score_times, recalls = [], [], [], []
+        scores, fit_times, score_times, recalls, probas = [], [], [], [], []
         batch = self._batch_size()
         for start in range(0, len(self.splits), batch):
             chunk = list(enumerate(self.splits))[start : start + batch]
@@ -152,6 +161,7 @@ class Objective:
                         te,
                         self.scorer,
                         self.labels,
+                        self.keep_oof,
                     )
                     for _, (tr, te) in chunk
                 ]
@@ -165,12 +175,14 @@ class Objective:
                         te,
                         self.scorer,
                         self.labels,
+                        self.keep_oof,
                     )
                     for _, (tr, te) in chunk
                 )
-            for (step, _), (score, fit_time, score_time, recall) in zip(
+            for (step, _), (score, fit_time, score_time, recall, proba) in zip(
                 chunk, results, strict=True
             ):
+                probas.append(proba)
                 if not math.isfinite(score):
                     raise ValueError(f"the score on fold {step} is {score}")
                 scores.append(score)
@@ -184,6 +196,8 @@ class Objective:
                     self._record(trial, scores, fit_times, score_times)
                     raise optuna.TrialPruned(f"pruned after fold {step}")
         self._record(trial, scores, fit_times, score_times)
+        if self.keep_oof and all(p is not None for p in probas):
+            self.oof[trial.number] = probas
         return float(np.mean(scores))
 
     @staticmethod
