@@ -78,6 +78,16 @@ class SearchContext:
     n_prepared_features : int
         Number of columns a ``"prepared"`` sampler sees (before missing-value
         indicators).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance import SearchContext
+    >>> ctx = SearchContext(classes=np.array([0, 1]), class_counts=np.array([90, 10]),
+    ...                     min_train_counts=np.array([60, 6]),
+    ...                     max_train_minority_ratio=0.12, n_samples=100, n_features=5)
+    >>> ctx.imbalance_ratio, ctx.minority_train, ctx.is_binary
+    (9.0, 6, True)
     """
 
     classes: np.ndarray
@@ -131,6 +141,21 @@ class IntParam:
 
     If the range is empty for a context, the parameter takes ``fallback``; when
     ``fallback`` is left at its default the technique cannot apply.
+
+    Examples
+    --------
+    A neighbour count bounded by the minority rows of the smallest training
+    fold:
+
+    >>> import numpy as np
+    >>> from autobalance import SearchContext
+    >>> ctx = SearchContext(classes=np.array([0, 1]), class_counts=np.array([90, 10]),
+    ...                     min_train_counts=np.array([60, 6]),
+    ...                     max_train_minority_ratio=0.12, n_samples=100, n_features=5)
+    >>> from autobalance import IntParam
+    >>> k = IntParam("k_neighbors", 1, lambda ctx: ctx.minority_train - 1, default=5)
+    >>> k.bounds(ctx), k.default_value(ctx)
+    ((1, 5), 5)
     """
 
     name: str
@@ -174,6 +199,23 @@ class FloatParam:
 
     ``nullable=True`` adds the choice ``None`` (for example, no shrinkage):
     Optuna first picks ``<key>_set`` in ``(False, True)``, then the float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance import SearchContext
+    >>> ctx = SearchContext(classes=np.array([0, 1]), class_counts=np.array([90, 10]),
+    ...                     min_train_counts=np.array([60, 6]),
+    ...                     max_train_minority_ratio=0.12, n_samples=100, n_features=5)
+    >>> import optuna
+    >>> from autobalance import FloatParam
+    >>> shrinkage = FloatParam("shrinkage", 0.01, 1.0, log=True, nullable=True)
+    >>> shrinkage.default_value(ctx) is None
+    True
+    >>> trial = optuna.trial.FixedTrial({"ros__shrinkage_set": True,
+    ...                                  "ros__shrinkage": 0.2})
+    >>> shrinkage.suggest(trial, "ros__shrinkage", ctx)
+    0.2
     """
 
     name: str
@@ -221,7 +263,15 @@ class FloatParam:
 
 @dataclass(frozen=True)
 class CategoricalParam:
-    """A parameter chosen from a fixed tuple of values."""
+    """A parameter chosen from a fixed tuple of values.
+
+    Examples
+    --------
+    >>> from autobalance import CategoricalParam
+    >>> kind = CategoricalParam("kind", ("borderline-1", "borderline-2"))
+    >>> kind.default_value(None)
+    'borderline-1'
+    """
 
     name: str
     choices: tuple
@@ -374,6 +424,17 @@ class Algorithm:
 
     ``search_params`` are ``set_params`` values used while searching only (a
     cheaper fidelity, e.g. fewer trees); the refit uses ``estimator`` as is.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from autobalance import Algorithm
+    >>> algo = Algorithm("scaled_lr",
+    ...                  make_pipeline(StandardScaler(), LogisticRegression()))
+    >>> type(algo.final_estimator).__name__, algo.supports_class_weight()
+    ('LogisticRegression', True)
     """
 
     name: str
@@ -402,7 +463,14 @@ class Algorithm:
 
 @dataclass(frozen=True)
 class Config:
-    """One point of the space: what a trial evaluates and a refit rebuilds."""
+    """One point of the space: what a trial evaluates and a refit rebuilds.
+
+    Examples
+    --------
+    >>> from autobalance import Config
+    >>> Config("smote", "logistic_regression", {"k_neighbors": 3}).as_params()
+    {'technique': 'smote', 'algorithm': 'logistic_regression', 'k_neighbors': 3}
+    """
 
     technique: str
     algorithm: str | None
@@ -442,6 +510,23 @@ class SearchSpace:
     techniques : list of Technique
     algorithms : list of Algorithm
     context : SearchContext
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance import SearchContext
+    >>> ctx = SearchContext(classes=np.array([0, 1]), class_counts=np.array([90, 10]),
+    ...                     min_train_counts=np.array([60, 6]),
+    ...                     max_train_minority_ratio=0.12, n_samples=100, n_features=5)
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import Algorithm, SearchSpace, get_technique
+    >>> names = ("none", "smote", "balanced_class_weight")
+    >>> techniques = [get_technique(n) for n in names]
+    >>> space = SearchSpace(techniques, [Algorithm("lr", LogisticRegression())], ctx)
+    >>> [c.technique for c in space.starting_configs()]
+    ['none', 'balanced_class_weight']
+    >>> space.build(space.default_config("smote")).steps[0][1]
+    SMOTE(random_state=0, sampling_strategy=1.0)
     """
 
     def __init__(self, techniques, algorithms, context):
