@@ -186,7 +186,8 @@ search.leaderboard_[
 ]
 
 # %%
-TechniqueComparisonDisplay.from_estimator(search)
+fig, ax = plt.subplots(figsize=(7, 4))
+TechniqueComparisonDisplay.from_estimator(search, ax=ax)
 plt.tight_layout()
 plt.show()
 

@@ -109,6 +109,7 @@ clf.study_.trials_dataframe(attrs=("number", "params", "state")).head(10)
 clf.leaderboard_[["family", "mean_test_score", "diff_vs_none", "p_value", "params"]]
 
 # %%
-TechniqueComparisonDisplay.from_estimator(clf)
+fig, ax = plt.subplots(figsize=(7, 4))
+TechniqueComparisonDisplay.from_estimator(clf, ax=ax)
 plt.tight_layout()
 plt.show()

@@ -102,18 +102,23 @@ print("best grid point:", grid.best_params_)
 print("its search chose:", grid.best_estimator_.best_technique_)
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3))
-labels = [f"C={c}\n{t}" for c, t in zip(table["C"], table["techniques"], strict=True)]
+short = {2: "class weights only", 3: "samplers and weights"}
+labels = [
+    f"C={c}, {short[len(t)]}"
+    for c, t in zip(table["C"], table["param_techniques"], strict=True)
+]
+fig, ax = plt.subplots(figsize=(7, 3))
 ax.barh(
     range(len(table)),
     table["mean_test_score"],
     xerr=table["std_test_score"],
     color="C0",
 )
-ax.set_yticks(range(len(table)), labels, fontsize="x-small")
+ax.set_yticks(range(len(table)), labels)
+ax.invert_yaxis()
 ax.set_xlabel("mean outer ROC AUC (± sd over 2 folds)")
 ax.set_xlim(0.5, 1.0)
-ax.set_title("GridSearchCV over AutoBalancedClassifier")
+ax.set_title("GridSearchCV over the search's parameters")
 plt.tight_layout()
 plt.show()
 

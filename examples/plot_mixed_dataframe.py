@@ -85,6 +85,7 @@ print("left out:", clf.excluded_techniques_ or "nothing")
 clf.leaderboard_[["family", "algorithm", "mean_test_score", "diff_vs_none", "p_value"]]
 
 # %%
-TechniqueComparisonDisplay.from_estimator(clf)
+fig, ax = plt.subplots(figsize=(7, 4))
+TechniqueComparisonDisplay.from_estimator(clf, ax=ax)
 plt.tight_layout()
 plt.show()

@@ -73,8 +73,9 @@ best.round(3)
 ax = (
     best[recall_columns]
     .rename(columns=lambda c: c.rsplit("_", 1)[-1])
-    .plot.barh(figsize=(6, 3.5))
+    .plot.barh(figsize=(7, 3.5))
 )
+ax.legend(title="class", loc="upper left", bbox_to_anchor=(1.01, 1))
 ax.set_xlabel("mean recall over the inner folds")
 ax.set_title("Which class does each technique help?")
 ax.invert_yaxis()

@@ -79,7 +79,8 @@ board[
 # -----------------------
 # One dot per inner fold, coloured by fold so the pairing across techniques
 # shows; the bar is the mean and the dashed line is ``none``.
-TechniqueComparisonDisplay.from_estimator(clf)
+fig, ax = plt.subplots(figsize=(7, 4))
+TechniqueComparisonDisplay.from_estimator(clf, ax=ax)
 plt.tight_layout()
 plt.show()
 
@@ -89,7 +90,8 @@ plt.show()
 # Trials in the order they ran: the enqueued starting points come first, and
 # pruned trials (stopped after a few folds, crosses) show the mean of the
 # folds they ran.
-OptimizationHistoryDisplay.from_estimator(clf)
+fig, ax = plt.subplots(figsize=(7, 4))
+OptimizationHistoryDisplay.from_estimator(clf, ax=ax)
 plt.tight_layout()
 plt.show()
 
