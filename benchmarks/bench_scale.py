@@ -125,22 +125,23 @@ def run_size(rows, args):
         y_test,
     )
     clf = ab["model"]
-    states = list(clf.cv_results_["state"])
-    slowest = max(
-        zip(
-            clf.cv_results_["mean_fit_time"],
-            clf.cv_results_["technique"],
-            strict=True,
-        ),
-        key=lambda t: np.nan_to_num(t[0]),
-    )
+    res = clf.cv_results_
+    states = list(res["state"])
     print(
         f"  autobalance chose {clf.best_technique_}/{clf.best_algorithm_} "
         f"(inner {clf.best_score_:.4f}); trials {len(states)}: "
         f"{states.count('COMPLETE')} complete, {states.count('PRUNED')} pruned, "
-        f"{states.count('FAIL')} failed; refit {clf.refit_time_:.1f}s; slowest "
-        f"fold fit {slowest[0]:.1f}s ({slowest[1]})"
+        f"{states.count('FAIL')} failed; refit {clf.refit_time_:.1f}s"
     )
+    split_cols = [f"split{i}_test_score" for i in range(clf.n_splits_)]
+    folds = np.isfinite(np.column_stack([res[k] for k in split_cols])).sum(axis=1)
+    for i, params in enumerate(res["params"]):
+        print(
+            f"    trial {res['trial_number'][i]:>3} {params['technique']:<26} "
+            f"{params['algorithm'] or '':<24} {states[i]:<9} {folds[i]} folds x "
+            f"{res['mean_fit_time'][i]:7.1f}s fit  "
+            f"inner {res['mean_test_score'][i]:.4f}"
+        )
     within = ab["wall"] / args.timeout if args.timeout else float("nan")
     print(
         f"  wall / timeout          {within:6.3f}  (target <= 1.10: "
