@@ -186,6 +186,48 @@ def write_cli_help():
     _write(GEN / "cli_help.txt", "\n".join(parts))
 
 
+def _pruner_text(pruner):
+    """The pruning rule of ``pruner`` in words (the search's pruner changes
+    with the benchmarks, so the guide reads it from the code)."""
+    name = type(pruner).__name__
+    attrs = vars(pruner)
+    if name == "WilcoxonPruner":
+        return (
+            "Optuna's ``WilcoxonPruner`` compares the folds done so far with the "
+            "same folds of the best trial: when a one-sided Wilcoxon signed-rank "
+            "test on the paired fold differences says the trial is worse "
+            f"(``p < {attrs.get('_p_threshold')}``, not before "
+            f"{max(2, attrs.get('_n_startup_steps', 2))} folds), the trial stops. "
+            "The exact test on ``k`` pairs cannot go below ``1 / 2**k``, so with "
+            "few folds it rarely prunes."
+        )
+    if name in ("MedianPruner", "PercentilePruner"):
+        percentile = attrs.get("_percentile", 50.0)
+        where = (
+            "the median" if percentile == 50.0 else f"the {percentile:g}th percentile"
+        )
+        warmup = attrs.get("_n_warmup_steps", 0)
+        return (
+            f"Optuna's ``{name}`` stops a trial when its best fold score so far "
+            f"is below {where} of the completed trials' scores on the same fold "
+            "(the folds are shared, so these scores are comparable). It prunes "
+            f"once {attrs.get('_n_startup_trials')} trials have completed, and "
+            f"from the fold numbered {warmup} on (counting from 0)."
+        )
+    return f"Optuna's ``{name}`` decides after each fold whether the trial stops."
+
+
+def write_pruner_text():
+    try:
+        from autobalance._study import make_pruner, quiet_optuna
+
+        with quiet_optuna():
+            text = _pruner_text(make_pruner(True))
+    except Exception:  # a private helper: describe pruning without it
+        text = "Optuna's pruner decides after each fold whether the trial stops."
+    _write(GEN / "pruner.rst.inc", text + "\n")
+
+
 # API reference. api.rst lists the public names by theme, in autosummary
 # blocks. So that the build follows the package rather than breaking on it:
 #
@@ -302,6 +344,7 @@ def _skip_member(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
     write_technique_table()
+    write_pruner_text()
     write_cli_help()
     write_api_stubs()
     app.connect("source-read", _add_unlisted)

@@ -86,3 +86,16 @@ def test_gallery_script_has_a_title(script):
         lines = lines[1:]
     title, underline = lines[0], lines[1]
     assert set(underline) == {"="} and len(underline) >= len(title)
+
+
+def test_pruning_rule_is_read_from_the_code(conf, tmp_path, monkeypatch):
+    import optuna
+
+    median = conf._pruner_text(optuna.pruners.MedianPruner(n_startup_trials=4))
+    assert "MedianPruner" in median and "once 4 trials" in median
+    monkeypatch.setattr(conf, "GEN", tmp_path)
+    conf.write_pruner_text()
+    text = (tmp_path / "pruner.rst.inc").read_text()
+    from autobalance._study import make_pruner
+
+    assert type(make_pruner(True)).__name__ in text
