@@ -23,7 +23,13 @@ import re
 import sys
 from pathlib import Path
 
-import matplotlib
+# The gallery fits many small models: threads only add overhead there, and on
+# a busy machine idle OpenMP/BLAS threads spin. One thread each, unless the
+# caller says otherwise (set before numpy and scikit-learn are imported).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 

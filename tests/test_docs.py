@@ -7,6 +7,7 @@ fast and need no Sphinx.
 
 import ast
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,12 @@ def conf():
         "autobalance_docs_conf", DOCS / "conf.py"
     )
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    environ = dict(os.environ)  # conf.py sets thread counts for the build
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     return module
 
 
