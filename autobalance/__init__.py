@@ -12,8 +12,10 @@ from ._catalogue import (
     technique_names,
 )
 from ._classifier import AutoBalancedClassifier
+from ._distributed import make_storage, run_worker
 from ._evaluation import NestedCVResult, nested_cross_validate
 from ._learning_curve import MinorityLearningCurve, minority_learning_curve
+from ._persist import UntrustedTypesError, library_versions, load_model, save_model
 from ._space import (
     Algorithm,
     CategoricalParam,
@@ -24,7 +26,7 @@ from ._space import (
     SearchSpace,
     Technique,
 )
-from .exceptions import NoCompletedTrialsError, StudyMismatchError
+from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 from .reporting import (
     OptimizationHistoryDisplay,
     PrecisionRecallComparisonDisplay,
@@ -54,15 +56,22 @@ __all__ = [
     "ReliabilityDisplay",
     "SearchContext",
     "SearchSpace",
+    "StorageError",
     "StudyMismatchError",
     "Technique",
     "TechniqueComparisonDisplay",
+    "UntrustedTypesError",
     "__version__",
     "default_algorithms",
     "get_technique",
     "leaderboard",
+    "library_versions",
+    "load_model",
+    "make_storage",
     "minority_learning_curve",
     "nested_cross_validate",
     "report",
+    "run_worker",
+    "save_model",
     "technique_names",
 ]

@@ -7,12 +7,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import warnings
 
 import numpy as np
 import optuna
 
-from .exceptions import NoCompletedTrialsError, StudyMismatchError
+from ._distributed import (
+    SlotSampler,
+    as_storage,
+    counted_trials,
+    run_queue,
+    slot_of,
+)
+from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 
 __all__ = ["data_fingerprint", "open_study", "quiet_optuna", "run_study"]
 
@@ -24,7 +32,9 @@ TrialState = optuna.trial.TrialState
 def quiet_optuna():
     """Silence Optuna's info logging and experimental warnings, then restore."""
     previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Failed trials are recorded with their reason in cv_results_; Optuna's
+    # own warnings about them would only repeat it, with tracebacks.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings(
@@ -53,16 +63,24 @@ def data_fingerprint(X, y, settings):
         else:
             h.update(np.ascontiguousarray(arr).tobytes())
     h.update(repr(np.asarray(y).tolist()).encode())
-    h.update(json.dumps(settings, sort_keys=True, default=repr).encode())
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    # Reprs of functions and sentinels carry memory addresses, which differ
+    # between processes; a resumed or shared search must match its driver.
+    h.update(re.sub(r" at 0x[0-9a-fA-F]+", "", text).encode())
     return h.hexdigest()
 
 
-def make_sampler(seed):
-    # multivariate+group TPE models the conditional space (parameters exist only
-    # under their technique) instead of treating parameters independently.
-    return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=10, multivariate=True, group=True
-    )
+# multivariate+group TPE models the conditional space (parameters exist only
+# under their technique) instead of treating parameters independently.
+TPE_OPTIONS = {"n_startup_trials": 10, "multivariate": True, "group": True}
+
+
+def make_sampler(seed, stored=False):
+    """TPE for an in-memory study; for a stored one, TPE seeded per slot so
+    that a resumed or shared search samples as an uninterrupted one."""
+    if stored:
+        return SlotSampler(seed, **TPE_OPTIONS)
+    return optuna.samplers.TPESampler(seed=seed, **TPE_OPTIONS)
 
 
 def make_pruner(pruning):
@@ -73,27 +91,50 @@ def make_pruner(pruning):
     return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
 
 
-def open_study(*, storage, study_name, seed, pruning, fingerprint):
+def open_study(*, storage, study_name, seed, pruning, fingerprint, create=True):
     """A fresh in-memory study, or the named one in ``storage`` (created or
-    resumed; a stored study made for other data or settings is refused)."""
-    sampler = make_sampler(seed)
+    resumed; a stored study made for other data or settings is refused).
+
+    ``create=False`` (workers) only joins a study a driver has started.
+    """
     pruner = make_pruner(pruning)
     if storage is None:
-        return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
-    study = optuna.create_study(
-        storage=storage,
-        study_name=study_name,
-        direction="maximize",
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+        return optuna.create_study(
+            direction="maximize", sampler=make_sampler(seed), pruner=pruner
+        )
+    storage = as_storage(storage)
+    sampler = make_sampler(seed, stored=True)
+    try:
+        if create:
+            study = optuna.create_study(
+                storage=storage,
+                study_name=study_name,
+                direction="maximize",
+                sampler=sampler,
+                pruner=pruner,
+                load_if_exists=True,
+            )
+        else:
+            study = optuna.load_study(
+                study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
+            )
+    except KeyError as exc:
+        raise StorageError(
+            f"Study {study_name!r} does not exist in the storage; start the driver "
+            "(fit with the same storage and study_name) first."
+        ) from exc
+    if study.directions != [optuna.study.StudyDirection.MAXIMIZE]:
+        raise StudyMismatchError(
+            f"Study {study_name!r} in the storage does not maximise one score, so it "
+            "was not created by autobalance; choose another study_name."
+        )
     stored = study.user_attrs.get(FINGERPRINT_ATTR)
     if stored is None:
-        if study.trials:
+        if study.trials or not create:
             raise StudyMismatchError(
-                f"Study {study_name!r} in {storage!r} already has trials but was not "
-                "created by autobalance; choose another study_name."
+                f"Study {study_name!r} in the storage "
+                + ("already has trials but " if study.trials else "")
+                + "was not created by autobalance; choose another study_name."
             )
         study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
     elif stored != fingerprint:
@@ -106,16 +147,51 @@ def open_study(*, storage, study_name, seed, pruning, fingerprint):
     return study
 
 
+def is_stored(study):
+    return isinstance(study.sampler, SlotSampler)
+
+
+def search_trials(study):
+    """The trials of the search: for a stored study, those that count towards
+    the budget (a killed trial that was retried is left out), in slot order."""
+    trials = study.get_trials(deepcopy=False)
+    return counted_trials(trials) if is_stored(study) else trials
+
+
+def best_trial_of(study):
+    """The best complete trial; ties go to the earliest slot, so a resumed
+    stored study picks the same trial as an uninterrupted one."""
+    if not is_stored(study):
+        return study.best_trial
+    complete = study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
+    )
+    if not complete:
+        return study.best_trial  # raises Optuna's error
+    return max(complete, key=lambda t: (t.value, -slot_of(t), -t.number))
+
+
 def n_finished(study):
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return len(study.get_trials(deepcopy=False, states=states))
+    return len(counted_trials(study.get_trials(deepcopy=False)))
 
 
 def run_study(
     study, objective, *, n_trials, timeout, starting_params, show_progress_bar
 ):
     """Enqueue the starting points on a new study and optimise up to the
-    budget; stored studies resume up to ``n_trials`` finished trials."""
+    budget; stored studies resume up to ``n_trials`` finished trials, shared
+    with any workers (see ``_distributed``)."""
+    if is_stored(study):
+        run_queue(
+            study,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            starting_params=starting_params,
+            show_progress_bar=show_progress_bar,
+            driver=True,
+        )
+        return study
     if not study.trials:
         for params in starting_params:
             study.enqueue_trial(params, skip_if_exists=True)

@@ -1,6 +1,6 @@
 """Exceptions raised by autobalance."""
 
-__all__ = ["NoCompletedTrialsError", "StudyMismatchError"]
+__all__ = ["NoCompletedTrialsError", "StorageError", "StudyMismatchError"]
 
 
 class NoCompletedTrialsError(RuntimeError):
@@ -12,3 +12,10 @@ class NoCompletedTrialsError(RuntimeError):
 
 class StudyMismatchError(ValueError):
     """Raised when a stored study was created for other data or settings."""
+
+
+class StorageError(ValueError):
+    """Raised when an Optuna storage cannot be opened or holds no such study.
+
+    The message names the storage (without its password) and the cause.
+    """

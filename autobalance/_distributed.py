@@ -1,0 +1,690 @@
+"""Stored searches: resumable, shared by several processes, exact budget.
+
+A study kept in an Optuna storage runs from a queue. The driver (``fit``)
+enqueues one WAITING trial, a *ticket*, per unit of the trial budget; every
+process taking part (the driver and any :func:`run_worker`) claims tickets with
+the storage's own atomic WAITING -> RUNNING transition, so the budget is shared
+exactly: no process ever creates a trial beyond it.
+
+Each ticket has a *slot*, its place in the budget. The sampler is seeded per
+slot and sees the finished trials in slot order, so a sequential search gives
+the same trials whether or not it was interrupted and resumed.
+
+Heartbeats (Optuna's on RDB storages, an equivalent on journal files) let any
+process mark the trial of a killed process failed; Optuna's
+``RetryHeartbeatStaleTrialCallback`` then enqueues it again with the same slot
+and parameters. A failed-and-retried trial does not count towards the budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import os
+import socket
+import threading
+import time
+import warnings
+
+import numpy as np
+import optuna
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+from optuna.trial import TrialState
+
+from .exceptions import StorageError
+
+__all__ = ["make_storage", "run_worker"]
+
+SLOT_ATTR = "autobalance:slot"
+OWNER_ATTR = "autobalance:worker"
+BEAT_ATTR = "autobalance:heartbeat"
+BUDGET_ATTR = "autobalance_n_trials"
+FIXED_PARAMS = "fixed_params"  # Optuna's key for enqueued parameters
+RETRY_HISTORY = "retry_history"  # written by RetryHeartbeatStaleTrialCallback
+MAX_RETRY = 3
+
+_RetryCallback = getattr(
+    optuna.storages,
+    "RetryHeartbeatStaleTrialCallback",
+    getattr(optuna.storages, "RetryFailedTrialCallback", None),
+)
+
+
+# --------------------------------------------------------------------------
+# Storages
+# --------------------------------------------------------------------------
+class HeartbeatJournalStorage(optuna.storages.JournalStorage, BaseHeartbeat):
+    """A journal-file storage with heartbeats, as Optuna's RDB storage has.
+
+    The heartbeat is a trial system attribute holding the wall-clock time; a
+    RUNNING trial whose last beat (or start) is older than ``grace_period``
+    seconds is stale, and Optuna's ``fail_stale_trials`` fails it and calls
+    ``heartbeat_stale_trial_callback``.
+    """
+
+    def __init__(
+        self,
+        backend,
+        *,
+        heartbeat_interval,
+        grace_period,
+        heartbeat_stale_trial_callback,
+    ):
+        super().__init__(backend)
+        self.heartbeat_interval = heartbeat_interval
+        self.grace_period = grace_period
+        self.heartbeat_stale_trial_callback = heartbeat_stale_trial_callback
+
+    def record_heartbeat(self, trial_id):
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            self.set_trial_system_attr(trial_id, BEAT_ATTR, time.time())
+
+    def _get_stale_trial_ids(self, study_id):
+        now = time.time()
+        stale = []
+        for t in self.get_all_trials(
+            study_id, deepcopy=False, states=(TrialState.RUNNING,)
+        ):
+            last = t.system_attrs.get(BEAT_ATTR)
+            if last is None and t.datetime_start is not None:
+                last = t.datetime_start.timestamp()
+            if last is not None and now - last > self.grace_period:
+                stale.append(t._trial_id)
+        return stale
+
+    def get_heartbeat_interval(self):
+        return self.heartbeat_interval
+
+    def get_heartbeat_stale_trial_callback(self):
+        return self.heartbeat_stale_trial_callback
+
+    # Optuna < 4.9 names the callback getter differently.
+    def get_failed_trial_callback(self):
+        return self.heartbeat_stale_trial_callback
+
+
+def _redact(url):
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def make_storage(url, *, heartbeat_interval=10, grace_period=None, max_retry=MAX_RETRY):
+    """An Optuna storage with heartbeats, for resumable and distributed searches.
+
+    A trial whose process dies stops beating; after ``grace_period`` seconds any
+    process of the search marks it failed and enqueues it again (up to
+    ``max_retry`` times), so nothing is lost and the budget stays exact.
+    ``AutoBalancedClassifier(storage="<url>")`` calls this with the defaults;
+    pass the returned object instead to change them.
+
+    Parameters
+    ----------
+    url : str
+        An SQLAlchemy URL (``"sqlite:///search.db"`` for one machine,
+        ``"postgresql+psycopg2://user:password@host/db"`` for many), or
+        ``"journal:<path>"`` for an Optuna journal file (one machine or a
+        shared file system).
+    heartbeat_interval : int, default=10
+        Seconds between heartbeats of a running trial.
+    grace_period : int or None, default=None
+        Seconds without a heartbeat after which a running trial counts as
+        dead; ``None`` means three heartbeat intervals.
+    max_retry : int, default=3
+        How many times a dead trial is enqueued again.
+
+    Returns
+    -------
+    storage : optuna.storages.BaseStorage
+        An ``RDBStorage`` or a journal storage.
+
+    Raises
+    ------
+    StorageError
+        If the storage cannot be opened (bad URL, unreachable server, missing
+        driver, missing folder). The message hides any password.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from autobalance import make_storage
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     storage = make_storage("sqlite:///" + os.path.join(tmp, "ab.db"),
+    ...                            heartbeat_interval=5)
+    ...     storage.get_heartbeat_interval()
+    5
+    """
+    if not isinstance(url, str) or not url:
+        raise StorageError(f"storage must be a non-empty URL string; got {url!r}.")
+    heartbeat_interval = max(1, math.ceil(heartbeat_interval))
+    if grace_period is None:
+        grace_period = 3 * heartbeat_interval
+    grace_period = max(1, math.ceil(grace_period))
+    with warnings_quiet():
+        callback = _RetryCallback(max_retry=max_retry)
+    if url.startswith("journal:"):
+        return _journal_storage(url, heartbeat_interval, grace_period, callback)
+    if "://" not in url:
+        raise StorageError(
+            f"Cannot open storage {url!r}: not a URL. Use e.g. 'sqlite:///search.db', "
+            "'postgresql+psycopg2://user:password@host/db' or 'journal:search.log'."
+        )
+    kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
+    names = inspect.signature(optuna.storages.RDBStorage).parameters
+    key = (
+        "heartbeat_stale_trial_callback"
+        if "heartbeat_stale_trial_callback" in names
+        else "failed_trial_callback"
+    )
+    kwargs[key] = callback
+    if url.startswith("sqlite"):
+        # Several local processes share the file: wait for its lock.
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    try:
+        with warnings_quiet():
+            storage = optuna.storages.RDBStorage(url, **kwargs)
+        if url.startswith("sqlite"):
+            _write_ahead(storage)
+        return storage
+    except ModuleNotFoundError as exc:
+        raise StorageError(
+            f"Cannot open storage {_redact(url)!r}: the database driver "
+            f"{exc.name!r} is not installed (pip install 'autobalance[distributed]')."
+        ) from exc
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise StorageError(
+            f"Cannot open storage {_redact(url)!r}: {type(exc).__name__}: {reason}"
+        ) from exc
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _write_ahead(storage):
+    """SQLite in write-ahead-log mode: readers do not block the writer and a
+    commit costs one sync instead of several (trials run about twice as fast)."""
+    import sqlalchemy
+
+    sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
+    storage.engine.dispose()  # reconnect with the pragmas
+
+
+def _journal_storage(url, heartbeat_interval, grace_period, callback):
+    from optuna.storages.journal import JournalFileBackend
+
+    path = url[len("journal:") :]
+    if path.startswith("//"):
+        path = path[2:]
+    if not path:
+        raise StorageError("journal storage needs a file: 'journal:search.log'.")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise StorageError(
+            f"Cannot open storage {url!r}: the folder {folder!r} does not exist."
+        )
+    try:
+        return HeartbeatJournalStorage(
+            JournalFileBackend(path),
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=callback,
+        )
+    except Exception as exc:
+        raise StorageError(
+            f"Cannot open storage {url!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+@contextlib.contextmanager
+def warnings_quiet():
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", category=optuna.exceptions.ExperimentalWarning
+        )
+        warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
+        yield
+
+
+def as_storage(storage):
+    """A storage object from a URL (with heartbeats) or a storage object."""
+    return make_storage(storage) if isinstance(storage, str) else storage
+
+
+def study_attrs(storage, study_name):
+    """The user attributes of a stored study, or ``None`` if it does not exist."""
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return None
+    return storage.get_study_user_attrs(study_id)
+
+
+def wait_for_study(storage, study_name, *, attr, wait):
+    """Wait up to ``wait`` seconds until the study exists and has ``attr``."""
+    deadline = time.monotonic() + (wait or 0)
+    while True:
+        attrs = study_attrs(storage, study_name)
+        if attrs is not None and attr in attrs:
+            return attrs
+        if time.monotonic() >= deadline:
+            what = "does not exist" if attrs is None else "has not been started"
+            raise StorageError(
+                f"Study {study_name!r} {what} in the storage. Start the driver first "
+                "(AutoBalancedClassifier(storage=..., study_name=...).fit or "
+                "`autobalance fit ... --storage URL --study-name NAME`), or let the "
+                "worker wait longer."
+            )
+        time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------
+# The sampler: seeded per slot, trials seen in slot order
+# --------------------------------------------------------------------------
+def slot_of(trial):
+    slot = trial.system_attrs.get(SLOT_ATTR)
+    return trial.number if slot is None else int(slot)
+
+
+def _order(trial):
+    return (slot_of(trial), trial.number)
+
+
+class _SlotOrderedStudy:
+    """The study as the inner sampler sees it: trials listed in slot order, so
+    a retried trial (a new trial number) takes the place of the one it
+    replaces. Everything else is the study itself."""
+
+    def __init__(self, study):
+        self._study = study
+
+    def __getattr__(self, name):
+        return getattr(self._study, name)
+
+    def _get_trials(self, deepcopy=True, states=None, use_cache=False):
+        trials = self._study._get_trials(
+            deepcopy=deepcopy, states=states, use_cache=use_cache
+        )
+        return sorted(trials, key=_order)
+
+    def get_trials(self, deepcopy=True, states=None):
+        return sorted(self._study.get_trials(deepcopy, states), key=_order)
+
+    @property
+    def trials(self):
+        return self.get_trials()
+
+
+class SlotSampler(optuna.samplers.BaseSampler):
+    """Multivariate, grouped TPE whose randomness depends on the trial's slot.
+
+    A fresh ``TPESampler`` seeded from ``(seed, slot)`` samples each trial, so
+    what a trial gets depends only on its slot and on the finished trials it
+    sees, not on how many processes ran before it or in which order.
+    """
+
+    def __init__(self, seed, **tpe_kwargs):
+        self.seed = seed
+        self.tpe_kwargs = tpe_kwargs
+        self._inner = {}
+
+    def _for(self, trial):
+        inner = self._inner.get(trial.number)
+        if inner is None:
+            seq = np.random.SeedSequence([int(self.seed), slot_of(trial)])
+            seed = int(seq.generate_state(1)[0])
+            with warnings_quiet():
+                inner = optuna.samplers.TPESampler(seed=seed, **self.tpe_kwargs)
+            self._inner[trial.number] = inner
+        return inner
+
+    def before_trial(self, study, trial):
+        self._inner.pop(trial.number, None)
+        self._for(trial).before_trial(_SlotOrderedStudy(study), trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self._for(trial).infer_relative_search_space(
+            _SlotOrderedStudy(study), trial
+        )
+
+    def sample_relative(self, study, trial, search_space):
+        return self._for(trial).sample_relative(
+            _SlotOrderedStudy(study), trial, search_space
+        )
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._for(trial).sample_independent(
+            _SlotOrderedStudy(study), trial, param_name, param_distribution
+        )
+
+    def after_trial(self, study, trial, state, values):
+        inner = self._inner.pop(trial.number, None)
+        if inner is not None:
+            inner.after_trial(_SlotOrderedStudy(study), trial, state, values)
+
+    def reseed_rng(self):  # the seeds are derived from the slots
+        pass
+
+
+# --------------------------------------------------------------------------
+# The budget
+# --------------------------------------------------------------------------
+def retried_numbers(trials):
+    """Numbers of the failed trials that were enqueued again."""
+    out = set()
+    for t in trials:
+        out.update(t.system_attrs.get(RETRY_HISTORY, ()))
+    return out
+
+
+def counted_trials(trials):
+    """Trials that count towards the budget: complete, pruned, and failed ones
+    that were not retried; in slot order."""
+    retried = retried_numbers(trials)
+    done = (TrialState.COMPLETE, TrialState.PRUNED)
+    out = [
+        t
+        for t in trials
+        if t.state in done or (t.state == TrialState.FAIL and t.number not in retried)
+    ]
+    return sorted(out, key=_order)
+
+
+def _active(trials):
+    pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    return counted_trials(trials) + pending
+
+
+def _next_slot(trials):
+    return max((slot_of(t) for t in trials), default=-1) + 1
+
+
+def _add_ticket(study, slot, params):
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            system_attrs={FIXED_PARAMS: dict(params), SLOT_ATTR: int(slot)},
+        )
+    )
+
+
+def top_up(study, n_trials, starting_params):
+    """Enqueue tickets until the study holds ``n_trials`` (finished, running or
+    waiting) trials; the first slots get the starting configurations."""
+    trials = study.get_trials(deepcopy=False)
+    slot = _next_slot(trials)
+    for s in range(slot, slot + n_trials - len(_active(trials))):
+        _add_ticket(study, s, starting_params[s] if s < len(starting_params) else {})
+    if study.user_attrs.get(BUDGET_ATTR, 0) < n_trials:
+        study.set_user_attr(BUDGET_ATTR, n_trials)
+
+
+# --------------------------------------------------------------------------
+# Running tickets
+# --------------------------------------------------------------------------
+def _claim(study):
+    """Take the waiting trial with the smallest slot, or return None."""
+    storage = study._storage
+    beats = is_heartbeat_enabled(storage)
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    for t in sorted(waiting, key=_order):
+        try:
+            if beats:
+                # Beat before claiming: a process killed right after the claim
+                # still leaves a heartbeat, so its trial goes stale (a RUNNING
+                # trial that never beat would never be failed and retried).
+                storage.record_heartbeat(t._trial_id)
+            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                storage.set_trial_system_attr(
+                    t._trial_id, OWNER_ATTR, f"{socket.gethostname()}:{os.getpid()}"
+                )
+                return t._trial_id
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+    return None
+
+
+@contextlib.contextmanager
+def _heartbeat(storage, trial_id):
+    if not is_heartbeat_enabled(storage):
+        yield
+        return
+    stop = threading.Event()
+
+    def beat():
+        while True:
+            with contextlib.suppress(Exception):
+                storage.record_heartbeat(trial_id)
+            if stop.wait(storage.get_heartbeat_interval()):
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _retry_callback(storage):
+    for name in ("get_heartbeat_stale_trial_callback", "get_failed_trial_callback"):
+        getter = getattr(storage, name, None)
+        if getter is not None:
+            with warnings_quiet():
+                callback = getter()
+            if callback is not None:
+                return callback
+    with warnings_quiet():
+        return _RetryCallback(max_retry=MAX_RETRY)
+
+
+def _release(study, trial):
+    """Fail an interrupted trial and enqueue it again (it does not count)."""
+    with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+        frozen = study.tell(trial, state=TrialState.FAIL)
+        with warnings_quiet():
+            _retry_callback(study._storage)(study, frozen)
+
+
+def _run_one(study, objective, trial_id):
+    # Like Study.ask: drop the trials cached for the previous trial, so the
+    # sampler sees every trial finished so far.
+    with contextlib.suppress(AttributeError):
+        study._thread_local.cached_all_trials = None
+    value, state, trial = None, TrialState.COMPLETE, None
+    try:
+        with _heartbeat(study._storage, trial_id):
+            trial = optuna.trial.Trial(study, trial_id)
+            value = objective(trial)
+    except optuna.TrialPruned:
+        state = TrialState.PRUNED
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return  # another process found it dead and enqueued it again
+    except KeyboardInterrupt:
+        if trial is not None:
+            _release(study, trial)
+        raise
+    except Exception:
+        state = TrialState.FAIL  # the objective recorded fail_reason
+        if trial is None:  # the sampler failed before the trial began
+            study._storage.set_trial_state_values(trial_id, state=state)
+            return
+    with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+        study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
+
+
+def _fail_stale(study):
+    if is_heartbeat_enabled(study._storage):
+        with warnings_quiet():
+            optuna.storages.fail_stale_trials(study)
+
+
+def run_queue(
+    study,
+    objective,
+    *,
+    n_trials,
+    timeout,
+    starting_params=(),
+    show_progress_bar=False,
+    driver=True,
+):
+    """Run tickets of a stored study until none is left; return how many
+    trials this process ran.
+
+    The driver first tops the queue up to ``n_trials`` and, once the queue is
+    empty, waits for the trials other processes are running (a dead one is
+    failed by its heartbeat, enqueued again and run here). A worker leaves as
+    soon as the queue is empty. With ``n_trials=None`` every process adds
+    tickets itself until ``timeout``.
+    """
+    start = time.monotonic()
+    heartbeat = is_heartbeat_enabled(study._storage)
+    poll = min(1.0, study._storage.get_heartbeat_interval() / 2) if heartbeat else 0.5
+    if driver and n_trials is not None:
+        top_up(study, n_trials, list(starting_params))
+    bar = _progress(study, n_trials) if show_progress_bar else None
+    n_run = 0
+    try:
+        while timeout is None or time.monotonic() - start < timeout:
+            _fail_stale(study)
+            trial_id = _claim(study)
+            if trial_id is None:
+                trials = study.get_trials(deepcopy=False)
+                if n_trials is None and timeout is not None:
+                    _add_ticket(study, _next_slot(trials), {})
+                    continue
+                running = [t for t in trials if t.state == TrialState.RUNNING]
+                if driver and running and not heartbeat:
+                    warnings.warn(
+                        f"{len(running)} trials are still running in other "
+                        "processes and are left out: without heartbeats a dead "
+                        "process cannot be told from a slow one. Open the storage "
+                        "with autobalance.make_storage to wait for them.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+                if not (driver and heartbeat and running):
+                    break
+                time.sleep(poll)
+            else:
+                _run_one(study, objective, trial_id)
+                n_run += 1
+            if bar is not None:
+                bar.n = len(counted_trials(study.get_trials(deepcopy=False)))
+                bar.refresh()
+    finally:
+        if bar is not None:
+            bar.close()
+    return n_run
+
+
+def _progress(study, n_trials):
+    import sys
+
+    from tqdm.auto import tqdm
+
+    done = len(counted_trials(study.get_trials(deepcopy=False)))
+    return tqdm(total=n_trials, initial=done, unit="trial", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------
+# Workers
+# --------------------------------------------------------------------------
+def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=False):
+    """Join the stored search of ``estimator`` and run its trials.
+
+    The worker counterpart of ``estimator.fit(X, y)``: give it an estimator
+    with the same parameters (``storage``, ``study_name``, space, scoring,
+    cv, random_state) and the same data as the driver; the study's
+    fingerprint refuses anything else. The worker claims queued trials until
+    the driver's budget is spent, then returns; the driver refits the winner.
+    Start the driver first (``wait`` gives it time to create the study).
+
+    Every fold of a trial can also run on a Dask cluster: with
+    ``estimator.n_jobs > 1``, fit under ``joblib.parallel_backend("dask")``
+    after creating a ``dask.distributed.Client``.
+
+    Parameters
+    ----------
+    estimator : AutoBalancedClassifier
+        Unfitted, with ``storage`` and ``study_name`` set.
+    X : array-like of shape (n_samples, n_features)
+        The driver's training data.
+    y : array-like of shape (n_samples,)
+        The driver's labels.
+    timeout : float or None, default=None
+        Stop claiming trials after this many seconds (``None``: the
+        estimator's ``timeout``).
+    wait : float, default=60.0
+        Seconds to wait for the driver to create the study.
+    show_progress_bar : bool, default=False
+        Show the study's progress on stderr.
+
+    Returns
+    -------
+    n_run : int
+        Number of trials this worker ran.
+
+    Raises
+    ------
+    StorageError
+        If the storage cannot be opened, or the study does not appear
+        within ``wait`` seconds.
+    StudyMismatchError
+        If the study was created for other data or settings.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier, make_storage, run_worker
+    >>> X, y = make_classification(n_samples=200, weights=[0.85], random_state=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     storage = make_storage("sqlite:///" + os.path.join(tmp, "ab.db"))
+    ...     clf = AutoBalancedClassifier(LogisticRegression(), n_trials=4, cv=3,
+    ...                                  random_state=0, storage=storage,
+    ...                                  study_name="demo")
+    ...     _ = clf.fit(X, y)          # the driver: spends the budget, refits
+    ...     run_worker(clf, X, y)      # a late worker finds nothing left to do
+    0
+    """
+    from ._study import open_study, quiet_optuna
+
+    if getattr(estimator, "storage", None) is None or not getattr(
+        estimator, "study_name", None
+    ):
+        raise ValueError(
+            "run_worker needs an AutoBalancedClassifier with storage and study_name "
+            "set, the same as the driver's."
+        )
+    storage = as_storage(estimator.storage)
+    wait_for_study(storage, estimator.study_name, attr=BUDGET_ATTR, wait=wait)
+    search = estimator._prepare_search(X, y)
+    with quiet_optuna():
+        study = open_study(
+            storage=storage,
+            study_name=estimator.study_name,
+            seed=search.study_seed,
+            pruning=estimator.pruning,
+            fingerprint=search.fingerprint,
+            create=False,
+        )
+        return run_queue(
+            study,
+            search.objective,
+            n_trials=estimator.n_trials,
+            timeout=estimator.timeout if timeout is None else timeout,
+            show_progress_bar=show_progress_bar,
+            driver=False,
+        )

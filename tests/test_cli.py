@@ -1,0 +1,251 @@
+"""The ``autobalance`` command, run for real in subprocesses on small files.
+
+Every subprocess pays for importing scikit-learn, so independent commands run
+concurrently; further error cases call ``main`` in this process.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import skops.io
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+
+from autobalance import load_model
+from autobalance.cli import (
+    EXIT_COLUMN,
+    EXIT_INPUT,
+    EXIT_MISMATCH,
+    EXIT_MODEL,
+    EXIT_STORAGE,
+    EXIT_TARGET,
+    EXIT_USAGE,
+    main,
+)
+
+SEARCH = [
+    "--estimator",
+    "logistic_regression",
+    "--techniques",
+    "none,random_over_sampler,smote,balanced_class_weight",
+    "--cv",
+    "3",
+]
+INPUTS = ["data.csv", "new.parquet", "no_x4.csv", "one_class.csv", "custom.skops"]
+
+# The four error cases of the issue: (arguments, exit code, message).
+ERRORS = {
+    "missing_file": (
+        ["fit", "nope.csv", "--target", "Class", "--out", "m.skops"],
+        EXIT_INPUT,
+        "nope.csv: no such file",
+    ),
+    "missing_target": (
+        ["fit", "data.csv", "--target", "Label", "--out", "m.skops"],
+        EXIT_COLUMN,
+        "no column 'Label'",
+    ),
+    "one_class": (
+        ["fit", "one_class.csv", "--target", "Class", "--out", "m.skops"],
+        EXIT_TARGET,
+        "one class only",
+    ),
+    "bad_storage": (
+        ["fit", "data.csv", "--target", "Class", "--out", "m.skops",
+         "--storage", "postgresql+psycopg2://u:secret@127.0.0.1:9/db",
+         "--study-name", "s"],
+        EXIT_STORAGE,
+        "Cannot open storage",
+    ),
+}  # fmt: skip
+
+
+def command():
+    """The installed console script (the real command)."""
+    script = shutil.which("autobalance", path=os.path.dirname(sys.executable))
+    script = script or shutil.which("autobalance")
+    assert script, "the `autobalance` console script is not installed"
+    return script
+
+
+def run_all(jobs):
+    """Run ``{name: (cwd, args)}`` concurrently; return ``{name: result}``."""
+    procs = {
+        name: subprocess.Popen(
+            [command(), *map(str, args)],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (cwd, args) in jobs.items()
+    }
+    out = {}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=600)
+        out[name] = subprocess.CompletedProcess(
+            proc.args, proc.returncode, stdout, stderr
+        )
+    return out
+
+
+class Custom(LogisticRegression):
+    """A type autobalance does not expect in a model file."""
+
+
+def _write_inputs(folder):
+    X, y = make_classification(
+        n_samples=240, n_features=5, weights=[0.85], random_state=0
+    )
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
+    frame["Class"] = y
+    frame.to_csv(folder / "data.csv", index=False)
+    frame.drop(columns="Class").iloc[:50].to_parquet(folder / "new.parquet")
+    frame.drop(columns=["Class", "x4"]).to_csv(folder / "no_x4.csv", index=False)
+    frame.assign(Class=1).to_csv(folder / "one_class.csv", index=False)
+    skops.io.dump(Custom(), folder / "custom.skops")
+
+
+def _folder(tmp_path, name):
+    folder = tmp_path / name
+    folder.mkdir()
+    _write_inputs(folder)
+    return folder
+
+
+def test_console_script_is_declared():
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="autobalance")
+    assert script.value == "autobalance.cli:main"
+    command()  # installed: every subprocess here runs it
+
+
+def test_fit_then_predict_and_report(tmp_path):
+    folder = _folder(tmp_path, "main")
+    fit = ["fit", "data.csv", "--target", "Class", *SEARCH, "--n-trials", 5]
+    (result,) = run_all({"fit": (folder, [*fit, "--out", "model.skops"])}).values()
+    assert result.returncode == 0, result.stderr
+    assert "Leaderboard" in result.stdout and "Chosen: technique=" in result.stdout
+    model = load_model(folder / "model.skops")
+    assert f"technique={model.best_technique_}" in result.stdout
+    assert len(model.cv_results_["params"]) == 5
+    assert model.versions_["scikit-learn"]
+
+    predict = ["predict", "model.skops", "new.parquet", "--out", "pred.csv"]
+    report = ["report", "--model", "model.skops", "--out", "report.html"]
+    results = run_all({"predict": (folder, predict), "report": (folder, report)})
+    assert results["predict"].returncode == 0, results["predict"].stderr
+    pred = pd.read_csv(folder / "pred.csv")
+    assert list(pred.columns) == ["prediction", "proba_0", "proba_1"]
+    X_new = pd.read_parquet(folder / "new.parquet")
+    np.testing.assert_array_equal(pred["prediction"], model.predict(X_new))
+    np.testing.assert_allclose(
+        pred[["proba_0", "proba_1"]], model.predict_proba(X_new), rtol=1e-12
+    )
+    assert results["report"].returncode == 0, results["report"].stderr
+    text = (folder / "report.html").read_text()
+    assert "<table" in text and "<img" in text
+
+
+def test_evaluate_prints_the_nested_estimate(tmp_path):
+    folder = _folder(tmp_path, "evaluate")
+    evaluate = ["evaluate", "data.csv", "--target", "Class", *SEARCH, "--n-trials"]
+    args = [*evaluate, 3, "--outer-cv", 2, "--out", "folds.csv"]
+    (result,) = run_all({"evaluate": (folder, args)}).values()
+    assert result.returncode == 0, result.stderr
+    assert "Honest estimate: ROC AUC 0." in result.stdout
+    assert len(pd.read_csv(folder / "folds.csv")) == 2
+
+
+def test_errors_exit_with_one_line_and_no_output(tmp_path):
+    """The issue's error cases, each in its own folder to see it writes nothing."""
+    folders = {name: _folder(tmp_path, name) for name in ERRORS}
+    results = run_all({name: (folders[name], spec[0]) for name, spec in ERRORS.items()})
+    for case, (_, code, message) in ERRORS.items():
+        result = results[case]
+        assert result.returncode == code, (case, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (case, result.stderr)
+        assert lines[0].startswith("autobalance fit: error: ")
+        assert "secret" not in result.stderr  # the storage password is hidden
+        assert sorted(os.listdir(folders[case])) == sorted(INPUTS), case
+
+
+# -- more error cases, in this process -----------------------------------------
+@pytest.fixture
+def inputs(tmp_path, monkeypatch):
+    _write_inputs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _check_error(capsys, folder, argv, code, message):
+    def files():  # a database's own side files (-wal, -shm) do not count
+        return sorted(n for n in os.listdir(folder) if ".db-" not in n)
+
+    before = files()
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert files() == before
+
+
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (["fit", "data.csv", "--target", "Class", "--out", "no/dir/m.skops"],
+         EXIT_INPUT, "does not exist"),
+        (["fit", "data.csv", "--target", "Class", "--out", "m.txt"], EXIT_USAGE,
+         ".skops"),
+        (["fit", "data.xlsx", "--target", "Class", "--out", "m.skops"], EXIT_USAGE,
+         "unknown data format"),
+        (["fit", "data.csv", "--target", "Class", "--out", "m.skops",
+          "--storage", "sqlite:////no/such/folder/s.db", "--study-name", "s"],
+         EXIT_STORAGE, "Cannot open storage"),
+        (["fit", "data.csv", "--target", "Class", "--out", "m.skops",
+          "--storage", "sqlite:///s.db"], EXIT_USAGE, "go together"),
+        (["predict", "missing.skops", "data.csv", "--out", "p.csv"], EXIT_INPUT,
+         "missing.skops: no such file"),
+        (["predict", "custom.skops", "data.csv", "--out", "p.csv"], EXIT_MODEL,
+         "unexpected types"),
+        (["report", "--out", "r.html"], EXIT_USAGE, "--model"),
+    ],
+)  # fmt: skip
+def test_more_errors(inputs, capsys, argv, code, message):
+    _check_error(capsys, inputs, argv, code, message)
+
+
+def test_usage_errors_are_one_line(inputs, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "data.csv"])
+    assert info.value.code == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--target, --out" in err[0]
+
+
+def test_predict_needs_the_model_columns(inputs, capsys):
+    from autobalance import AutoBalancedClassifier, save_model
+
+    data = pd.read_csv("data.csv")
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), techniques=["none"], n_trials=1, cv=2, random_state=0
+    ).fit(data.drop(columns="Class"), data["Class"])
+    save_model(clf, "model.skops")
+    argv = ["predict", "model.skops", "no_x4.csv", "--out", "p.csv"]
+    _check_error(capsys, inputs, argv, EXIT_COLUMN, "x4")
+
+
+def test_study_made_for_other_data_is_refused(inputs, capsys):
+    url = f"sqlite:///{inputs / 's.db'}"
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    study.set_user_attr("autobalance_fingerprint", "made for other data")
+    argv = ["fit", "data.csv", "--target", "Class", *SEARCH, "--storage", url,
+            "--study-name", "s", "--out", "m.skops"]  # fmt: skip
+    _check_error(capsys, inputs, argv, EXIT_MISMATCH, "different data")

@@ -1,0 +1,284 @@
+"""Stored searches survive interruption and resume to the same search."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+
+from autobalance import (
+    AutoBalancedClassifier,
+    StorageError,
+    StudyMismatchError,
+    load_model,
+    make_storage,
+    run_worker,
+)
+from autobalance._distributed import (
+    OWNER_ATTR,
+    RETRY_HISTORY,
+    _claim,
+    counted_trials,
+    slot_of,
+    top_up,
+)
+from autobalance._objective import Objective
+from autobalance._study import open_study
+
+TECHNIQUES = ["none", "random_over_sampler", "smote", "balanced_class_weight"]
+
+
+def make_data():
+    X, y = make_classification(
+        n_samples=240, n_features=5, weights=[0.85], random_state=0
+    )
+    return X, y
+
+
+def searcher(storage, n_trials, **kwargs):
+    return AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=TECHNIQUES,
+        n_trials=n_trials,
+        cv=3,
+        random_state=0,
+        storage=storage,
+        study_name="s",
+        **kwargs,
+    )
+
+
+def trajectory(study):
+    """What each slot of the budget tried and got."""
+    return [
+        (
+            slot_of(t),
+            t.user_attrs["technique"],
+            t.user_attrs["params"],
+            t.state,
+            t.value,
+        )
+        for t in counted_trials(study.get_trials())
+    ]
+
+
+def check_budget(study, n_trials):
+    """Exactly ``n_trials`` count; the rest failed and were retried."""
+    trials = study.get_trials()
+    counted = counted_trials(trials)
+    assert len(counted) == n_trials
+    assert sorted(slot_of(t) for t in counted) == list(range(n_trials))
+    retried = {n for t in trials for n in t.system_attrs.get(RETRY_HISTORY, ())}
+    for t in trials:
+        assert t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
+            t.state == TrialState.FAIL and t.number in retried
+        ), (t.number, t.state)
+    return [t for t in trials if t.number in retried]
+
+
+# -- the acceptance test: SIGKILL a `fit`, run it again ------------------------
+N_KILL = 8
+CLI_ARGS = [
+    "--target", "Class", "--estimator", "logistic_regression",
+    "--techniques", ",".join(TECHNIQUES), "--n-trials", str(N_KILL), "--cv", "3",
+    "--seed", "0", "--study-name", "s", "--heartbeat", "1", "--no-progress",
+]  # fmt: skip
+
+
+def _running(path):
+    """(number, slot) of the RUNNING trials, read with sqlite3 directly (cheap,
+    and never creates the database the command is creating)."""
+    import sqlite3
+
+    query = (
+        "SELECT t.number, a.value_json FROM trials t "
+        "LEFT JOIN trial_system_attributes a "
+        "ON a.trial_id = t.trial_id AND a.key = 'autobalance:slot' "
+        "WHERE t.state = 'RUNNING'"
+    )
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+            return [(n, int(slot)) for n, slot in db.execute(query).fetchall()]
+    except sqlite3.OperationalError:  # not created yet
+        return []
+
+
+def _reference(folder):
+    """The same search, uninterrupted, built as the command builds it."""
+    from autobalance.cli import build_estimator, build_parser, search_config
+
+    data = str(folder / "data.csv")
+    url = f"sqlite:///{folder / 'ref.db'}"
+    args = build_parser().parse_args(["fit", data, *CLI_ARGS, "--out", "x.skops"])
+    frame = pd.read_csv(data)
+    X = frame.drop(columns="Class")
+    clf = build_estimator(search_config(args, data), X, storage=url, study_name="s")
+    return clf.fit(X, frame["Class"].to_numpy())
+
+
+@pytest.mark.slow
+def test_killed_fit_resumes_to_the_same_search(tmp_path):
+    X, y = make_data()
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    frame.assign(Class=y).to_csv(tmp_path / "data.csv", index=False)
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    command = [sys.executable, "-m", "autobalance.cli", "fit", "data.csv", *CLI_ARGS,
+               "--storage", url, "--out", "m.skops"]  # fmt: skip
+    quiet = {"capture_output": True, "text": True, "cwd": tmp_path}
+    victim = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    killed = None
+    while victim.poll() is None and killed is None:
+        late = [n for n, slot in _running(tmp_path / "killed.db") if slot >= 4]
+        if late:  # mid-trial, half-way through the budget
+            victim.send_signal(signal.SIGKILL)
+            killed, at = late[0], time.monotonic()
+        time.sleep(0.02)
+    victim.communicate()
+    assert killed is not None, "the fit finished before it could be killed"
+    assert not (tmp_path / "m.skops").exists()
+    assert [n for n, _ in _running(tmp_path / "killed.db")] == [killed]
+
+    reference = _reference(tmp_path)  # meanwhile the dead trial goes stale
+    time.sleep(max(0.0, 3.5 - (time.monotonic() - at)))  # > 3 heartbeats
+    again = subprocess.run(command, timeout=300, **quiet)
+    assert again.returncode == 0, again.stderr
+
+    study = optuna.load_study(study_name="s", storage=url)
+    (retried,) = check_budget(study, N_KILL)
+    assert retried.number == killed
+    assert trajectory(study) == trajectory(reference.study_)
+    model = load_model(tmp_path / "m.skops")
+    assert model.best_params_ == reference.best_params_
+    np.testing.assert_array_equal(
+        model.predict_proba(frame), reference.predict_proba(frame)
+    )
+
+    # `report` on the stored study refits its winner on the recorded data (the
+    # HTML itself is tested in test_cli.py).
+    import autobalance.reporting
+    from autobalance.cli import main
+
+    reported = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(autobalance.reporting, "report", lambda *a: reported.append(a))
+        argv = ["report", "--storage", url, "--study-name", "s", "--out", "r.html"]
+        assert main([*argv[:-1], str(tmp_path / "r.html")]) == 0
+    ((clf, _, X_seen, _),) = reported
+    assert clf.best_params_ == model.best_params_
+    assert len(clf.cv_results_["params"]) == N_KILL
+    np.testing.assert_array_equal(X_seen, frame)
+    assert len(clf.study_.trials) == N_KILL + 1  # no trial was added
+
+
+# -- in-process: Ctrl-C, a dead process on a journal file, budgets -------------
+def _interrupt_after(monkeypatch, n_calls):
+    """Make the objective raise KeyboardInterrupt in its ``n_calls``-th trial."""
+    calls = {"n": 0}
+    original = Objective.__call__
+
+    def call(self, trial):
+        calls["n"] += 1
+        if calls["n"] == n_calls:
+            raise KeyboardInterrupt  # before it draws: the resumed run samples it
+        return original(self, trial)
+
+    monkeypatch.setattr(Objective, "__call__", call)
+
+
+def test_ctrl_c_releases_the_trial_and_resume_matches(tmp_path, monkeypatch):
+    X, y = make_data()
+    reference = searcher(f"sqlite:///{tmp_path / 'ref.db'}", 11).fit(X, y)
+    url = f"sqlite:///{tmp_path / 'cut.db'}"
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 11)  # slot 10: the first one TPE samples
+        with pytest.raises(KeyboardInterrupt):
+            searcher(url, 11).fit(X, y)
+    study = optuna.load_study(study_name="s", storage=url)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.RUNNING) == 0  # released at once, no grace
+    assert states.count(TrialState.FAIL) == 1
+    resumed = searcher(url, 11).fit(X, y)
+    (retried,) = check_budget(resumed.study_, 11)
+    assert slot_of(retried) == 10
+    assert trajectory(resumed.study_) == trajectory(reference.study_)
+    assert resumed.best_params_ == reference.best_params_
+    np.testing.assert_array_equal(
+        resumed.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"]
+    )
+
+
+def test_larger_budget_extends_the_study(tmp_path):
+    X, y = make_data()
+    url = f"sqlite:///{tmp_path / 'grow.db'}"
+    first = trajectory(searcher(url, 4).fit(X, y).study_)
+    grown = searcher(url, 6).fit(X, y)
+    check_budget(grown.study_, 6)
+    assert trajectory(grown.study_)[:4] == first
+    assert len(grown.cv_results_["params"]) == 6
+    again = searcher(url, 6).fit(X, y)  # nothing left to run: refit only
+    assert len(again.study_.trials) == 6
+    assert again.best_params_ == grown.best_params_
+
+
+@pytest.mark.parametrize("url", ["sqlite:///search.db", "journal:search.log"])
+def test_process_dead_right_after_its_claim_is_retried(tmp_path, monkeypatch, url):
+    monkeypatch.chdir(tmp_path)
+    X, y = make_data()
+    storage = make_storage(url, heartbeat_interval=1, grace_period=2)
+    clf = searcher(storage, 5)
+    search = clf._prepare_search(X, y)
+    study = open_study(
+        storage=storage,
+        study_name="s",
+        seed=search.study_seed,
+        pruning=True,
+        fingerprint=search.fingerprint,
+    )
+    top_up(study, 5, [])
+    dead = _claim(study)  # a process claims a trial and dies at once
+    time.sleep(2.5)  # no heartbeat for longer than the grace period
+    clf.fit(X, y)
+    (retried,) = check_budget(clf.study_, 5)
+    assert retried._trial_id == dead
+    assert len(clf.cv_results_["params"]) == 5  # the dead trial is left out
+    assert {t.system_attrs[OWNER_ATTR] for t in clf.study_.trials} == {
+        f"{os.uname().nodename}:{os.getpid()}"
+    }
+
+
+def test_storage_errors_are_clear(tmp_path):
+    with pytest.raises(StorageError, match="not a URL"):
+        make_storage("search.db")
+    with pytest.raises(StorageError, match="does not exist"):
+        make_storage(f"journal:{tmp_path / 'no' / 'search.log'}")
+    with pytest.raises(StorageError, match="Cannot open storage") as info:
+        make_storage("postgresql+psycopg2://me:secret@127.0.0.1:9/db")
+    assert "secret" not in str(info.value)
+    X, y = make_data()
+    with pytest.raises(ValueError, match="random_state set to an integer"):
+        AutoBalancedClassifier(
+            storage=f"sqlite:///{tmp_path / 'a.db'}", study_name="s"
+        ).fit(X, y)
+
+
+def test_workers_join_only_the_same_search(tmp_path):
+    X, y = make_data()
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    with pytest.raises(StorageError, match="Start the driver first"):
+        run_worker(searcher(url, 3), X, y, wait=0)
+    driver = searcher(url, 3).fit(X, y)
+    assert run_worker(searcher(url, 3), X, y) == 0  # the budget is spent
+    with pytest.raises(StudyMismatchError, match="different data"):
+        run_worker(searcher(url, 3), X[:-10], y[:-10])
+    check_budget(driver.study_, 3)
