@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -26,14 +27,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._catalogue import BUILTIN_TECHNIQUES, default_algorithms, get_technique
 from ._objective import Objective
+from ._persist import library_versions
 from ._results import trial_params, trials_to_cv_results
 from ._space import Algorithm, Config, SearchContext, SearchSpace, Technique
 from ._study import (
+    best_trial_of,
     check_completed,
     data_fingerprint,
     open_study,
     quiet_optuna,
     run_study,
+    search_trials,
 )
 from ._threshold import check_threshold, fit_decision_rule
 
@@ -206,6 +210,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Number of inner cross-validation folds.
     refit_time_ : float
         Seconds to refit the best setup on the whole training set.
+    versions_ : dict
+        Versions of Python, autobalance and the libraries the model was trained
+        with; :func:`load_model` warns when they differ from the installed ones.
     calibration_ : dict
         The probability correction applied: ``method`` (``"none"``,
         ``"prior_shift"``, ``"sigmoid"`` or ``"isotonic"``), ``reason``,
@@ -499,6 +506,63 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self : AutoBalancedClassifier
             The fitted estimator.
         """
+        search = self._prepare_search(X, y)
+        space, splits, scorer = search.space, search.splits, search.scorer
+        X_search, y, classes = search.X_search, search.y, search.classes
+        with quiet_optuna():
+            study = open_study(
+                storage=self.storage,
+                study_name=self.study_name,
+                seed=search.study_seed,
+                pruning=self.pruning,
+                fingerprint=search.fingerprint,
+            )
+            run_study(
+                study,
+                search.objective,
+                n_trials=self.n_trials,
+                timeout=self.timeout,
+                starting_params=[
+                    space.optuna_params(c) for c in space.starting_configs()
+                ],
+                show_progress_bar=self.show_progress_bar,
+            )
+            check_completed(study)
+            best_trial = best_trial_of(study)
+
+        self.study_ = study
+        self.scorer_ = scorer
+        self.n_splits_ = len(splits)
+        self.search_space_ = space
+        self.excluded_techniques_ = dict(space.excluded)
+        self.cv_results_ = trials_to_cv_results(search_trials(study), len(splits))
+        self.best_index_ = int(
+            np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]
+        )
+        self.best_params_ = trial_params(best_trial)
+        self.best_score_ = float(best_trial.value)
+        self.best_technique_ = self.best_params_["technique"]
+        algorithm = self.best_params_["algorithm"]
+        self.best_algorithm_ = (
+            algorithm if algorithm is not None else self.best_technique_
+        )
+        start = time.perf_counter()
+        self.best_estimator_ = self._estimator_from_params(self.best_params_)
+        self.best_estimator_.fit(X_search, y)
+        self.refit_time_ = time.perf_counter() - start
+        self.versions_ = library_versions()
+        self.classes_ = getattr(self.best_estimator_, "classes_", classes)
+        self.decision_rule_ = fit_decision_rule(self, X_search, y)
+        self.calibration_ = self.decision_rule_.calibration_info
+        self.threshold_ = self.decision_rule_.threshold
+        self.threshold_info_ = self.decision_rule_.threshold_info
+        return self
+
+    def _prepare_search(self, X, y):
+        """Validate and build what a search needs before its study: data,
+        folds, space, scorer, fingerprint and objective. ``fit`` and
+        :func:`~autobalance.run_worker` share it, so a worker runs exactly the
+        driver's objective."""
         self._validate_params()
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
@@ -509,6 +573,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             raise ValueError(
                 "storage and study_name go together: give both to keep a resumable "
                 "study, or neither for a fresh in-memory study."
+            )
+        if self.storage is not None and not isinstance(self.random_state, Integral):
+            raise ValueError(
+                "A stored study needs random_state set to an integer, so that a "
+                "resumed or shared search uses the same folds and seeds; got "
+                f"random_state={self.random_state!r}."
             )
         algorithms = self._resolve_algorithms()
         techniques = self._resolve_techniques()
@@ -536,55 +606,17 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             X_search, y, self._settings(techniques, algorithms)
         )
         objective = Objective(space, X_search, y, splits, scorer, n_jobs=self.n_jobs)
-        with quiet_optuna():
-            study = open_study(
-                storage=self.storage,
-                study_name=self.study_name,
-                seed=study_seed,
-                pruning=self.pruning,
-                fingerprint=fingerprint,
-            )
-            run_study(
-                study,
-                objective,
-                n_trials=self.n_trials,
-                timeout=self.timeout,
-                starting_params=[
-                    space.optuna_params(c) for c in space.starting_configs()
-                ],
-                show_progress_bar=self.show_progress_bar,
-            )
-            check_completed(study)
-            best_trial = study.best_trial
-
-        self.study_ = study
-        self.scorer_ = scorer
-        self.n_splits_ = len(splits)
-        self.search_space_ = space
-        self.excluded_techniques_ = dict(space.excluded)
-        self.cv_results_ = trials_to_cv_results(
-            study.get_trials(deepcopy=False), len(splits)
+        return SimpleNamespace(
+            space=space,
+            splits=splits,
+            scorer=scorer,
+            X_search=X_search,
+            y=y,
+            classes=classes,
+            study_seed=study_seed,
+            fingerprint=fingerprint,
+            objective=objective,
         )
-        self.best_index_ = int(
-            np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]
-        )
-        self.best_params_ = trial_params(best_trial)
-        self.best_score_ = float(best_trial.value)
-        self.best_technique_ = self.best_params_["technique"]
-        algorithm = self.best_params_["algorithm"]
-        self.best_algorithm_ = (
-            algorithm if algorithm is not None else self.best_technique_
-        )
-        start = time.perf_counter()
-        self.best_estimator_ = self._estimator_from_params(self.best_params_)
-        self.best_estimator_.fit(X_search, y)
-        self.refit_time_ = time.perf_counter() - start
-        self.classes_ = getattr(self.best_estimator_, "classes_", classes)
-        self.decision_rule_ = fit_decision_rule(self, X_search, y)
-        self.calibration_ = self.decision_rule_.calibration_info
-        self.threshold_ = self.decision_rule_.threshold
-        self.threshold_info_ = self.decision_rule_.threshold_info
-        return self
 
     def _estimator_from_params(self, params):
         """An unfitted estimator for one entry of ``cv_results_["params"]``.
