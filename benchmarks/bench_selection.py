@@ -68,7 +68,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline as SkPipeline
 
-from autobalance import AutoBalancedClassifier
+from autobalance import BUILTIN_TECHNIQUES, AutoBalancedClassifier
 
 METHODS = ("lr", "lr_balanced", "et_balanced", "grid_lr", "grid_full", "autobalance")
 GRIDS = ("grid_lr", "grid_full")
@@ -650,58 +650,99 @@ def summarize_trials(trials, results, near=0.01):
         )
 
 
+# Restricted spaces evaluated offline on grid_full's candidates: name ->
+# (techniques kept or None for all, models kept or None for all).
+_BASIC = ("none", "balanced_class_weight")
+SUBSETS = {
+    "full grid": (None, None),
+    "none+balanced_cw x models": (_BASIC, None),
+    "  + balanced_random_forest": ((*_BASIC, "balanced_random_forest"), None),
+    "  + BRF + easy_ensemble": (
+        (*_BASIC, "balanced_random_forest", "easy_ensemble"),
+        None,
+    ),
+    "  + BRF + ROS + SMOTE": (
+        (*_BASIC, "balanced_random_forest", "random_over_sampler", "smote"),
+        None,
+    ),
+    "all but easy_ensemble": (
+        tuple(t.name for t in BUILTIN_TECHNIQUES if t.name != "easy_ensemble"),
+        None,
+    ),
+    "extra_trees, all techniques": (None, ("extra_trees",)),
+}
+
+
 def _simplicity(technique):
     return {"none": 0, "balanced_class_weight": 1}.get(technique, 2)
 
 
-def selection_rules(inner, technique, algorithm, proba, truth):
-    """Outer AUC of the candidate each rule picks from one grid_full search."""
+def _pick(inner, candidates, technique, rule):
+    order = candidates[np.argsort(-inner[candidates], kind="stable")]
+    if rule == "best_inner":
+        return order[:1]
+    if rule.startswith("top"):
+        return order[: int(rule[3 : rule.index("_")])]
+    margin = float(rule.rsplit("_", 1)[1])
+    near = order[inner[order] >= inner[order[0]] - margin]
+    return [min(near, key=lambda c: (_simplicity(technique[c]), -inner[c]))]
+
+
+RULES = ("best_inner", "top3_average", "top5_average", "simplest_within_0.005")
+
+
+def selection_rules(inner, seconds, technique, algorithm, proba, truth):
+    """For one grid_full search: (rows of subset x rule -> outer AUC and the
+    subset's share of the search's fit seconds, fixed candidates' AUC)."""
     inner = np.where(np.isfinite(inner), inner, -np.inf)
     ok = np.isfinite(proba).all(axis=1)
-    auc = np.array(
-        [
-            roc_auc_score(truth, p) if good else np.nan
-            for p, good in zip(proba, ok, strict=True)
-        ]
-    )
-    order = np.argsort(-inner, kind="stable")
-    out = {"best_inner": auc[order[0]], "oracle": np.nanmax(auc)}
-    for algo in ("logistic_regression", "extra_trees", "hist_gradient_boosting"):
-        mine = np.flatnonzero(algorithm == algo)
-        if len(mine):
-            out[f"best_inner_{algo}"] = auc[mine[np.argmax(inner[mine])]]
-    for margin in (0.005, 0.01, 0.02):
-        near = np.flatnonzero(inner >= inner.max() - margin)
-        simple = min(near, key=lambda c: (_simplicity(technique[c]), -inner[c]))
-        out[f"simplest_within_{margin}"] = auc[simple]
-    for k in (3, 5):
-        top = [c for c in order[:k] if ok[c]]
-        out[f"top{k}_average"] = roc_auc_score(truth, proba[top].mean(axis=0))
+    rows = []
+    for name, (techniques, models) in SUBSETS.items():
+        keep = np.ones(len(inner), dtype=bool) & ok
+        if techniques is not None:
+            keep &= np.isin(technique, techniques)
+        if models is not None:
+            keep &= np.isin(algorithm, models)
+        candidates = np.flatnonzero(keep)
+        if len(candidates) == 0:
+            continue
+        row = {"subset": name, "candidates": len(candidates)}
+        for rule in RULES:
+            chosen = _pick(inner, candidates, technique, rule)
+            row[rule] = roc_auc_score(truth, proba[chosen].mean(axis=0))
+        row["cost_share"] = np.nansum(seconds[keep]) / np.nansum(seconds)
+        rows.append(row)
+    fixed = {
+        "oracle (best outer, not a method)": max(
+            roc_auc_score(truth, p) for p, good in zip(proba, ok, strict=True) if good
+        )
+    }
     for tech, algo in (
-        ("none", "extra_trees"),
-        ("balanced_class_weight", "extra_trees"),
         ("balanced_random_forest", "balanced_random_forest"),
         ("none", "hist_gradient_boosting"),
+        ("none", "extra_trees"),
+        ("balanced_class_weight", "logistic_regression"),
     ):
-        fixed = np.flatnonzero((technique == tech) & (algorithm == algo))
-        if len(fixed):
-            out[f"fixed_{tech}/{algo}"] = auc[fixed[0]]
-    return out
+        at = np.flatnonzero((technique == tech) & (algorithm == algo) & ok)
+        if len(at):
+            fixed[f"fixed {tech}/{algo}"] = roc_auc_score(truth, proba[at[0]])
+    return rows, fixed
 
 
 def summarize_selection(paths, results, trials):
-    """Selection rules on grid_full's candidates, from ``--oracle`` files."""
-    rows = []
+    """Selection rules and restricted spaces on grid_full's candidates, from
+    the ``--oracle`` files: what a smaller space, a simpler-within-margin rule
+    or averaging the top setups would have scored on the outer folds."""
     grid = trials[trials["method"] == "grid_full"] if not trials.empty else trials
+    subset_rows, fixed_rows = [], []
     for out in paths:
         folder = oracle_dir(out)
         if not folder.is_dir() or grid.empty:
             continue
         for path in sorted(folder.glob("*.npz")):
             name, fold_hash = path.stem.rsplit("__", 1)
-            if not (
-                (results["dataset"] == name) & (results["fold_hash"] == fold_hash)
-            ).any():
+            here = (results["dataset"] == name) & (results["fold_hash"] == fold_hash)
+            if not here.any():
                 continue
             mine = grid[(grid["dataset"] == name) & (grid["fold_hash"] == fold_hash)]
             mine = mine.drop_duplicates("trial", keep="last").sort_values("trial")
@@ -709,31 +750,35 @@ def summarize_selection(paths, results, trials):
             if len(mine) != len(data["technique"]) or not np.array_equal(
                 mine["technique"].to_numpy(str), data["technique"]
             ):
-                print(
-                    f"  oracle {path.name}: candidates differ from the trials, skipped"
-                )
+                print(f"  {path.name}: candidates differ from the trials, skipped")
                 continue
-            rules = selection_rules(
+            rows, fixed = selection_rules(
                 mine["mean_test_score"].to_numpy(float),
+                (mine["mean_fit_time"] * mine["n_splits_run"]).to_numpy(float),
                 data["technique"],
                 data["algorithm"],
                 data["proba"],
                 data["y_test"],
             )
-            rows.append({"dataset": name, "fold_hash": fold_hash, **rules})
-    if not rows:
+            key = {"dataset": name, "fold_hash": fold_hash}
+            subset_rows += [{**key, **r} for r in rows]
+            fixed_rows.append({**key, **fixed})
+    if not subset_rows:
         return
-    frame = pd.DataFrame(rows).groupby("dataset").mean(numeric_only=True)
-    print(
-        f"\nSelection rules on grid_full's candidates (--oracle), mean outer AUC over "
-        f"{len(frame)} datasets ({len(rows)} outer folds); 'oracle' picks by the "
-        "outer score itself (an upper bound, not a method):"
+    subsets = pd.DataFrame(subset_rows)
+    n_folds = subsets["fold_hash"].nunique()
+    per_dataset = subsets.groupby(["subset", "dataset"], sort=False).mean(
+        numeric_only=True
     )
-    print(
-        frame.mean()
-        .sort_values(ascending=False)
-        .to_string(float_format="{:.4f}".format)
+    table = per_dataset.groupby(level="subset", sort=False).mean()
+    _table(
+        table,
+        f"Restricted spaces x selection rules on grid_full's candidates (--oracle): "
+        f"mean outer AUC over {subsets['dataset'].nunique()} datasets ({n_folds} "
+        "outer folds); cost_share = share of grid_full's inner fit seconds",
     )
+    fixed = pd.DataFrame(fixed_rows).groupby("dataset").mean(numeric_only=True)
+    print(fixed.mean().to_string(float_format="{:.4f}".format))
 
 
 def check_targets(auc, complete, totals):
