@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from scipy import sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -25,9 +26,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._catalogue import BUILTIN_TECHNIQUES, default_algorithms, get_technique
+from ._catalogue import (
+    _DENSE_REQUIREMENTS,
+    BUILTIN_TECHNIQUES,
+    default_algorithms,
+    get_technique,
+)
+from ._ensemble import ENSEMBLE, SoftVotingEnsemble, add_ensemble_trial
 from ._objective import Objective
 from ._persist import library_versions
+from ._preprocessing import describe_features
 from ._results import trial_params, trials_to_cv_results
 from ._space import Algorithm, Config, SearchContext, SearchSpace, Technique
 from ._study import (
@@ -121,14 +129,19 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     cv : int or cross-validation splitter, default=5
         Inner cross-validation. An integer gives a shuffled
         ``StratifiedKFold`` seeded from ``random_state``.
-    n_trials : int or None, default=50
-        Number of trials (configurations evaluated). With a ``storage``, the
-        number of finished trials the stored study should reach.
+    n_trials : int or None, default=30
+        Number of trials (configurations evaluated). The first ones are fixed
+        starting points (``none`` and balanced class weights on every model,
+        the balanced random forest), then Optuna's TPE sampler explores. A
+        configuration already evaluated is not refitted. With a ``storage``,
+        the number of finished trials the stored study should reach.
     timeout : float or None, default=None
         Stop starting new trials after this many seconds.
     pruning : bool, default=True
-        Stop a trial after some folds when a Wilcoxon signed-rank test on the
-        fold scores says it is worse than the best trial.
+        Stop a trial from its second fold on when its score on that fold is
+        below the median of earlier trials on the same fold (Optuna's
+        ``MedianPruner``; all trials share the folds and seeds). Pruned trials
+        appear in ``cv_results_`` with ``state="PRUNED"``.
     n_jobs : int or None, default=None
         Folds fitted in parallel (joblib). Results do not depend on it.
     storage : str, optuna storage or None, default=None
@@ -175,15 +188,24 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         10}`` (minority positive), a cost matrix ``costs[true, predicted]`` in
         the order of ``classes_``, or a target recall ``{"recall": 0.9}`` (the
         highest threshold that reaches it).
+    ensemble : bool, default=True
+        Also consider the average of the probabilities of the best setup of
+        each model (up to three), scored on the search's folds from the
+        out-of-fold probabilities the trials produced (no extra fit). It is
+        chosen, as technique ``"ensemble"``, only when its cross-validated
+        score beats every single setup. Used for binary targets with the
+        default ``roc_auc`` metric, several models, and no ``storage``.
 
     Attributes
     ----------
     best_technique_ : str
-        Name of the chosen technique.
+        Name of the chosen technique (``"ensemble"`` for the averaged
+        ensemble).
     best_algorithm_ : str
         Name of the chosen model (the technique's name for ensembles).
     best_params_ : dict
-        ``technique``, ``algorithm`` and the technique's parameters.
+        ``technique``, ``algorithm`` and the technique's parameters; for the
+        ensemble, ``members``: the parameters of each averaged setup.
     best_score_ : float
         Mean cross-validated score of the best setup.
     best_index_ : int
@@ -269,6 +291,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         "study_name": [str, None],
         "random_state": ["random_state"],
         "show_progress_bar": ["boolean"],
+        "ensemble": ["boolean"],
         "calibration": [
             StrOptions({"auto", "prior_shift", "sigmoid", "isotonic", "off"}),
             None,
@@ -288,7 +311,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         techniques=None,
         scoring=None,
         cv=5,
-        n_trials=50,
+        n_trials=30,
         timeout=None,
         pruning=True,
         n_jobs=None,
@@ -298,6 +321,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         show_progress_bar=False,
         calibration="auto",
         threshold=None,
+        ensemble=True,
     ):
         self.estimator = estimator
         self.techniques = techniques
@@ -313,11 +337,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.show_progress_bar = show_progress_bar
         self.calibration = calibration
         self.threshold = threshold
+        self.ensemble = ensemble
 
     # -- resolving parameters --------------------------------------------------
-    def _resolve_algorithms(self):
+    def _resolve_algorithms(self, info=None):
         if self.estimator is None:
-            return default_algorithms()
+            return default_algorithms(info)
         items = (
             self.estimator
             if isinstance(self.estimator, (list, tuple))
@@ -384,21 +409,56 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
     # -- validation ------------------------------------------------------------
     def _allow_nan(self, algorithms=None):
+        # The default portfolio imputes in its shared ``prepare`` step.
+        if self.estimator is None:
+            return True
         algorithms = algorithms or self._resolve_algorithms()
         return all(a.allows_nan() for a in algorithms)
 
-    def _check_X(self, X, *, reset, y=None, allow_nan=None):
+    def _allow_sparse(self, algorithms=None):
+        algorithms = algorithms or self._resolve_algorithms()
+        return all(a.allows_sparse() for a in algorithms)
+
+    def _check_sparse(self, X, algorithms):
+        if not sp.issparse(X):
+            return
+        dense = [a.name for a in algorithms if not a.allows_sparse()]
+        if dense and self.estimator is not None:
+            raise ValueError(
+                f"X is a sparse matrix, but the models {dense} need dense data. Pass "
+                "X.toarray() if it fits in memory, or models that accept sparse "
+                "input (e.g. LogisticRegression)."
+            )
+        named = [t for t in self.techniques or () if isinstance(t, str)]
+        if named:
+            from ._catalogue import get_technique
+
+            needs_dense = [
+                n for n in named if get_technique(n).requires in _DENSE_REQUIREMENTS
+            ]
+            if needs_dense:
+                raise ValueError(
+                    f"X is a sparse matrix, but the techniques {needs_dense} need "
+                    "dense data; pass X.toarray() or leave them out of techniques."
+                )
+
+    def _check_X(self, X, *, reset, y=None, allow_nan=None, info=None):
         if allow_nan is None:
             allow_nan = self.__sklearn_tags__().input_tags.allow_nan
         finite = "allow-nan" if allow_nan else True
+        kwargs = {
+            "reset": reset,
+            "ensure_all_finite": finite,
+            "accept_sparse": ("csr", "csc") if self._allow_sparse() else False,
+        }
+        if info is not None and info.categorical:
+            # Mixed tables: column kinds were checked by describe_features; here
+            # only the shape and the feature names are registered and checked.
+            kwargs.update(dtype=None, ensure_all_finite=False)
         try:
             if y is None:
-                return validate_data(
-                    self, X, reset=reset, ensure_all_finite=finite, accept_sparse=False
-                ), None
-            return validate_data(
-                self, X, y, reset=reset, ensure_all_finite=finite, accept_sparse=False
-            )
+                return validate_data(self, X, **kwargs), None
+            return validate_data(self, X, y, **kwargs)
         except ValueError as exc:
             msg = str(exc)
             if "NaN" in msg and not allow_nan:
@@ -456,7 +516,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 )
         return splits
 
-    def _context(self, classes, counts, y, splits, X_checked, seed):
+    def _context(self, classes, counts, y, splits, X_checked, seed, info):
         min_train = np.array(
             [min(int(np.sum(y[train] == c)) for train, _ in splits) for c in classes]
         )
@@ -471,11 +531,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             max_train_minority_ratio=float(max(ratios)),
             n_samples=X_checked.shape[0],
             n_features=X_checked.shape[1],
-            has_nan=bool(np.isnan(X_checked).any())
-            if X_checked.dtype.kind == "f"
-            else False,
-            is_sparse=False,
+            # Missing values reach the samplers only without the default
+            # portfolio's imputing ``prepare`` step.
+            has_nan=info.has_nan and self.estimator is not None,
+            is_sparse=info.is_sparse,
             random_state=int(seed),
+            categorical_positions=tuple(range(info.n_categorical))
+            if self.estimator is None
+            else (),
+            n_prepared_features=len(info.categorical) + len(info.numeric),
         )
 
     def _settings(self, techniques, algorithms):
@@ -528,6 +592,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 show_progress_bar=self.show_progress_bar,
             )
             check_completed(study)
+            if search.objective.keep_oof:
+                add_ensemble_trial(
+                    study, search.objective.oof, splits, y, positive=classes[1]
+                )
             best_trial = best_trial_of(study)
 
         self.study_ = study
@@ -535,7 +603,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.n_splits_ = len(splits)
         self.search_space_ = space
         self.excluded_techniques_ = dict(space.excluded)
-        self.cv_results_ = trials_to_cv_results(search_trials(study), len(splits))
+        self.cv_results_ = trials_to_cv_results(
+            search_trials(study), len(splits), classes=classes
+        )
         self.best_index_ = int(
             np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]
         )
@@ -580,10 +650,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 "resumed or shared search uses the same folds and seeds; got "
                 f"random_state={self.random_state!r}."
             )
-        algorithms = self._resolve_algorithms()
+        info = describe_features(X)
+        algorithms = self._resolve_algorithms(info)
         techniques = self._resolve_techniques()
         allow_nan = self._allow_nan(algorithms)
-        X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=allow_nan)
+        self._check_sparse(X, algorithms)
+        X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=allow_nan, info=info)
+        self._feature_info = info
         classes, counts = self._check_target(y)
         check_threshold(self.threshold, classes)
 
@@ -592,7 +665,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             int(s) for s in rng.randint(0, 2**31 - 1, size=3)
         )
         splits = self._make_splits(X_checked, y, counts, cv_seed)
-        context = self._context(classes, counts, y, splits, X_checked, model_seed)
+        context = self._context(classes, counts, y, splits, X_checked, model_seed, info)
         space = SearchSpace(techniques, algorithms, context)
 
         scoring = self.scoring
@@ -605,7 +678,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         fingerprint = data_fingerprint(
             X_search, y, self._settings(techniques, algorithms)
         )
-        objective = Objective(space, X_search, y, splits, scorer, n_jobs=self.n_jobs)
+        objective = Objective(
+            space,
+            X_search,
+            y,
+            splits,
+            scorer,
+            n_jobs=self.n_jobs,
+            labels=classes if len(classes) > 2 else None,
+            keep_oof=self._ensembling(classes, space),
+        )
         return SimpleNamespace(
             space=space,
             splits=splits,
@@ -618,6 +700,20 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             objective=objective,
         )
 
+    def _ensembling(self, classes, space):
+        # Scored from out-of-fold ROC AUC, kept in memory: binary targets, the
+        # default metric, several models, and no stored (resumable) study.
+        n_models = len(space.algorithms) + sum(
+            t.kind == "estimator" for t in space.techniques.values()
+        )
+        return bool(
+            self.ensemble
+            and self.storage is None
+            and len(classes) == 2
+            and self.scoring in (None, "roc_auc")
+            and n_models > 1
+        )
+
     def _estimator_from_params(self, params):
         """An unfitted estimator for one entry of ``cv_results_["params"]``.
 
@@ -625,6 +721,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         the search exactly as a trial built it.
         """
         params = dict(params)
+        if params["technique"] == ENSEMBLE:
+            return SoftVotingEnsemble(
+                [
+                    (f"member{i}", self._estimator_from_params(member))
+                    for i, member in enumerate(params["members"])
+                ]
+            )
         config = Config(params.pop("technique"), params.pop("algorithm"), params)
         return self.search_space_.build(config)
 
@@ -641,7 +744,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     # -- prediction ------------------------------------------------------------
     def _predict_X(self, X):
         check_is_fitted(self)
-        X_checked, _ = self._check_X(X, reset=False)
+        info = getattr(self, "_feature_info", None)
+        if info is not None and info.categorical and not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                "This model was fitted on a DataFrame with categorical columns; pass "
+                f"a DataFrame with the columns {list(self.feature_names_in_)}."
+            )
+        X_checked, _ = self._check_X(X, reset=False, info=info)
         if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
             return X
         return X_checked
@@ -758,9 +867,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         try:
             algorithms = self._resolve_algorithms()
-            tags.input_tags.allow_nan = all(a.allows_nan() for a in algorithms)
+            tags.input_tags.allow_nan = self._allow_nan(algorithms)
+            tags.input_tags.sparse = self._allow_sparse(algorithms)
         except ValueError:
             tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
+            tags.input_tags.sparse = False
         tags.classifier_tags.multi_class = True
         return tags

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Real
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.special import logit
@@ -427,6 +428,9 @@ def fit_decision_rule(clf, X, y):
 
     template = clf._estimator_from_params(clf.best_params_)
     technique = clf.search_space_.techniques.get(clf.best_technique_)
+    if technique is None and clf.best_technique_ == "ensemble":
+        # Averaged members may each be balanced: recalibrate, as for ensembles.
+        technique = SimpleNamespace(kind="estimator")
     splits = list(clf.cv_.split(X, y))
     folds = out_of_fold_predictions(
         template, X, y, splits, classes, n_jobs=getattr(clf, "n_jobs", None)

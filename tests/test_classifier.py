@@ -334,7 +334,7 @@ def test_user_portfolio_names_and_pairs(binary_data):
     clf = AutoBalancedClassifier(
         [("lr", LogisticRegression()), GaussianNB()], n_trials=6, cv=3, random_state=0
     ).fit(X, y)
-    algos = set(clf.cv_results_["param_algorithm"].compressed())
+    algos = set(clf.cv_results_["param_algorithm"].compressed()) - {None}
     assert algos == {"lr", "gaussian_nb"}
     assert "balanced_random_forest" not in set(clf.cv_results_["technique"])
 
@@ -478,3 +478,42 @@ def test_wrong_feature_count_at_predict(binary_data):
     clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :3])
+
+
+def test_ensemble_of_the_best_setup_of_each_model(binary_data):
+    X, y = binary_data
+    kw = {
+        "estimator": [
+            ("lr", LogisticRegression()),
+            ("nb", GaussianNB()),
+            ("et", ExtraTreesClassifier(n_estimators=20)),
+        ],
+        "techniques": ["balanced_class_weight"],
+        "n_trials": 6,
+        "cv": 3,
+        "random_state": 0,
+    }
+    clf = AutoBalancedClassifier(**kw).fit(X, y)
+    res = clf.cv_results_
+    row = list(res["technique"]).index("ensemble")
+    members = res["params"][row]["members"]
+    assert len(members) == 3
+    assert {m["algorithm"] for m in members} == {"lr", "nb", "et"}
+    # Its fold scores are the AUC of the averaged out-of-fold probabilities.
+    folds = list(clf.cv_.split(X, y))
+    from sklearn.metrics import roc_auc_score
+
+    for i, (train, test) in enumerate(folds):
+        probas = []
+        for m in members:
+            est = clf._estimator_from_params(m)
+            # The search scored the cheaper fidelity; these members have none.
+            probas.append(est.fit(X[train], y[train]).predict_proba(X[test])[:, 1])
+        expected = roc_auc_score(y[test], np.mean(probas, axis=0))
+        assert res[f"split{i}_test_score"][row] == pytest.approx(expected, abs=1e-6)
+    # When it wins, the refitted model averages the members.
+    ensemble = clf._estimator_from_params(res["params"][row]).fit(X, y)
+    assert ensemble.predict_proba(X).shape == (len(X), 2)
+    # Off: no ensemble row.
+    off = AutoBalancedClassifier(**kw, ensemble=False).fit(X, y)
+    assert "ensemble" not in set(off.cv_results_["technique"])
