@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._persist import atomic_path
 from ._leaderboard import check_search, leaderboard
 from ._plots import (
     OptimizationHistoryDisplay,
@@ -151,27 +150,6 @@ def _nested_section(nested):
     )
 
 
-def _write_atomically(path, text):
-    name = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            dir=path.parent,
-            prefix=f".{path.name}.",
-            suffix=".tmp",
-            delete=False,
-        ) as handle:
-            name = handle.name
-            handle.write(text)
-        os.replace(name, path)
-    except BaseException:
-        if name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
-        raise
-
-
 def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=None):
     """Write one self-contained HTML report of a fitted search.
 
@@ -294,5 +272,6 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
         f'<p class="note">Written by autobalance {_text(__version__)}.</p>'
         "</body></html>"
     )
-    _write_atomically(path, "\n".join(parts))
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("\n".join(parts), encoding="utf-8")
     return path
