@@ -26,7 +26,12 @@ from ._space import (
     SearchSpace,
     Technique,
 )
-from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
+from .exceptions import (
+    NoCompletedTrialsError,
+    SkippedTechniqueWarning,
+    StorageError,
+    StudyMismatchError,
+)
 from .reporting import (
     OptimizationHistoryDisplay,
     PrecisionRecallComparisonDisplay,
@@ -56,6 +61,7 @@ __all__ = [
     "ReliabilityDisplay",
     "SearchContext",
     "SearchSpace",
+    "SkippedTechniqueWarning",
     "StorageError",
     "StudyMismatchError",
     "Technique",

@@ -136,6 +136,39 @@ def _sparse_ok_no_nan(ctx):
 # Techniques whose ``requires`` rules out sparse input.
 _DENSE_REQUIREMENTS = (_dense_only, _needs_two_minority, _numeric_only)
 
+#: Rows above which the techniques whose cost grows faster than linearly with
+#: the data (k-means centroids of the majority, nearest-neighbour cleaning of
+#: every row) are left out of the default search, with a warning.
+COSTLY_MAX_ROWS = 100_000
+SIZE_REASON = "skipped above"
+
+
+class _WithinRows:
+    """``requires`` that also rules a technique out on more than ``max_rows``
+    training rows (the refit), where its cost explodes."""
+
+    def __init__(self, base, max_rows=None):
+        self.base = base
+        self.max_rows = max_rows
+
+    def __call__(self, ctx):
+        reason = self.base(ctx)
+        if reason:
+            return reason
+        limit = COSTLY_MAX_ROWS if self.max_rows is None else self.max_rows
+        if ctx.n_samples > limit:
+            return (
+                f"{SIZE_REASON} {limit:,} rows (the data has "
+                f"{ctx.n_samples:,}): its cost grows faster than linearly with the "
+                "rows"
+            )
+        return None
+
+
+def _base_requirement(requires):
+    return getattr(requires, "base", requires)
+
+
 _RATIO = FloatParam("sampling_strategy", _ratio_low, 1.0, default=1.0, fallback="auto")
 _K = IntParam("k_neighbors", 1, _k_high, default=_k_default)
 
@@ -349,7 +382,7 @@ BUILTIN_TECHNIQUES = (
         "sampler",
         _build_cc,
         params=(_RATIO,),
-        requires=_dense_only,
+        requires=_WithinRows(_dense_only),
         description="Replace the majority by k-means centroids (mini-batch).",
     ),
     Technique(
@@ -357,7 +390,7 @@ BUILTIN_TECHNIQUES = (
         "under-sampling",
         "sampler",
         _build_tomek,
-        requires=_dense_only,
+        requires=_WithinRows(_dense_only),
         description="Remove majority rows of Tomek links (cleaning).",
     ),
     Technique(
@@ -369,7 +402,7 @@ BUILTIN_TECHNIQUES = (
             IntParam("n_neighbors", 2, 7, default=3),
             CategoricalParam("kind_sel", ("all", "mode")),
         ),
-        requires=_dense_only,
+        requires=_WithinRows(_dense_only),
         description="Remove majority rows that disagree with their neighbours.",
     ),
     Technique(
@@ -378,7 +411,7 @@ BUILTIN_TECHNIQUES = (
         "sampler",
         _build_smote_tomek,
         params=(_K, _RATIO),
-        requires=_needs_two_minority,
+        requires=_WithinRows(_needs_two_minority),
         placement="prepared",
         description="SMOTE, then remove Tomek links.",
     ),
@@ -388,7 +421,7 @@ BUILTIN_TECHNIQUES = (
         "sampler",
         _build_smote_enn,
         params=(_K, _RATIO),
-        requires=_needs_two_minority,
+        requires=_WithinRows(_needs_two_minority),
         placement="prepared",
         description="SMOTE, then clean with edited nearest neighbours.",
     ),

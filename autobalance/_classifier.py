@@ -3,8 +3,10 @@ techniques with Optuna and refits the best one."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
+import warnings
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -20,25 +22,35 @@ from sklearn.base import (
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline as SkPipeline
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _catalogue
+from ._budget import Budget
 from ._catalogue import (
     _DENSE_REQUIREMENTS,
     BUILTIN_TECHNIQUES,
+    SIZE_REASON,
+    _base_requirement,
     default_algorithms,
     get_technique,
 )
-from ._ensemble import ENSEMBLE, SoftVotingEnsemble, add_ensemble_trial
+from ._ensemble import (
+    ENSEMBLE,
+    SoftVotingEnsemble,
+    add_ensemble_trial,
+    ensemble_predictions,
+)
 from ._objective import Objective
 from ._persist import library_versions
 from ._preprocessing import describe_features
 from ._results import trial_params, trials_to_cv_results
 from ._space import Algorithm, Config, SearchContext, SearchSpace, Technique
 from ._study import (
+    TrialState,
     best_trial_of,
     check_completed,
     data_fingerprint,
@@ -48,12 +60,52 @@ from ._study import (
     search_trials,
 )
 from ._threshold import check_threshold, fit_decision_rule
+from .exceptions import SkippedTechniqueWarning
 
 __all__ = ["AutoBalancedClassifier"]
 
 
 def _label(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+#: Rows the search runs on with ``max_search_samples="auto"``.
+AUTO_MAX_SEARCH_SAMPLES = 50_000
+#: Rows of each class a search subsample keeps at least (or all of them).
+MIN_SEARCH_ROWS_PER_CLASS = 1_000
+
+
+def search_subsample(y, classes, counts, max_rows, seed):
+    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
+    or ``None`` when every row is searched."""
+    n = len(y)
+    if max_rows is None or n <= max_rows:
+        return None
+    quota = np.maximum(
+        np.round(counts * max_rows / n).astype(int),
+        np.minimum(counts, MIN_SEARCH_ROWS_PER_CLASS),
+    )
+    # Guaranteed shares of small classes come out of the largest class.
+    quota[np.argmax(counts)] -= max(0, int(quota.sum()) - max_rows)
+    rng = np.random.RandomState(seed)
+    rows = [
+        rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
+        for c, q in zip(classes, quota, strict=True)
+    ]
+    return np.sort(np.concatenate(rows))
+
+
+def _search_predictions(objective, trial):
+    """The out-of-fold predictions the search made for ``trial`` (an ensemble:
+    the average of its members'), or ``None`` when they were not kept."""
+    oof = objective.oof
+    if trial.user_attrs.get("technique") == ENSEMBLE:
+        numbers = trial.user_attrs.get("member_trials")
+        if numbers and all(n in oof for n in numbers):
+            return ensemble_predictions(oof, numbers)
+        return None
+    number = trial.user_attrs.get("duplicate_of", trial.number)
+    return oof.get(number)
 
 
 def _snake(name):
@@ -136,7 +188,22 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         configuration already evaluated is not refitted. With a ``storage``,
         the number of finished trials the stored study should reach.
     timeout : float or None, default=None
-        Stop starting new trials after this many seconds.
+        Seconds for the whole ``fit``: the search stops early enough to leave
+        time for the refit, estimated from the fold fit times of the best
+        setup so far (scaled to all rows and to the full model). It is checked
+        before every fold, not only between trials, so a fit overruns it by at
+        most one fold of one trial, or by the first trial when even that does
+        not fit. When the best setup's refit would not fit in the time left,
+        the best one whose refit does is chosen.
+    max_search_samples : int, "auto" or None, default="auto"
+        Rows the search cross-validates on. On more rows, the search runs on a
+        stratified random subsample of this size (every class keeps its share,
+        and at least ``min(its rows, 1000)``), and only the refit of the chosen
+        setup uses all rows. ``"auto"`` means 50,000; ``None`` always uses all
+        rows. On more than 100,000 rows, cluster centroids, Tomek links, edited
+        nearest neighbours, SMOTE+Tomek and SMOTE+ENN are left out of the space
+        (their cost grows faster than linearly with the rows), with a warning;
+        see ``excluded_techniques_``.
     pruning : bool, default=True
         Stop a trial from its second fold on when its score on that fold is
         below the median of earlier trials on the same fold (Optuna's
@@ -232,6 +299,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Number of inner cross-validation folds.
     refit_time_ : float
         Seconds to refit the best setup on the whole training set.
+    search_rows_ : ndarray of int or None
+        Rows of the training set the search ran on (see
+        ``max_search_samples``), or ``None`` when it used every row.
     versions_ : dict
         Versions of Python, autobalance and the libraries the model was trained
         with; :func:`load_model` warns when they differ from the installed ones.
@@ -285,6 +355,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         "cv": ["cv_object"],
         "n_trials": [Interval(Integral, 1, None, closed="left"), None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "max_search_samples": [
+            Interval(Integral, 100, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "pruning": ["boolean"],
         "n_jobs": [Integral, None],
         "storage": [str, HasMethods(["create_new_study"]), None],
@@ -313,6 +388,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         cv=5,
         n_trials=30,
         timeout=None,
+        max_search_samples="auto",
         pruning=True,
         n_jobs=None,
         storage=None,
@@ -329,6 +405,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.cv = cv
         self.n_trials = n_trials
         self.timeout = timeout
+        self.max_search_samples = max_search_samples
         self.pruning = pruning
         self.n_jobs = n_jobs
         self.storage = storage
@@ -434,7 +511,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             from ._catalogue import get_technique
 
             needs_dense = [
-                n for n in named if get_technique(n).requires in _DENSE_REQUIREMENTS
+                n
+                for n in named
+                if _base_requirement(get_technique(n).requires) in _DENSE_REQUIREMENTS
             ]
             if needs_dense:
                 raise ValueError(
@@ -590,13 +669,19 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                     space.optuna_params(c) for c in space.starting_configs()
                 ],
                 show_progress_bar=self.show_progress_bar,
+                budget=search.budget,
             )
             check_completed(study)
-            if search.objective.keep_oof:
+            if search.ensembling:
                 add_ensemble_trial(
                     study, search.objective.oof, splits, y, positive=classes[1]
                 )
             best_trial = best_trial_of(study)
+            if search.budget is not None:
+                best_trial = search.budget.affordable_best(
+                    study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+                    best_trial,
+                )
 
         self.study_ = study
         self.scorer_ = scorer
@@ -618,11 +703,14 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         )
         start = time.perf_counter()
         self.best_estimator_ = self._estimator_from_params(self.best_params_)
-        self.best_estimator_.fit(X_search, y)
+        self.best_estimator_.fit(search.X_full, search.y_full)
         self.refit_time_ = time.perf_counter() - start
+        self.search_rows_ = search.rows
         self.versions_ = library_versions()
         self.classes_ = getattr(self.best_estimator_, "classes_", classes)
-        self.decision_rule_ = fit_decision_rule(self, X_search, y)
+        self.decision_rule_ = fit_decision_rule(
+            self, X_search, y, folds=_search_predictions(search.objective, best_trial)
+        )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
         self.threshold_info_ = self.decision_rule_.threshold_info
@@ -633,6 +721,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         folds, space, scorer, fingerprint and objective. ``fit`` and
         :func:`~autobalance.run_worker` share it, so a worker runs exactly the
         driver's objective."""
+        # The time budget counts from here: validation is part of the fit.
+        clock = time.monotonic
+        clock_start = clock()
         self._validate_params()
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
@@ -664,9 +755,23 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         study_seed, cv_seed, model_seed = (
             int(s) for s in rng.randint(0, 2**31 - 1, size=3)
         )
+        # Drawn after the others, so that the seeds above do not depend on
+        # whether the data is subsampled.
+        rows = search_subsample(
+            y, classes, counts, self._max_search_samples(), rng.randint(0, 2**31 - 1)
+        )
+        X_full = X if isinstance(X, pd.DataFrame) else X_checked
+        y_full, n_full = y, len(y)
+        if rows is not None:
+            X_checked = _safe_indexing(X_checked, rows)
+            y = y[rows]
+            counts = np.array([np.sum(y == c) for c in classes])
         splits = self._make_splits(X_checked, y, counts, cv_seed)
         context = self._context(classes, counts, y, splits, X_checked, model_seed, info)
+        # Size limits of costly techniques apply to the refit, on every row.
+        context = dataclasses.replace(context, n_samples=n_full)
         space = SearchSpace(techniques, algorithms, context)
+        self._warn_size_exclusions(space, n_full)
 
         scoring = self.scoring
         if scoring is None:
@@ -674,9 +779,23 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         scorer = check_scoring(self, scoring=scoring)
 
         # Pass DataFrames through so the models see column names.
-        X_search = X if isinstance(X, pd.DataFrame) else X_checked
+        X_search = X_full if rows is None else _safe_indexing(X_full, rows)
         fingerprint = data_fingerprint(
             X_search, y, self._settings(techniques, algorithms)
+        )
+        budget = None
+        if self.timeout is not None:
+            budget = Budget(
+                self.timeout,
+                space=space,
+                n_samples=n_full,
+                n_train=float(np.mean([len(train) for train, _ in splits])),
+                clock=clock,
+                start=clock_start,
+            )
+        ensembling = self._ensembling(classes, space)
+        decision_rule = self.calibration not in (None, "off") or (
+            self.threshold is not None
         )
         objective = Objective(
             space,
@@ -686,7 +805,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             scorer,
             n_jobs=self.n_jobs,
             labels=classes if len(classes) > 2 else None,
-            keep_oof=self._ensembling(classes, space),
+            keep_oof=ensembling or decision_rule,
+            budget=budget,
         )
         return SimpleNamespace(
             space=space,
@@ -698,7 +818,30 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             study_seed=study_seed,
             fingerprint=fingerprint,
             objective=objective,
+            budget=budget,
+            ensembling=ensembling,
+            X_full=X_full,
+            y_full=y_full,
+            rows=rows,
         )
+
+    def _max_search_samples(self):
+        if self.max_search_samples == "auto":
+            return AUTO_MAX_SEARCH_SAMPLES
+        return self.max_search_samples
+
+    @staticmethod
+    def _warn_size_exclusions(space, n_rows):
+        skipped = [n for n, r in space.excluded.items() if r.startswith(SIZE_REASON)]
+        if skipped:
+            warnings.warn(
+                f"The data has {n_rows:,} rows: the techniques {skipped} are left out "
+                f"of the search (their cost grows faster than linearly with the "
+                f"rows; the limit is {_catalogue.COSTLY_MAX_ROWS:,}). Subsample the "
+                "data yourself to search them.",
+                SkippedTechniqueWarning,
+                stacklevel=4,
+            )
 
     def _ensembling(self, classes, space):
         # Scored from out-of-fold ROC AUC, kept in memory: binary targets, the

@@ -32,6 +32,7 @@ from ._results import trial_params
 __all__ = ["SoftVotingEnsemble", "add_ensemble_trial"]
 
 ENSEMBLE = "ensemble"
+ATTR_MEMBERS = "member_trials"
 MAX_MEMBERS = 3
 
 
@@ -79,13 +80,17 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+def _has_proba(folds):
+    return folds is not None and all(f.kind == "predict_proba" for f in folds)
+
+
 def _members(study, oof):
     """The best complete trial of each model, best first."""
     best = {}
     for t in study.get_trials(
         deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
     ):
-        if t.number not in oof or ATTR_DUPLICATE in t.user_attrs:
+        if not _has_proba(oof.get(t.number)) or ATTR_DUPLICATE in t.user_attrs:
             continue
         key = t.user_attrs.get(ATTR_ALGORITHM) or t.user_attrs.get(ATTR_TECHNIQUE)
         if key not in best or t.value > best[key].value:
@@ -93,20 +98,31 @@ def _members(study, oof):
     return sorted(best.values(), key=lambda t: (-t.value, t.number))[:MAX_MEMBERS]
 
 
+def ensemble_predictions(oof, numbers):
+    """The out-of-fold predictions of the average of trials ``numbers``."""
+    from ._calibration import FoldPrediction
+
+    folds = []
+    for i, first in enumerate(oof[numbers[0]]):
+        raw = np.mean([oof[n][i].raw for n in numbers], axis=0)
+        folds.append(FoldPrediction(first.test, first.y, raw, "predict_proba", None))
+    return folds
+
+
 def add_ensemble_trial(study, oof, splits, y, positive):
     """Score the ensemble of the best setup of each model on the search's
     folds and add it to ``study`` as a complete trial.
 
-    Returns the added trial, or ``None`` when fewer than two models have
-    out-of-fold probabilities.
+    ``oof`` maps trial numbers to their out-of-fold predictions (a list of
+    ``FoldPrediction``, one per split). Returns the added trial, or ``None``
+    when fewer than two models have out-of-fold probabilities.
     """
     members = _members(study, oof)
     if len(members) < 2:
         return None
-    scores = []
-    for i, (_, test) in enumerate(splits):
-        average = np.mean([oof[t.number][i] for t in members], axis=0)
-        scores.append(float(roc_auc_score(np.asarray(y)[test] == positive, average)))
+    folds = ensemble_predictions(oof, [t.number for t in members])
+    column = int(np.flatnonzero(np.unique(y) == positive)[0])
+    scores = [float(roc_auc_score(f.y == positive, f.raw[:, column])) for f in folds]
     fit_times = np.sum([t.user_attrs[ATTR_FIT_TIMES] for t in members], axis=0)
     score_times = np.sum([t.user_attrs[ATTR_SCORE_TIMES] for t in members], axis=0)
     trial = optuna.trial.create_trial(
@@ -120,6 +136,7 @@ def add_ensemble_trial(study, oof, splits, y, positive):
             ATTR_FAMILY: ENSEMBLE,
             ATTR_ALGORITHM: None,
             ATTR_PARAMS: {"members": [trial_params(t) for t in members]},
+            ATTR_MEMBERS: [t.number for t in members],
             ATTR_SCORES: scores,
             ATTR_FIT_TIMES: fit_times.tolist(),
             ATTR_SCORE_TIMES: score_times.tolist(),

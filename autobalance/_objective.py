@@ -17,6 +17,8 @@ from sklearn.base import clone
 from sklearn.metrics import recall_score
 from sklearn.utils import _safe_indexing
 
+from ._calibration import FoldPrediction, prior_shift_factors, raw_response
+
 __all__ = ["Objective"]
 
 # user_attrs written on every trial; _results.py reads them back.
@@ -32,7 +34,7 @@ ATTR_DUPLICATE = "duplicate_of"
 ATTR_RECALLS = "split_recalls"
 
 
-def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, keep_proba=False):
+def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, classes=None):
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     start = time.perf_counter()
@@ -51,11 +53,14 @@ def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, keep_proba
             average=None,
             zero_division=0.0,
         ).tolist()
-    proba = None
-    if keep_proba and hasattr(estimator, "predict_proba"):
-        # Out-of-fold probabilities of the positive class, for the ensemble.
-        proba = estimator.predict_proba(X_test)[:, 1].astype(np.float32)
-    return score, fit_time, score_time, recalls, proba
+    prediction = None
+    if classes is not None:
+        # Out-of-fold output, kept for the ensemble and for the decision rule
+        # (calibration, threshold) of the chosen setup, so neither refits it.
+        raw, kind = raw_response(estimator, X_test)
+        shift = prior_shift_factors(estimator, y_train, classes)
+        prediction = FoldPrediction(np.asarray(test), y_test, raw, kind, shift)
+    return score, fit_time, score_time, recalls, prediction
 
 
 def _jsonable(value):
@@ -81,10 +86,26 @@ class Objective:
     n_jobs : int or None
         Folds fitted in parallel. Pruning decisions are replayed fold by fold,
         so a parallel run takes the same decisions as a sequential one.
+    labels : ndarray or None
+        Class labels whose per-fold recall is recorded (multi-class).
+    keep_oof : bool
+        Keep the out-of-fold predictions (:class:`FoldPrediction`) of the best
+        complete trial of each model in :attr:`oof`, in memory.
+    budget : Budget or None
+        Time budget; a trial stops before a fold that would overrun it.
     """
 
     def __init__(
-        self, space, X, y, splits, scorer, n_jobs=None, labels=None, keep_oof=False
+        self,
+        space,
+        X,
+        y,
+        splits,
+        scorer,
+        n_jobs=None,
+        labels=None,
+        keep_oof=False,
+        budget=None,
     ):
         self.space = space
         self.X = X
@@ -94,8 +115,12 @@ class Objective:
         self.n_jobs = n_jobs
         self.labels = labels
         self.keep_oof = keep_oof
-        # trial number -> per-fold positive-class probabilities (in memory only)
+        self.budget = budget
+        # trial number -> list of FoldPrediction, only for the best complete
+        # trial of each model (what the ensemble and the refit can use), so
+        # memory stays at a few copies of the predictions.
         self.oof = {}
+        self._best_of_model = {}
 
     def _batch_size(self):
         n_jobs = self.n_jobs or 1
@@ -139,18 +164,25 @@ class Objective:
 
         try:
             estimator = self.space.build(config, search=True)
-            return self._cross_validate(trial, estimator)
+            return self._cross_validate(trial, estimator, config)
         except optuna.TrialPruned:
             raise
         except Exception as exc:
             trial.set_user_attr(ATTR_FAIL, f"{type(exc).__name__}: {exc}"[:500])
             raise
 
-    def _cross_validate(self, trial, estimator):
+    def _cross_validate(self, trial, estimator, config):
         scores, fit_times, score_times, recalls, probas = [], [], [], [], []
         batch = self._batch_size()
+        classes = self.space.context.classes if self.keep_oof else None
         for start in range(0, len(self.splits), batch):
             chunk = list(enumerate(self.splits))[start : start + batch]
+            if self.budget is not None and not self.budget.allows_folds(
+                config, fit_times, len(chunk)
+            ):
+                self._record(trial, scores, fit_times, score_times)
+                trial.set_user_attr(ATTR_FAIL, "stopped: the time budget ran out")
+                raise optuna.TrialPruned(f"time budget reached before fold {start}")
             if batch == 1:
                 results = [
                     _fit_and_score(
@@ -161,7 +193,7 @@ class Objective:
                         te,
                         self.scorer,
                         self.labels,
-                        self.keep_oof,
+                        classes,
                     )
                     for _, (tr, te) in chunk
                 ]
@@ -175,7 +207,7 @@ class Objective:
                         te,
                         self.scorer,
                         self.labels,
-                        self.keep_oof,
+                        classes,
                     )
                     for _, (tr, te) in chunk
                 )
@@ -196,9 +228,23 @@ class Objective:
                     self._record(trial, scores, fit_times, score_times)
                     raise optuna.TrialPruned(f"pruned after fold {step}")
         self._record(trial, scores, fit_times, score_times)
-        if self.keep_oof and all(p is not None for p in probas):
-            self.oof[trial.number] = probas
-        return float(np.mean(scores))
+        value = float(np.mean(scores))
+        if self.budget is not None:
+            self.budget.record(config, fit_times, value)
+        if self.keep_oof:
+            self._retain(trial.number, config, value, probas)
+        return value
+
+    def _retain(self, number, config, value, predictions):
+        key = config.algorithm or config.technique
+        previous = self._best_of_model.get(key)
+        # Ties keep the earlier trial, as Optuna's best_trial does.
+        if previous is not None and previous[0] >= value:
+            return
+        if previous is not None:
+            self.oof.pop(previous[1], None)
+        self._best_of_model[key] = (value, number)
+        self.oof[number] = predictions
 
     @staticmethod
     def _record(trial, scores, fit_times, score_times):

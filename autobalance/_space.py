@@ -535,6 +535,7 @@ class SearchSpace:
         self.excluded = {}
         self.techniques = {}
         self.compatible = {}
+        self._fidelity = {}
         for t in techniques:
             reason = t.why_not(context)
             algos = [] if reason else self._compatible_algorithms(t, context)
@@ -673,6 +674,26 @@ class SearchSpace:
             prepare=prepare,
             search=search,
         )
+
+    def fidelity_ratio(self, config):
+        """How many times costlier the refitted model is than the one scored
+        while searching: the ratio of their ensemble sizes (``n_estimators``),
+        1 when the search uses the full model."""
+        key = (config.technique, config.algorithm)
+        cache = self._fidelity
+        if key not in cache:
+            # The model part alone sets the ratio: build at default parameters.
+            base = self.default_config(*key)
+            full = self.build(base).get_params(deep=True)
+            cheap = self.build(base, search=True).get_params(deep=True)
+            ratio = 1.0
+            for name, value in full.items():
+                if name.endswith("n_estimators") and isinstance(value, int):
+                    low = cheap.get(name)
+                    if isinstance(low, int) and 0 < low < value:
+                        ratio *= value / low
+            cache[key] = ratio
+        return cache[key]
 
     def describe(self):
         """A summary of what the space holds and what it left out, and why."""

@@ -181,11 +181,19 @@ def n_finished(study):
 
 
 def run_study(
-    study, objective, *, n_trials, timeout, starting_params, show_progress_bar
+    study,
+    objective,
+    *,
+    n_trials,
+    timeout,
+    starting_params,
+    show_progress_bar,
+    budget=None,
 ):
     """Enqueue the starting points on a new study and optimise up to the
     budget; stored studies resume up to ``n_trials`` finished trials, shared
-    with any workers (see ``_distributed``)."""
+    with any workers (see ``_distributed``). With a :class:`Budget`, the
+    search also stops once the time left only covers the refit."""
     if is_stored(study):
         run_queue(
             study,
@@ -205,11 +213,23 @@ def run_study(
         remaining = n_trials - n_finished(study)
         if remaining <= 0:
             return study
+    callbacks = []
+    if budget is not None:
+        # The budget decides (Optuna's timeout would not even start a first
+        # trial once it has passed, and fit must return a model).
+        timeout = None
+
+        def stop_when_spent(study, trial):
+            if budget.exhausted() or budget.remaining() <= 0:
+                study.stop()
+
+        callbacks.append(stop_when_spent)
     study.optimize(
         objective,
         n_trials=remaining,
         timeout=timeout,
         catch=(Exception,),
+        callbacks=callbacks,
         show_progress_bar=show_progress_bar,
     )
     return study

@@ -394,7 +394,7 @@ def _logit_threshold(threshold, pos_label, classes):
     return cut if pos_label == classes[1] else -cut
 
 
-def fit_decision_rule(clf, X, y):
+def fit_decision_rule(clf, X, y, folds=None):
     """Fit the probability correction and the threshold of a fitted
     ``AutoBalancedClassifier`` on the out-of-fold predictions of its chosen
     setup (re-fitted on the search's folds).
@@ -407,6 +407,9 @@ def fit_decision_rule(clf, X, y):
         The training data of the search.
     y : ndarray
         Its labels.
+    folds : list of FoldPrediction or None
+        Out-of-fold predictions of the chosen setup on the search's folds, as
+        the search made them; ``None`` refits the setup on each fold.
 
     Returns
     -------
@@ -432,9 +435,10 @@ def fit_decision_rule(clf, X, y):
         # Averaged members may each be balanced: recalibrate, as for ensembles.
         technique = SimpleNamespace(kind="estimator")
     splits = list(clf.cv_.split(X, y))
-    folds = out_of_fold_predictions(
-        template, X, y, splits, classes, n_jobs=getattr(clf, "n_jobs", None)
-    )
+    if folds is None:
+        folds = out_of_fold_predictions(
+            template, X, y, splits, classes, n_jobs=getattr(clf, "n_jobs", None)
+        )
     correction, info, folds, oof = fit_calibration(
         template,
         clf.best_estimator_,

@@ -1,6 +1,11 @@
 """Exceptions raised by autobalance."""
 
-__all__ = ["NoCompletedTrialsError", "StorageError", "StudyMismatchError"]
+__all__ = [
+    "NoCompletedTrialsError",
+    "SkippedTechniqueWarning",
+    "StorageError",
+    "StudyMismatchError",
+]
 
 
 class NoCompletedTrialsError(RuntimeError):
@@ -19,3 +24,8 @@ class StorageError(ValueError):
 
     The message names the storage (without its password) and the cause.
     """
+
+
+class SkippedTechniqueWarning(UserWarning):
+    """Warned by ``fit`` when techniques are left out of the search because
+    the data is too large for them (see ``max_search_samples``)."""

@@ -1,0 +1,147 @@
+"""The time budget of one ``fit``: the search, the refit and the decision rule.
+
+Optuna's own ``timeout`` only stops *starting* trials: a trial that begins a
+second before the deadline runs all its folds, and the refit of the chosen
+setup on all rows (with the full model, not the cheaper one scored while
+searching) comes on top. On large data each of those can take minutes. So the
+budget here is checked before every batch of folds, and it keeps in reserve
+the estimated refit time of the best setup so far.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._objective import ATTR_ALGORITHM, ATTR_FIT_TIMES, ATTR_PARAMS, ATTR_TECHNIQUE
+from ._space import Config
+
+__all__ = ["Budget"]
+
+# Tree and boosting fits grow a little faster than linearly with the rows
+# (sorting); the refit on all rows is scaled from a training fold with this.
+ROWS_EXPONENT = 1.15
+# Slack for the work after the refit (decision rule, bookkeeping), as a share
+# of the timeout.
+SLACK = 0.03
+# Safety factor on the estimated time of the next fold.
+FOLD_MARGIN = 1.25
+
+
+class Budget:
+    """Wall-clock budget of one ``fit``.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds for the whole ``fit``.
+    space : SearchSpace
+        Gives the search-to-refit cost ratio of each setup.
+    n_samples : int
+        Rows of the refit.
+    n_train : float
+        Mean rows of a training fold of the search.
+    clock : callable, default=time.monotonic
+    start : float or None
+        When the fit started, on ``clock``; now by default.
+    """
+
+    def __init__(
+        self, timeout, *, space, n_samples, n_train, clock=time.monotonic, start=None
+    ):
+        self.timeout = float(timeout)
+        self.space = space
+        self.clock = clock
+        self.start = clock() if start is None else start
+        self.deadline = self.start + self.timeout - SLACK * self.timeout
+        self.scale = (n_samples / max(n_train, 1.0)) ** ROWS_EXPONENT
+        self._fold_times = {}
+        self._best = None  # (value, refit estimate) of the best trial so far
+
+    # -- clock -------------------------------------------------------------
+    def remaining(self):
+        """Seconds left before the deadline (negative once it has passed)."""
+        return self.deadline - self.clock()
+
+    @property
+    def reserve(self):
+        """Seconds kept for refitting the best setup found so far."""
+        return 0.0 if self._best is None else self._best[1]
+
+    def search_remaining(self):
+        """Seconds the search may still use."""
+        return self.remaining() - self.reserve
+
+    def exhausted(self):
+        return self._best is not None and self.search_remaining() <= 0
+
+    # -- estimates ---------------------------------------------------------
+    def refit_estimate(self, config, fit_times):
+        """Seconds to refit ``config`` on all rows, from its fold fit times."""
+        if not fit_times:
+            return 0.0
+        return (
+            float(np.mean(fit_times)) * self.scale * self.space.fidelity_ratio(config)
+        )
+
+    def _fold_estimate(self, config, fit_times):
+        # Fold fits vary (scoring and bookkeeping come on top): err long.
+        if fit_times:
+            return FOLD_MARGIN * float(np.max(fit_times))
+        # A setup not run yet: the same setup seen before, else the slowest
+        # fold of the same model (a sampler may add rows), else unknown.
+        if (config.technique, config.algorithm) in self._fold_times:
+            return FOLD_MARGIN * float(
+                np.median(self._fold_times[(config.technique, config.algorithm)])
+            )
+        if config.algorithm in self._fold_times:
+            return FOLD_MARGIN * 1.5 * float(np.max(self._fold_times[config.algorithm]))
+        return 0.0
+
+    def allows_folds(self, config, fit_times, n_parallel=1):
+        """Whether the next batch of folds of a trial fits in the budget.
+
+        Until one trial has completed everything is allowed, so that a fit
+        always has a setup to return.
+        """
+        if self._best is None:
+            return True
+        del n_parallel  # a batch runs in parallel: it takes one fold's time
+        return self._fold_estimate(config, fit_times) <= self.search_remaining()
+
+    def record(self, config, fit_times, value):
+        """Learn from a completed trial."""
+        for key in ((config.technique, config.algorithm), config.algorithm):
+            self._fold_times.setdefault(key, []).extend(fit_times)
+        if self._best is None or value > self._best[0]:
+            self._best = (value, self.refit_estimate(config, fit_times))
+
+    # -- choosing under the budget -------------------------------------------
+    def trial_refit_estimate(self, trial):
+        """Estimated refit seconds of a trial of the study (ensembles: the sum
+        of their members, whose fold times the ensemble trial adds up)."""
+        attrs = trial.user_attrs
+        fit_times = attrs.get(ATTR_FIT_TIMES) or []
+        members = (attrs.get(ATTR_PARAMS) or {}).get("members")
+        if members is not None:
+            ratios = [
+                self.space.fidelity_ratio(Config(m["technique"], m["algorithm"], {}))
+                for m in members
+            ]
+            return float(np.mean(fit_times or [0.0])) * self.scale * max(ratios)
+        config = Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})
+        return self.refit_estimate(config, fit_times)
+
+    def affordable_best(self, trials, best):
+        """``best`` if its refit fits in the time left, else the best-scoring
+        trial whose refit does, else the one with the cheapest refit."""
+        left = self.remaining() + SLACK * self.timeout
+        if self.trial_refit_estimate(best) <= left:
+            return best
+        ranked = sorted(trials, key=lambda t: (-t.value, t.number))
+        estimates = [self.trial_refit_estimate(t) for t in ranked]
+        for trial, estimate in zip(ranked, estimates, strict=True):
+            if estimate <= left:
+                return trial
+        return ranked[int(np.argmin(estimates))]

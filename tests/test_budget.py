@@ -1,0 +1,270 @@
+"""Cost-aware search: the time budget, search subsamples, size limits of costly
+techniques, and reuse of the search's out-of-fold predictions."""
+
+import warnings
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.linear_model import LogisticRegression
+
+import autobalance._catalogue as catalogue
+import autobalance._threshold as threshold_module
+from autobalance import (
+    AutoBalancedClassifier,
+    SearchContext,
+    SearchSpace,
+    SkippedTechniqueWarning,
+)
+from autobalance._budget import Budget
+from autobalance._catalogue import BUILTIN_TECHNIQUES, default_algorithms
+from autobalance._classifier import search_subsample
+from autobalance._space import Config
+
+COSTLY = {
+    "cluster_centroids",
+    "tomek_links",
+    "edited_nearest_neighbours",
+    "smote_tomek",
+    "smote_enn",
+}
+
+
+def _context(n_samples, counts=(900, 100)):
+    counts = np.array(counts)
+    return SearchContext(
+        classes=np.array([0, 1]),
+        class_counts=counts,
+        min_train_counts=(counts * 0.8).astype(int),
+        max_train_minority_ratio=float(counts.min() / counts.max()),
+        n_samples=n_samples,
+        n_features=5,
+    )
+
+
+def _space(n_samples=1000):
+    return SearchSpace(BUILTIN_TECHNIQUES, default_algorithms(), _context(n_samples))
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+# -- Budget ------------------------------------------------------------------
+def test_budget_reserves_the_refit_of_the_best_setup():
+    clock = FakeClock()
+    space = _space()
+    budget = Budget(100, space=space, n_samples=1000, n_train=800, clock=clock)
+    lr = Config("none", "logistic_regression", {})
+    et = Config("none", "extra_trees", {})
+    # Nothing completed yet: always allowed, so that fit has a setup to return.
+    clock.now = 99.0
+    assert budget.allows_folds(et, [])
+    clock.now = 0.0
+    budget.record(lr, [1.0, 1.0], value=0.7)
+    assert budget.reserve == pytest.approx((1000 / 800) ** 1.15)
+    budget.record(et, [2.0, 2.0], value=0.8)
+    # Extra trees are searched with a third of their trees: the refit is 3x.
+    refit = 2.0 * (1000 / 800) ** 1.15 * space.fidelity_ratio(et)
+    assert space.fidelity_ratio(et) == pytest.approx(3.0)
+    assert budget.reserve == pytest.approx(refit)
+    # A worse trial does not change the reserve.
+    budget.record(lr, [0.5], value=0.6)
+    assert budget.reserve == pytest.approx(refit)
+    # Next fold of a running trial: its slowest fold so far, with a margin.
+    left = budget.remaining() - refit
+    assert budget.allows_folds(et, [left / 2])
+    assert not budget.allows_folds(et, [left])
+    assert not budget.exhausted()
+    clock.now = 100.0
+    assert budget.exhausted()
+
+
+def test_budget_estimates_an_unseen_setup_from_its_model():
+    clock = FakeClock()
+    budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
+    budget.record(Config("none", "logistic_regression", {}), [0.1], value=0.7)
+    budget.record(Config("none", "extra_trees", {}), [4.0], value=0.6)
+    smote_et = Config("smote", "extra_trees", {"k_neighbors": 5})
+    # Same model, another technique: 1.5x its slowest fold (samplers add rows).
+    clock.now = budget.deadline - 1.25 * 1.5 * 4.0 - budget.reserve + 0.01
+    assert not budget.allows_folds(smote_et, [])
+    # Unknown model: no estimate, allowed while the search has time left.
+    assert budget.allows_folds(Config("none", "hist_gradient_boosting", {}), [])
+
+
+def test_affordable_best_falls_back_to_a_setup_whose_refit_fits():
+    study = optuna.create_study(direction="maximize")
+    for value, algorithm, times in [
+        (0.9, "extra_trees", [10.0]),
+        (0.8, "logistic_regression", [0.1]),
+        (0.7, "hist_gradient_boosting", [0.5]),
+    ]:
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=value,
+                user_attrs={
+                    "technique": "none",
+                    "algorithm": algorithm,
+                    "fit_times": times,
+                },
+            )
+        )
+    trials = study.get_trials()
+    clock = FakeClock()
+    budget = Budget(10, space=_space(), n_samples=1000, n_train=1000, clock=clock)
+    assert budget.affordable_best(trials, trials[0]) is trials[1]
+    budget = Budget(100, space=_space(), n_samples=1000, n_train=1000, clock=clock)
+    assert budget.affordable_best(trials, trials[0]) is trials[0]
+    # Nothing fits: the cheapest refit.
+    clock.now = 200.0
+    assert budget.affordable_best(trials, trials[0]) is trials[1]
+
+
+def test_timeout_stops_the_search_but_fit_returns_a_model(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), n_trials=None, timeout=1e-3, cv=3, random_state=0
+    ).fit(X, y)
+    states = list(clf.cv_results_["state"])
+    # The first trial always runs; the budget is spent by then, so none other.
+    assert states[0] == "COMPLETE"
+    assert len(states) <= 2
+    assert clf.best_technique_ == "none"
+    assert clf.predict_proba(X).shape == (len(X), 2)
+
+
+# -- Search subsample ----------------------------------------------------------
+def test_search_subsample_is_stratified_seeded_and_keeps_rare_classes():
+    y = np.r_[np.zeros(20_000, int), np.ones(1_500, int), np.full(30, 2)]
+    classes, counts = np.unique(y, return_counts=True)
+    rows = search_subsample(y, classes, counts, 5_000, seed=0)
+    assert len(rows) == 5_000
+    assert np.all(np.diff(rows) > 0)
+    kept = np.bincount(y[rows])
+    # Every class keeps at least min(its rows, 1000); the majority gives way.
+    assert kept[2] == 30 and kept[1] == 1_000 and kept[0] == 5_000 - 1_030
+    np.testing.assert_array_equal(rows, search_subsample(y, classes, counts, 5_000, 0))
+    assert not np.array_equal(rows, search_subsample(y, classes, counts, 5_000, 1))
+    assert search_subsample(y, classes, counts, None, 0) is None
+    assert search_subsample(y, classes, counts, len(y), 0) is None
+
+
+def test_search_runs_on_a_subsample_and_refits_on_every_row():
+    X, y = make_classification(
+        n_samples=900, n_features=5, weights=[0.85], random_state=0
+    )
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        max_search_samples=300,
+        n_trials=4,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    rows = clf.search_rows_
+    assert len(rows) == 300
+    # The search and the decision rule saw only the subsample ...
+    oof = clf.decision_rule_.out_of_fold()
+    assert len(oof["row"]) == 300
+    # ... the refit saw every row.
+    refit = clf._estimator_from_params(clf.best_params_).fit(X, y)
+    np.testing.assert_allclose(
+        clf.best_estimator_.predict_proba(X), refit.predict_proba(X)
+    )
+    full = AutoBalancedClassifier(
+        LogisticRegression(), max_search_samples=None, n_trials=2, cv=3
+    ).fit(X, y)
+    assert full.search_rows_ is None
+
+
+def test_bad_max_search_samples_is_rejected(binary_data):
+    X, y = binary_data
+    with pytest.raises(ValueError, match="max_search_samples"):
+        AutoBalancedClassifier(max_search_samples=10).fit(X, y)
+
+
+# -- Size limits of costly techniques ------------------------------------------
+def test_costly_techniques_are_left_out_on_large_data():
+    small = _space(n_samples=50_000)
+    large = _space(n_samples=150_000)
+    assert set(small.techniques) >= COSTLY
+    assert COSTLY.isdisjoint(large.techniques)
+    for name in COSTLY:
+        assert large.excluded[name].startswith("skipped above 100,000 rows")
+    assert {"smote", "random_under_sampler"} <= set(large.techniques)
+
+
+def test_fit_warns_when_it_skips_costly_techniques(binary_data, monkeypatch):
+    X, y = binary_data
+    monkeypatch.setattr(catalogue, "COSTLY_MAX_ROWS", 100)
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), techniques=["tomek_links", "smote"], n_trials=2, cv=3
+    )
+    with pytest.warns(SkippedTechniqueWarning, match=r"\['tomek_links'\]"):
+        clf.fit(X, y)
+    assert "tomek_links" in clf.excluded_techniques_
+    monkeypatch.setattr(catalogue, "COSTLY_MAX_ROWS", 100_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedTechniqueWarning)
+        clf.fit(X, y)
+
+
+# -- Out-of-fold predictions of the search are reused ----------------------------
+def test_decision_rule_reuses_the_search_predictions(binary_data, monkeypatch):
+    X, y = binary_data
+
+    def refit_forbidden(*args, **kwargs):
+        raise AssertionError("the chosen setup was refitted on the folds")
+
+    monkeypatch.setattr(threshold_module, "out_of_fold_predictions", refit_forbidden)
+    kw = {"n_trials": 6, "cv": 3, "random_state": 0}
+    for estimator in (
+        LogisticRegression(),
+        [("lr", LogisticRegression()), ("et", ExtraTreesClassifier(n_estimators=20))],
+    ):
+        clf = AutoBalancedClassifier(estimator, threshold="f1", **kw).fit(X, y)
+        # The out-of-fold AUC the rule starts from is the search's own score.
+        assert clf.calibration_["oof_roc_auc_before"] == pytest.approx(
+            clf.best_score_, abs=1e-9
+        )
+        assert clf.threshold_ is not None
+
+
+def test_ensemble_choice_uses_the_average_of_its_members_predictions():
+    from types import SimpleNamespace
+
+    from autobalance._calibration import FoldPrediction
+    from autobalance._classifier import _search_predictions
+
+    def folds(p):
+        return [
+            FoldPrediction(
+                np.arange(2), np.array([0, 1]), np.array(p), "predict_proba", None
+            )
+        ]
+
+    objective = SimpleNamespace(
+        oof={3: folds([[0.8, 0.2], [0.4, 0.6]]), 5: folds([[0.6, 0.4], [0.2, 0.8]])}
+    )
+    ensemble = SimpleNamespace(
+        number=9, user_attrs={"technique": "ensemble", "member_trials": [3, 5]}
+    )
+    (fold,) = _search_predictions(objective, ensemble)
+    np.testing.assert_allclose(fold.raw, [[0.7, 0.3], [0.3, 0.7]])
+    # A duplicate trial uses the predictions of the trial it repeats.
+    duplicate = SimpleNamespace(number=7, user_attrs={"duplicate_of": 5})
+    assert _search_predictions(objective, duplicate) is objective.oof[5]
+    # Not kept (e.g. run by another worker): None, and the rule refits.
+    assert (
+        _search_predictions(objective, SimpleNamespace(number=1, user_attrs={})) is None
+    )
+    missing = SimpleNamespace(
+        number=9, user_attrs={"technique": "ensemble", "member_trials": [3, 4]}
+    )
+    assert _search_predictions(objective, missing) is None
