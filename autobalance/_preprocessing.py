@@ -30,6 +30,12 @@ from sklearn.preprocessing import (
 
 __all__ = ["FeatureInfo", "describe_features", "make_default_algorithms"]
 
+#: Rows from which the default extra trees grow 100 trees instead of 300:
+#: fully grown trees take memory in proportion to the rows (300 of them, about
+#: 15 times the data on 75,000 rows x 20 features), and on such data 100 trees
+#: ranked as well as 300 (benchmarks/README.md, "Scale").
+LARGE_DATA_ROWS = 50_000
+
 # Histogram gradient boosting bins categories into at most 255 codes.
 MAX_NATIVE_CATEGORIES = 250
 
@@ -48,6 +54,7 @@ class FeatureInfo:
     is_sparse: bool = False
     has_nan: bool = False
     native_categorical: tuple = ()  # positions among the categorical block
+    n_rows: int = 0
 
     @property
     def n_categorical(self):
@@ -77,7 +84,10 @@ def describe_features(X):
         data = X.tocsr().data if X.format != "csr" else X.data
         has_nan = bool(data.dtype.kind == "f" and np.isnan(data).any())
         return FeatureInfo(
-            numeric=tuple(range(X.shape[1])), is_sparse=True, has_nan=has_nan
+            numeric=tuple(range(X.shape[1])),
+            is_sparse=True,
+            has_nan=has_nan,
+            n_rows=X.shape[0],
         )
     if isinstance(X, pd.DataFrame):
         bad = [
@@ -113,7 +123,9 @@ def describe_features(X):
             for i, c in enumerate(categorical)
             if X[c].nunique(dropna=True) <= MAX_NATIVE_CATEGORIES
         )
-        return FeatureInfo(categorical, numeric, True, False, has_nan, native)
+        return FeatureInfo(
+            categorical, numeric, True, False, has_nan, native, n_rows=len(X)
+        )
     arr = np.asarray(X)
     if arr.ndim != 2:
         return FeatureInfo()  # validate_data explains the expected shape
@@ -129,7 +141,9 @@ def describe_features(X):
         except ValueError:
             raise ValueError(hint) from None
     has_nan = bool(arr.dtype.kind == "f" and np.isnan(arr).any())
-    return FeatureInfo(numeric=tuple(range(arr.shape[1])), has_nan=has_nan)
+    return FeatureInfo(
+        numeric=tuple(range(arr.shape[1])), has_nan=has_nan, n_rows=arr.shape[0]
+    )
 
 
 def _as_str(X):
@@ -225,6 +239,11 @@ def make_default_algorithms(info=None):
             # Trials rank setups; 100 trees rank them nearly as well at a third
             # of the cost, and the refit grows the full forest.
             search_params={"model__n_estimators": 100},
+        )
+        if info.n_rows <= LARGE_DATA_ROWS
+        else Algorithm(
+            "extra_trees",
+            pipe("passthrough", ExtraTreesClassifier(n_estimators=100, n_jobs=1)),
         ),
     ]
     if not info.is_sparse:

@@ -169,6 +169,7 @@ def search_config(args, data):
         "pruning": args.pruning,
         "seed": args.seed,
         "n_trials": args.n_trials,
+        "max_search_samples": args.max_search_samples,
     }
 
 
@@ -215,6 +216,7 @@ def build_estimator(config, X, **kwargs):
         scoring=config["scoring"],
         cv=config["cv"],
         n_trials=config["n_trials"],
+        max_search_samples=config.get("max_search_samples", "auto"),
         pruning=config["pruning"],
         random_state=config["seed"],
         **kwargs,
@@ -518,6 +520,22 @@ def _positive_int(text):
     return value
 
 
+def _search_samples(text):
+    if text.lower() == "auto":
+        return "auto"
+    if text.lower() in ("all", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto', 'all' or a number of rows, got {text!r}"
+        ) from None
+    if value < 100:
+        raise argparse.ArgumentTypeError(f"must be at least 100 rows, got {value}")
+    return value
+
+
 def _positive_float(text):
     value = float(text)
     if not value > 0:
@@ -535,8 +553,19 @@ def _add_search_options(p, *, target_required):
     p.add_argument(
         "--techniques", help="techniques to search, comma-separated (default: all)"
     )
-    p.add_argument("--n-trials", type=_positive_int, default=50, help="default 50")
-    p.add_argument("--timeout", type=_positive_float, help="seconds (default: none)")
+    p.add_argument("--n-trials", type=_positive_int, default=30, help="default 30")
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        help="seconds for the whole fit, refit included (default: none)",
+    )
+    p.add_argument(
+        "--max-search-samples",
+        type=_search_samples,
+        default="auto",
+        help="rows the search runs on: a stratified subsample on larger data, "
+        "'all' for every row (default auto: 50000)",
+    )
     p.add_argument("--cv", type=_positive_int, default=5, help="inner folds (5)")
     p.add_argument("--scoring", help="scikit-learn scorer name (default: roc_auc)")
     p.add_argument(

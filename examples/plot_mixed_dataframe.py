@@ -47,7 +47,7 @@ X.head()
 # -----------------------------
 # The labels stay strings: ``classes_``, ``predict`` and the columns of
 # ``predict_proba`` use them. The small budget keeps this example fast; the
-# default is ``n_trials=50``, ``cv=5``.
+# default is ``n_trials=30``, ``cv=5``.
 clf = AutoBalancedClassifier(
     techniques=["random_over_sampler", "smote", "balanced_class_weight"],
     n_trials=8,

@@ -268,3 +268,19 @@ def test_ensemble_choice_uses_the_average_of_its_members_predictions():
         number=9, user_attrs={"technique": "ensemble", "member_trials": [3, 4]}
     )
     assert _search_predictions(objective, missing) is None
+
+
+def test_default_extra_trees_are_smaller_on_large_data():
+    from autobalance._preprocessing import FeatureInfo, make_default_algorithms
+
+    def extra_trees(n_rows):
+        info = FeatureInfo(numeric=(0, 1), n_rows=n_rows)
+        (et,) = [a for a in make_default_algorithms(info) if a.name == "extra_trees"]
+        return et
+
+    small, large = extra_trees(1_000), extra_trees(60_000)
+    assert small.estimator.get_params()["model__n_estimators"] == 300
+    assert small.search_params == {"model__n_estimators": 100}
+    # Large data: the refit grows the 100 trees the search scored.
+    assert large.estimator.get_params()["model__n_estimators"] == 100
+    assert large.search_params == {}

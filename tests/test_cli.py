@@ -230,6 +230,29 @@ def test_usage_errors_are_one_line(inputs, capsys):
     assert len(err) == 1 and "--target, --out" in err[0]
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("auto", "auto"), ("all", None), ("20000", 20000)],
+)
+def test_max_search_samples_option(inputs, value, expected):
+    from autobalance.cli import build_estimator, build_parser, search_config
+
+    argv = ["fit", "data.csv", "--target", "Class", "--out", "m.skops"]
+    args = build_parser().parse_args([*argv, "--max-search-samples", value])
+    config = search_config(args, "data.csv")
+    clf = build_estimator(config, pd.read_csv("data.csv"))
+    assert clf.max_search_samples == expected
+
+
+def test_bad_max_search_samples_option_is_one_line(inputs, capsys):
+    argv = ["fit", "data.csv", "--target", "Class", "--out", "m.skops"]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--max-search-samples", "10"])
+    assert info.value.code == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "at least 100 rows" in err[0]
+
+
 def test_predict_needs_the_model_columns(inputs, capsys):
     from autobalance import AutoBalancedClassifier, save_model
 
