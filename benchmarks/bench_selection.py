@@ -187,6 +187,25 @@ def run_grid_lr(X, y, seed, n_jobs):
     return search, trials, info
 
 
+# Non-default settings of the ``autobalance`` method (``--autobalance-params``),
+# to measure one lever at a time; empty = the defaults the targets are about.
+AUTOBALANCE_PARAMS = {}
+
+
+def parse_params(text):
+    """``"n_trials=12,ensemble=False"`` -> ``{"n_trials": 12, "ensemble": False}``."""
+    import ast
+
+    params = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = item.partition("=")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = value.strip()
+    return params
+
+
 def default_grid(X, y, seed):
     """The space, folds and seeds ``AutoBalancedClassifier(random_state=seed)``
     would search on ``(X, y)`` (the package's own preamble of ``fit``), and
@@ -219,7 +238,9 @@ def run_grid_full(X, y, seed, n_jobs):
 
 
 def run_autobalance(X, y, seed, n_jobs):
-    clf = AutoBalancedClassifier(random_state=seed, n_jobs=n_jobs).fit(X, y)
+    clf = AutoBalancedClassifier(
+        random_state=seed, n_jobs=n_jobs, **AUTOBALANCE_PARAMS
+    ).fit(X, y)
     res = clf.cv_results_
     split_cols = [f"split{i}_test_score" for i in range(clf.n_splits_)]
     runs = np.isfinite(np.column_stack([res[k] for k in split_cols])).sum(axis=1)
@@ -249,8 +270,10 @@ def run_autobalance(X, y, seed, n_jobs):
         "chosen": f"{clf.best_technique_}/{clf.best_algorithm_}",
         "inner_score": clf.best_score_,
         "n_candidates": len(runs),
-        # A duplicate trial copies the scores of an earlier one: no fit.
-        "n_fold_fits": int(runs.sum()) - clf.n_splits_ * duplicates,
+        # A duplicate trial copies the scores of an earlier one, and the
+        # ensemble is scored from its members' predictions: no fit.
+        "n_fold_fits": int(runs.sum())
+        - clf.n_splits_ * (duplicates + int((res["technique"] == "ensemble").sum())),
         "n_pruned": int((res["state"] == "PRUNED").sum()),
         "n_failed": int((res["state"] == "FAIL").sum()),
         "n_duplicates": duplicates,
@@ -400,6 +423,7 @@ def run(args, datasets, methods):
             "seed": args.seed,
             "n_jobs": args.n_jobs,
             "threads": args.threads,
+            "autobalance_params": args.autobalance_params,
             "commit": commit,
             "package": package,
         }
@@ -824,14 +848,18 @@ def profile(name, seed, n_jobs, threads):
     res = clf.cv_results_
     n_splits = clf.n_splits_
     fits = np.column_stack([res["mean_fit_time"], res["mean_score_time"]])
+    # Duplicates copy an earlier trial's scores and the ensemble is scored
+    # from the members' out-of-fold predictions: neither fits anything.
+    no_fit = trials["duplicate"] | (trials["technique"] == "ensemble")
     trials["fit_seconds"] = np.where(
-        trials["duplicate"], 0.0, fits.sum(axis=1) * trials["n_splits_run"]
+        no_fit, 0.0, fits.sum(axis=1) * trials["n_splits_run"]
     )
     fold_time = trials["fit_seconds"].sum()
     print(
         f"commit {git_commit()}, package {package_hash()}\n"
         f"{name}: {len(y)} rows, {int(np.bincount(y).min())} positives. "
-        f"AutoBalancedClassifier(random_state={seed}, n_jobs={n_jobs}) "
+        f"AutoBalancedClassifier(random_state={seed}, n_jobs={n_jobs}"
+        f"{''.join(f', {k}={v!r}' for k, v in AUTOBALANCE_PARAMS.items())}) "
         f"threads={threads or 'default'}\n"
         f"wall {clock.wall:.1f}s, CPU {clock.cpu:.1f}s; fold fits+scoring "
         f"{fold_time:.1f}s; refit {clf.refit_time_:.1f}s; other (sampler, "
@@ -894,12 +922,20 @@ def parse_args(argv=None):
         "(<out>.oracle/), to compare selection rules offline",
     )
     parser.add_argument(
+        "--autobalance-params",
+        default="",
+        metavar="K=V,...",
+        help="non-default AutoBalancedClassifier settings for the autobalance "
+        "method (e.g. n_trials=12); use another --out for each variant",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DATASET",
         help="time one default fit on the whole dataset and show where it goes",
     )
     args = parser.parse_args(argv)
     args.threads = args.threads or None
+    AUTOBALANCE_PARAMS.update(parse_params(args.autobalance_params))
     quick = args.quick or args.suite == "quick"
     if args.outer_repeats is None:
         args.outer_repeats = "1x2" if quick else "5x2"
