@@ -74,7 +74,12 @@ class Budget:
         return self.remaining() - self.reserve
 
     def exhausted(self):
-        return self._best is not None and self.search_remaining() <= 0
+        """Whether not even the quickest fold seen so far fits any more (so
+        the study stops instead of proposing trials that cannot run)."""
+        if self._best is None:
+            return False
+        quickest = min(min(t) for t in self._fold_times.values() if t)
+        return self.search_remaining() <= FOLD_MARGIN * quickest
 
     # -- estimates ---------------------------------------------------------
     def refit_estimate(self, config, fit_times):

@@ -82,8 +82,11 @@ def test_budget_reserves_the_refit_of_the_best_setup():
     assert budget.allows_folds(et, [left / 2])
     assert not budget.allows_folds(et, [left])
     assert not budget.exhausted()
-    clock.now = 100.0
+    # Exhausted once not even the quickest fold seen (0.5 s) fits.
+    clock.now = budget.deadline - refit - 1.25 * 0.5 + 0.01
     assert budget.exhausted()
+    clock.now -= 0.02
+    assert not budget.exhausted()
 
 
 def test_budget_estimates_an_unseen_setup_from_its_model():
