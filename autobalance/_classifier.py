@@ -69,6 +69,12 @@ def _label(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+#: ``n_trials="auto"``: fewer trials when the smallest class has fewer rows
+#: than this (fold AUCs then differ by noise more than by technique).
+AUTO_TRIALS_MINORITY_ROWS = 1_000
+AUTO_TRIALS_FEW = 12
+AUTO_TRIALS_MANY = 30
+
 #: Rows the search runs on with ``max_search_samples="auto"``.
 AUTO_MAX_SEARCH_SAMPLES = 50_000
 #: Rows of each class a search subsample keeps at least (or all of them).
@@ -93,6 +99,21 @@ def search_subsample(y, classes, counts, max_rows, seed):
         for c, q in zip(classes, quota, strict=True)
     ]
     return np.sort(np.concatenate(rows))
+
+
+ENSEMBLE_RULE = "best"
+
+
+def prefer_ensemble(best, ensemble):
+    """The ensemble unless ``best`` beats it clearly: by more than one
+    standard error of their paired fold differences."""
+    if best.number == ensemble.number:
+        return best
+    diff = np.asarray(best.user_attrs["split_scores"]) - np.asarray(
+        ensemble.user_attrs["split_scores"]
+    )
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return best if diff.mean() > se else ensemble
 
 
 def _search_predictions(objective, trial):
@@ -181,12 +202,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     cv : int or cross-validation splitter, default=5
         Inner cross-validation. An integer gives a shuffled
         ``StratifiedKFold`` seeded from ``random_state``.
-    n_trials : int or None, default=30
+    n_trials : int, "auto" or None, default="auto"
         Number of trials (configurations evaluated). The first ones are fixed
         starting points (``none`` and balanced class weights on every model,
         the balanced random forest), then Optuna's TPE sampler explores. A
-        configuration already evaluated is not refitted. With a ``storage``,
-        the number of finished trials the stored study should reach.
+        configuration already evaluated is not refitted. ``"auto"``: 12 when
+        the smallest class of the searched rows has fewer than 1,000 rows,
+        where fold scores are too noisy for a longer search to choose better
+        (``benchmarks/README.md``), 30 otherwise. With a ``storage``, the
+        number of finished trials the stored study should reach.
     timeout : float or None, default=None
         Seconds for the whole ``fit``: the search stops early enough to leave
         time for the refit, estimated from the fold fit times of the best
@@ -353,7 +377,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         "techniques": [list, tuple, None],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "cv": ["cv_object"],
-        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "n_trials": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "max_search_samples": [
             Interval(Integral, 100, None, closed="left"),
@@ -386,7 +414,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         techniques=None,
         scoring=None,
         cv=5,
-        n_trials=30,
+        n_trials="auto",
         timeout=None,
         max_search_samples="auto",
         pruning=True,
@@ -663,7 +691,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             run_study(
                 study,
                 search.objective,
-                n_trials=self.n_trials,
+                n_trials=search.n_trials,
                 timeout=self.timeout,
                 starting_params=[
                     space.optuna_params(c) for c in space.starting_configs()
@@ -672,11 +700,14 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 budget=search.budget,
             )
             check_completed(study)
+            ensemble_trial = None
             if search.ensembling:
-                add_ensemble_trial(
+                ensemble_trial = add_ensemble_trial(
                     study, search.objective.oof, splits, y, positive=classes[1]
                 )
             best_trial = best_trial_of(study)
+            if ensemble_trial is not None and ENSEMBLE_RULE == "one_se":
+                best_trial = prefer_ensemble(best_trial, ensemble_trial)
             if search.budget is not None:
                 best_trial = search.budget.affordable_best(
                     study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
@@ -728,7 +759,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
                 "n_trials and timeout are both None, so the search would never stop; "
-                "set n_trials (e.g. 50) or timeout in seconds."
+                "set n_trials (e.g. 30) or timeout in seconds."
             )
         if (self.storage is None) != (self.study_name is None):
             raise ValueError(
@@ -823,7 +854,14 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             X_full=X_full,
             y_full=y_full,
             rows=rows,
+            n_trials=self._n_trials(counts),
         )
+
+    def _n_trials(self, counts):
+        if self.n_trials != "auto":
+            return self.n_trials
+        few = counts.min() < AUTO_TRIALS_MINORITY_ROWS
+        return AUTO_TRIALS_FEW if few else AUTO_TRIALS_MANY
 
     def _max_search_samples(self):
         if self.max_search_samples == "auto":

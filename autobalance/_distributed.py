@@ -683,7 +683,7 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
         return run_queue(
             study,
             search.objective,
-            n_trials=estimator.n_trials,
+            n_trials=search.n_trials,
             timeout=estimator.timeout if timeout is None else timeout,
             show_progress_bar=show_progress_bar,
             driver=False,

@@ -161,14 +161,18 @@ def make_prepare(info):
     # Pipeline as an intermediate step.
     if info.is_sparse:
         numeric = make_pipeline(
-            SimpleImputer(strategy="median"), StandardScaler(with_mean=False)
+            SimpleImputer(strategy="median"),
+            StandardScaler(with_mean=False, copy=False),
         )
         return ColumnTransformer(
             [("numeric", numeric, slice(0, None))], sparse_threshold=1.0
         )
     if not info.categorical:
+        # The imputer always returns a copy: scale it in place (one copy of
+        # the data fewer, which matters on large tables).
         numeric = make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+            SimpleImputer(strategy="median", add_indicator=True),
+            StandardScaler(copy=False),
         )
         return ColumnTransformer([("numeric", numeric, slice(0, None))])
     transformers = []
@@ -193,7 +197,7 @@ def make_prepare(info):
                 "numeric",
                 make_pipeline(
                     SimpleImputer(strategy="median", add_indicator=True),
-                    StandardScaler(),
+                    StandardScaler(copy=False),
                 ),
                 list(info.numeric),
             )

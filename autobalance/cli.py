@@ -520,6 +520,10 @@ def _positive_int(text):
     return value
 
 
+def _trials(text):
+    return "auto" if text.lower() == "auto" else _positive_int(text)
+
+
 def _search_samples(text):
     if text.lower() == "auto":
         return "auto"
@@ -553,7 +557,13 @@ def _add_search_options(p, *, target_required):
     p.add_argument(
         "--techniques", help="techniques to search, comma-separated (default: all)"
     )
-    p.add_argument("--n-trials", type=_positive_int, default=30, help="default 30")
+    p.add_argument(
+        "--n-trials",
+        type=_trials,
+        default="auto",
+        help="trials of the search (default auto: 12 when the smallest class has "
+        "fewer than 1000 rows, else 30)",
+    )
     p.add_argument(
         "--timeout",
         type=_positive_float,

@@ -642,7 +642,9 @@ def summarize_trials(trials, results, near=0.01):
             continue
         duplicate = t.get("duplicate", pd.Series(False, index=t.index))
         duplicate = duplicate.fillna(False).astype(bool)
-        t["fold_fits"] = np.where(duplicate, 0, t["n_splits_run"])
+        # The ensemble row is scored from its members' predictions: no fit.
+        no_fit = duplicate | (t["technique"] == "ensemble")
+        t["fold_fits"] = np.where(no_fit, 0, t["n_splits_run"])
         t["seconds"] = t["fold_fits"] * t["mean_fit_time"]
         search = t.groupby(["dataset", "fold_hash"])["mean_test_score"]
         t["near_best"] = t["mean_test_score"] >= search.transform("max") - near

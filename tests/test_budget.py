@@ -287,3 +287,35 @@ def test_default_extra_trees_are_smaller_on_large_data():
     # Large data: the refit grows the 100 trees the search scored.
     assert large.estimator.get_params()["model__n_estimators"] == 100
     assert large.search_params == {}
+
+
+def test_auto_n_trials_depends_on_the_smallest_class(binary_data):
+    X, y = binary_data
+    clf = AutoBalancedClassifier(LogisticRegression())
+    assert clf.n_trials == "auto"
+    assert clf._n_trials(np.array([5_000, 999])) == 12
+    assert clf._n_trials(np.array([5_000, 1_000])) == 30
+    assert AutoBalancedClassifier(n_trials=7)._n_trials(np.array([9, 1])) == 7
+    clf.set_params(cv=3, random_state=0).fit(X, y)
+    assert len(clf.cv_results_["state"]) == 12
+
+
+def test_prepare_step_never_modifies_the_input():
+    # The scaler works in place on the imputer's copy, never on the caller's X.
+    from scipy import sparse as sp
+
+    from autobalance._preprocessing import describe_features, make_prepare
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    X[3, 1] = np.nan
+    S = sp.random(60, 5, density=0.3, format="csr", random_state=0)
+    for data in (X, S):
+        before = data.copy()
+        prepare = make_prepare(describe_features(data))
+        out = prepare.fit_transform(data)
+        prepare.transform(data)
+        after = data.toarray() if sp.issparse(data) else data
+        expected = before.toarray() if sp.issparse(before) else before
+        np.testing.assert_array_equal(after, expected)
+        assert not np.shares_memory(np.asarray(out), after)
