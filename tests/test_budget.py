@@ -319,3 +319,21 @@ def test_prepare_step_never_modifies_the_input():
         expected = before.toarray() if sp.issparse(before) else before
         np.testing.assert_array_equal(after, expected)
         assert not np.shares_memory(np.asarray(out), after)
+
+
+def test_the_ensemble_is_preferred_unless_clearly_worse():
+    from types import SimpleNamespace
+
+    from autobalance._classifier import prefer_ensemble
+
+    def trial(number, scores):
+        return SimpleNamespace(number=number, user_attrs={"split_scores": scores})
+
+    ensemble = trial(9, [0.80, 0.82, 0.84, 0.86, 0.88])
+    # Better on average, but within one standard error of the paired differences.
+    noisy = trial(3, [0.90, 0.78, 0.86, 0.84, 0.90])
+    assert prefer_ensemble(noisy, ensemble) is ensemble
+    # Better on every fold: clearly better.
+    clear = trial(4, [0.83, 0.85, 0.87, 0.89, 0.91])
+    assert prefer_ensemble(clear, ensemble) is clear
+    assert prefer_ensemble(ensemble, ensemble) is ensemble
