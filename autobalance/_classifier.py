@@ -219,10 +219,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Seconds for the whole ``fit``: the search stops early enough to leave
         time for the refit, estimated from the fold fit times of the best
         setup so far (scaled to all rows and to the full model). It is checked
-        before every fold, not only between trials, so a fit overruns it by at
-        most one fold of one trial, or by the first trial when even that does
-        not fit. When the best setup's refit would not fit in the time left,
-        the best one whose refit does is chosen.
+        before every fold, not only between trials, so a fit overruns it only
+        when a fold or the refit takes longer than the times measured so far
+        predict, or when even the first trial does not fit (the first trial
+        always runs, so that there is a model). When the best setup's refit
+        would not fit in the time left, the best one whose refit does is
+        chosen.
     max_search_samples : int, "auto" or None, default="auto"
         Rows the search cross-validates on. On more rows, the search runs on a
         stratified random subsample of this size (every class keeps its share,
