@@ -1,4 +1,5 @@
-"""The time budget of one ``fit``: the search, the refit and the decision rule.
+"""The budget of one ``fit``: time for the search and the refit, and the
+memory of the refitted model.
 
 Optuna's own ``timeout`` only stops *starting* trials: a trial that begins a
 second before the deadline runs all its folds, and the refit of the chosen
@@ -6,6 +7,11 @@ setup on all rows (with the full model, not the cheaper one scored while
 searching) comes on top. On large data each of those can take minutes. So the
 budget here is checked before every batch of folds, and it keeps in reserve
 the estimated refit time of the best setup so far.
+
+Memory: every fold's model is weighed (``_footprint``); a setup whose refit
+on all rows would weigh more than :data:`MODEL_MEMORY_FACTOR` times the
+training data (and more than :data:`MODEL_MEMORY_FLOOR`) is passed over for
+the best one that does not.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ import time
 
 import numpy as np
 
-from ._objective import ATTR_ALGORITHM, ATTR_FIT_TIMES, ATTR_PARAMS, ATTR_TECHNIQUE
+from ._objective import (
+    ATTR_ALGORITHM,
+    ATTR_FIT_TIMES,
+    ATTR_MODEL_BYTES,
+    ATTR_PARAMS,
+    ATTR_TECHNIQUE,
+)
 from ._space import Config
 
 __all__ = ["Budget"]
@@ -27,15 +39,19 @@ ROWS_EXPONENT = 1.15
 SLACK = 0.03
 # Safety factor on the estimated time of the next fold.
 FOLD_MARGIN = 1.25
+#: The refitted model may weigh up to this many times the training data ...
+MODEL_MEMORY_FACTOR = 2.0
+#: ... or this many bytes, whichever is larger (small data: any model).
+MODEL_MEMORY_FLOOR = 256 * 2**20
 
 
 class Budget:
-    """Wall-clock budget of one ``fit``.
+    """Time and memory budget of one ``fit``.
 
     Parameters
     ----------
-    timeout : float
-        Seconds for the whole ``fit``.
+    timeout : float or None
+        Seconds for the whole ``fit``; ``None``: no time limit.
     space : SearchSpace
         Gives the search-to-refit cost ratio of each setup.
     n_samples : int
@@ -45,17 +61,34 @@ class Budget:
     clock : callable, default=time.monotonic
     start : float or None
         When the fit started, on ``clock``; now by default.
+    data_bytes : int, default=0
+        Bytes of the training data; sets the memory limit of the refitted
+        model (``max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)``).
     """
 
     def __init__(
-        self, timeout, *, space, n_samples, n_train, clock=time.monotonic, start=None
+        self,
+        timeout,
+        *,
+        space,
+        n_samples,
+        n_train,
+        clock=time.monotonic,
+        start=None,
+        data_bytes=0,
     ):
-        self.timeout = float(timeout)
+        self.timeout = None if timeout is None else float(timeout)
         self.space = space
         self.clock = clock
         self.start = clock() if start is None else start
-        self.deadline = self.start + self.timeout - SLACK * self.timeout
-        self.scale = (n_samples / max(n_train, 1.0)) ** ROWS_EXPONENT
+        self.deadline = (
+            np.inf
+            if timeout is None
+            else self.start + self.timeout - SLACK * self.timeout
+        )
+        self.rows_ratio = n_samples / max(n_train, 1.0)
+        self.scale = self.rows_ratio**ROWS_EXPONENT
+        self.memory_limit = max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)
         self._fold_times = {}
         self._best = None  # (value, refit estimate) of the best trial so far
 
@@ -76,7 +109,7 @@ class Budget:
     def exhausted(self):
         """Whether not even the quickest fold seen so far fits any more (so
         the study stops instead of proposing trials that cannot run)."""
-        if self._best is None:
+        if self._best is None or self.timeout is None:
             return False
         quickest = min(min(t) for t in self._fold_times.values() if t)
         return self.search_remaining() <= FOLD_MARGIN * quickest
@@ -110,7 +143,7 @@ class Budget:
         Until one trial has completed everything is allowed, so that a fit
         always has a setup to return.
         """
-        if self._best is None:
+        if self._best is None or self.timeout is None:
             return True
         del n_parallel  # a batch runs in parallel: it takes one fold's time
         return self._fold_estimate(config, fit_times) <= self.search_remaining()
@@ -138,15 +171,41 @@ class Budget:
         config = Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})
         return self.refit_estimate(config, fit_times)
 
+    def trial_model_estimate(self, trial):
+        """Estimated bytes of a trial's model refitted on all rows: its fold
+        models' mean, times the rows ratio and the fidelity ratio (fully grown
+        trees have about one leaf per few rows; more trees, more nodes)."""
+        attrs = trial.user_attrs
+        sizes = attrs.get(ATTR_MODEL_BYTES) or [0]
+        members = (attrs.get(ATTR_PARAMS) or {}).get("members")
+        if members is not None:
+            ratio = max(
+                self.space.fidelity_ratio(Config(m["technique"], m["algorithm"], {}))
+                for m in members
+            )
+        else:
+            config = Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})
+            ratio = self.space.fidelity_ratio(config)
+        return float(np.mean(sizes)) * self.rows_ratio * ratio
+
+    def fits(self, trial):
+        """``(refit in time, model in memory)`` for a trial of the study."""
+        left = self.remaining() + (0 if self.timeout is None else SLACK * self.timeout)
+        return (
+            self.trial_refit_estimate(trial) <= left,
+            self.trial_model_estimate(trial) <= self.memory_limit,
+        )
+
     def affordable_best(self, trials, best):
-        """``best`` if its refit fits in the time left, else the best-scoring
-        trial whose refit does, else the one with the cheapest refit."""
-        left = self.remaining() + SLACK * self.timeout
-        if self.trial_refit_estimate(best) <= left:
+        """``best`` if its refit fits in the time left and its model in the
+        memory limit, else the best-scoring trial that does (by time first,
+        then by memory), else the one with the cheapest refit."""
+        fits = self.fits
+        if all(fits(best)):
             return best
         ranked = sorted(trials, key=lambda t: (-t.value, t.number))
-        estimates = [self.trial_refit_estimate(t) for t in ranked]
-        for trial, estimate in zip(ranked, estimates, strict=True):
-            if estimate <= left:
-                return trial
-        return ranked[int(np.argmin(estimates))]
+        for rule in (all, lambda ok: ok[0]):
+            for trial in ranked:
+                if rule(fits(trial)):
+                    return trial
+        return min(ranked, key=self.trial_refit_estimate)

@@ -44,6 +44,7 @@ from ._ensemble import (
     add_ensemble_trial,
     ensemble_predictions,
 )
+from ._footprint import data_nbytes
 from ._objective import Objective
 from ._persist import library_versions
 from ._preprocessing import describe_features
@@ -99,6 +100,30 @@ def search_subsample(y, classes, counts, max_rows, seed):
         for c, q in zip(classes, quota, strict=True)
     ]
     return np.sort(np.concatenate(rows))
+
+
+def _warn_passed_over(best, chosen, budget):
+    seconds = budget.trial_refit_estimate(best)
+    size = budget.trial_model_estimate(best) / 2**20
+    in_time, in_memory = budget.fits(best)
+    reasons = []
+    if not in_memory:
+        reasons.append(
+            f"a model of about {size:,.0f} MiB refitted on every row (the limit is "
+            f"{budget.memory_limit / 2**20:,.0f} MiB: twice the training data, at "
+            "least 256 MiB)"
+        )
+    if not in_time:
+        reasons.append(f"about {seconds:,.0f} s to refit, more than the time left")
+    name = lambda t: f"{t.user_attrs.get('technique')}/{t.user_attrs.get('algorithm')}"  # noqa: E731
+    warnings.warn(
+        f"The best setup {name(best)} would need {' and '.join(reasons)}; "
+        f"refitting {name(chosen)} instead (the best that fits). Pass "
+        "estimator= with smaller models (e.g. min_samples_leaf on trees) or a "
+        "larger timeout to search them.",
+        SkippedTechniqueWarning,
+        stacklevel=3,
+    )
 
 
 def prefer_ensemble(best, ensemble):
@@ -719,11 +744,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             best_trial = best_trial_of(study)
             if ensemble_trial is not None:
                 best_trial = prefer_ensemble(best_trial, ensemble_trial)
-            if search.budget is not None:
-                best_trial = search.budget.affordable_best(
-                    study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
-                    best_trial,
-                )
+            chosen = search.budget.affordable_best(
+                study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+                best_trial,
+            )
+            if chosen.number != best_trial.number:
+                _warn_passed_over(best_trial, chosen, search.budget)
+            best_trial = chosen
 
         self.study_ = study
         self.scorer_ = scorer
@@ -825,16 +852,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         fingerprint = data_fingerprint(
             X_search, y, self._settings(techniques, algorithms)
         )
-        budget = None
-        if self.timeout is not None:
-            budget = Budget(
-                self.timeout,
-                space=space,
-                n_samples=n_full,
-                n_train=float(np.mean([len(train) for train, _ in splits])),
-                clock=clock,
-                start=clock_start,
-            )
+        budget = Budget(
+            self.timeout,
+            space=space,
+            n_samples=n_full,
+            n_train=float(np.mean([len(train) for train, _ in splits])),
+            clock=clock,
+            start=clock_start,
+            data_bytes=data_nbytes(X_full),
+        )
         ensembling = self._ensembling(classes, space)
         decision_rule = self.calibration not in (None, "off") or (
             self.threshold is not None

@@ -22,6 +22,7 @@ from ._objective import (
     ATTR_DUPLICATE,
     ATTR_FAMILY,
     ATTR_FIT_TIMES,
+    ATTR_MODEL_BYTES,
     ATTR_PARAMS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
@@ -125,6 +126,10 @@ def add_ensemble_trial(study, oof, splits, y, positive):
     scores = [float(roc_auc_score(f.y == positive, f.raw[:, column])) for f in folds]
     fit_times = np.sum([t.user_attrs[ATTR_FIT_TIMES] for t in members], axis=0)
     score_times = np.sum([t.user_attrs[ATTR_SCORE_TIMES] for t in members], axis=0)
+    model_bytes = np.sum(
+        [t.user_attrs.get(ATTR_MODEL_BYTES) or [0] * len(splits) for t in members],
+        axis=0,
+    )
     trial = optuna.trial.create_trial(
         state=optuna.trial.TrialState.COMPLETE,
         value=float(np.mean(scores)),
@@ -140,6 +145,7 @@ def add_ensemble_trial(study, oof, splits, y, positive):
             ATTR_SCORES: scores,
             ATTR_FIT_TIMES: fit_times.tolist(),
             ATTR_SCORE_TIMES: score_times.tolist(),
+            ATTR_MODEL_BYTES: model_bytes.tolist(),
         },
     )
     study.add_trial(trial)

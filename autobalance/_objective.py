@@ -18,6 +18,7 @@ from sklearn.metrics import recall_score
 from sklearn.utils import _safe_indexing
 
 from ._calibration import FoldPrediction, prior_shift_factors, raw_response
+from ._footprint import model_nbytes
 
 __all__ = ["Objective"]
 
@@ -32,6 +33,7 @@ ATTR_SCORE_TIMES = "score_times"
 ATTR_FAIL = "fail_reason"
 ATTR_DUPLICATE = "duplicate_of"
 ATTR_RECALLS = "split_recalls"
+ATTR_MODEL_BYTES = "model_bytes"
 
 
 def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, classes=None):
@@ -60,7 +62,7 @@ def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, classes=No
         raw, kind = raw_response(estimator, X_test)
         shift = prior_shift_factors(estimator, y_train, classes)
         prediction = FoldPrediction(np.asarray(test), y_test, raw, kind, shift)
-    return score, fit_time, score_time, recalls, prediction
+    return score, fit_time, score_time, recalls, prediction, model_nbytes(estimator)
 
 
 def _jsonable(value):
@@ -154,7 +156,13 @@ class Objective:
         if duplicate is not None:
             # The same folds and seeds give the same scores: reuse them.
             trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
-            for key in (ATTR_SCORES, ATTR_FIT_TIMES, ATTR_SCORE_TIMES, ATTR_RECALLS):
+            for key in (
+                ATTR_SCORES,
+                ATTR_FIT_TIMES,
+                ATTR_SCORE_TIMES,
+                ATTR_RECALLS,
+                ATTR_MODEL_BYTES,
+            ):
                 trial.set_user_attr(key, duplicate.user_attrs.get(key))
             # As if its folds had run: the pruner compares with whichever of
             # two tied trials the storage calls best.
@@ -173,6 +181,7 @@ class Objective:
 
     def _cross_validate(self, trial, estimator, config):
         scores, fit_times, score_times, recalls, probas = [], [], [], [], []
+        model_bytes = []
         batch = self._batch_size()
         classes = self.space.context.classes if self.keep_oof else None
         for start in range(0, len(self.splits), batch):
@@ -211,10 +220,12 @@ class Objective:
                     )
                     for _, (tr, te) in chunk
                 )
-            for (step, _), (score, fit_time, score_time, recall, proba) in zip(
+            for (step, _), (score, fit_time, score_time, recall, proba, nbytes) in zip(
                 chunk, results, strict=True
             ):
                 probas.append(proba)
+                model_bytes.append(nbytes)
+                trial.set_user_attr(ATTR_MODEL_BYTES, model_bytes)
                 if not math.isfinite(score):
                     raise ValueError(f"the score on fold {step} is {score}")
                 scores.append(score)

@@ -679,11 +679,12 @@ class SearchSpace:
         """How many times costlier the refitted model is than the one scored
         while searching: the ratio of their ensemble sizes (``n_estimators``),
         1 when the search uses the full model."""
-        key = (config.technique, config.algorithm)
+        # A string key: the space is saved with the model (skops writes JSON).
+        key = f"{config.technique}/{config.algorithm}"
         cache = self._fidelity
         if key not in cache:
             # The model part alone sets the ratio: build at default parameters.
-            base = self.default_config(*key)
+            base = self.default_config(config.technique, config.algorithm)
             full = self.build(base).get_params(deep=True)
             cheap = self.build(base, search=True).get_params(deep=True)
             ratio = 1.0

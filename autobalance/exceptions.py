@@ -27,5 +27,8 @@ class StorageError(ValueError):
 
 
 class SkippedTechniqueWarning(UserWarning):
-    """Warned by ``fit`` when techniques are left out of the search because
-    the data is too large for them (see ``max_search_samples``)."""
+    """Warned by ``fit`` when the size of the data or the budget rules a
+    setup out: techniques left out of the search on large data (see
+    ``max_search_samples``), or a better-scoring setup not refitted because
+    its refit would not fit in the ``timeout`` or its model would weigh more
+    than twice the training data (and more than 256 MiB)."""

@@ -337,3 +337,74 @@ def test_the_ensemble_is_preferred_unless_clearly_worse():
     clear = trial(4, [0.83, 0.85, 0.87, 0.89, 0.91])
     assert prefer_ensemble(clear, ensemble) is clear
     assert prefer_ensemble(ensemble, ensemble) is ensemble
+
+
+# -- Memory of the refitted model ----------------------------------------------
+def test_model_and_data_bytes():
+    import pickle
+
+    import pandas as pd
+    from scipy import sparse as sp
+
+    from autobalance._footprint import data_nbytes, model_nbytes
+
+    X, y = make_classification(n_samples=2_000, weights=[0.9], random_state=0)
+    small = ExtraTreesClassifier(n_estimators=10, random_state=0).fit(X, y)
+    large = ExtraTreesClassifier(n_estimators=40, random_state=0).fit(X, y)
+    assert model_nbytes(small) == pytest.approx(len(pickle.dumps(small)), rel=0.1)
+    assert model_nbytes(large) > 3 * model_nbytes(small)
+    # Through pipelines and wrappers (the default portfolio's models).
+    pipe = default_algorithms()[1].estimator.set_params(model__n_estimators=10)
+    assert model_nbytes(pipe.fit(X, y)) >= model_nbytes(small) * 0.5
+    assert model_nbytes(LogisticRegression().fit(X, y)) < 1_000
+    assert data_nbytes(X) == X.nbytes
+    assert data_nbytes(pd.DataFrame(X)) == X.nbytes
+    S = sp.csr_matrix(X)
+    assert data_nbytes(S) == S.data.nbytes + S.indices.nbytes + S.indptr.nbytes
+
+
+def _trial(value, algorithm, fit_times, model_bytes):
+    return optuna.trial.create_trial(
+        value=value,
+        user_attrs={
+            "technique": "none",
+            "algorithm": algorithm,
+            "fit_times": fit_times,
+            "model_bytes": model_bytes,
+        },
+    )
+
+
+def test_a_model_too_large_for_the_memory_limit_is_passed_over():
+    space = _space()
+    budget = Budget(None, space=space, n_samples=1000, n_train=500, data_bytes=2**30)
+    assert budget.memory_limit == 2 * 2**30
+    big = _trial(0.9, "hist_gradient_boosting", [1.0], [2**30])  # 2 GiB refitted
+    small = _trial(0.8, "logistic_regression", [1.0], [1_000])
+    assert budget.trial_model_estimate(big) == pytest.approx(2 * 2**30)
+    assert budget.affordable_best([big, small], big) is big
+    # Extra trees are searched with a third of the trees: three times heavier.
+    trees = _trial(0.9, "extra_trees", [1.0], [2**30])
+    assert budget.affordable_best([trees, small], trees) is small
+    # Small data: the floor of 256 MiB, not twice the data.
+    tiny = Budget(None, space=space, n_samples=10, n_train=5, data_bytes=1_000)
+    assert tiny.memory_limit == 256 * 2**20
+
+
+def test_fit_warns_when_it_passes_over_a_heavy_model(binary_data, monkeypatch):
+    import autobalance._budget as budget_module
+
+    X, y = binary_data
+    monkeypatch.setattr(budget_module, "MODEL_MEMORY_FLOOR", 0)
+    monkeypatch.setattr(budget_module, "MODEL_MEMORY_FACTOR", 0.5)
+    clf = AutoBalancedClassifier(
+        [("lr", LogisticRegression()), ("et", ExtraTreesClassifier(n_estimators=50))],
+        techniques=["balanced_class_weight"],
+        ensemble=False,
+        n_trials=4,
+        cv=3,
+        random_state=0,
+    )
+    with pytest.warns(SkippedTechniqueWarning, match="MiB refitted on every row"):
+        clf.fit(X, y)
+    assert clf.best_algorithm_ == "lr"
