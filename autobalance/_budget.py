@@ -119,9 +119,10 @@ class Budget:
         """Seconds to refit ``config`` on all rows, from its fold fit times."""
         if not fit_times:
             return 0.0
-        return (
-            float(np.mean(fit_times)) * self.scale * self.space.fidelity_ratio(config)
-        )
+        technique = self.space.techniques.get(config.technique)
+        exponent = getattr(technique, "cost_exponent", None) or ROWS_EXPONENT
+        scale = self.rows_ratio**exponent
+        return float(np.mean(fit_times)) * scale * self.space.fidelity_ratio(config)
 
     def _fold_estimate(self, config, fit_times):
         # Fold fits vary (scoring and bookkeeping come on top): err long.
@@ -163,11 +164,10 @@ class Budget:
         fit_times = attrs.get(ATTR_FIT_TIMES) or []
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
         if members is not None:
-            ratios = [
-                self.space.fidelity_ratio(Config(m["technique"], m["algorithm"], {}))
-                for m in members
-            ]
-            return float(np.mean(fit_times or [0.0])) * self.scale * max(ratios)
+            configs = [Config(m["technique"], m["algorithm"], {}) for m in members]
+            # Fold times of the members are summed in the ensemble's trial:
+            # scale them with the costliest member's ratio.
+            return max(self.refit_estimate(c, fit_times) for c in configs)
         config = Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})
         return self.refit_estimate(config, fit_times)
 

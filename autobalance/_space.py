@@ -336,6 +336,12 @@ class Technique:
         named ``"prepare"`` when there is one (``"prepared"``: the default
         portfolio's imputed, scaled features with categories as codes, which
         SMOTENC and random samplers need).
+    cost_exponent : float or None, default=None
+        How the cost of a fit grows with the rows, ``cost ~ rows **
+        cost_exponent``, used to predict the refit time on all rows from the
+        search's folds under a ``timeout``. ``None``: 1.15 (tree and boosting
+        fits); samplers that search neighbours among all rows grow faster
+        (1.5 for the built-in ones).
 
     Examples
     --------
@@ -358,6 +364,7 @@ class Technique:
     description: str = ""
     placement: str = "model"
     search_params: dict = field(default_factory=dict)
+    cost_exponent: float | None = None
 
     def __post_init__(self):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):

@@ -408,3 +408,12 @@ def test_fit_warns_when_it_passes_over_a_heavy_model(binary_data, monkeypatch):
     with pytest.warns(SkippedTechniqueWarning, match="MiB refitted on every row"):
         clf.fit(X, y)
     assert clf.best_algorithm_ == "lr"
+
+
+def test_neighbour_samplers_refit_cost_grows_faster_with_rows():
+    budget = Budget(100, space=_space(), n_samples=4000, n_train=1000)
+    lr = Config("none", "logistic_regression", {})
+    adasyn = Config("adasyn", "logistic_regression", {})
+    assert budget.refit_estimate(lr, [1.0]) == pytest.approx(4**1.15)
+    # ADASYN searches neighbours among all rows: rows ** 1.5.
+    assert budget.refit_estimate(adasyn, [1.0]) == pytest.approx(4**1.5)
