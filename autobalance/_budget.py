@@ -149,12 +149,28 @@ class Budget:
         del n_parallel  # a batch runs in parallel: it takes one fold's time
         return self._fold_estimate(config, fit_times) <= self.search_remaining()
 
-    def record(self, config, fit_times, value):
-        """Learn from a completed trial."""
+    def record(self, config, fit_times, value, model_bytes=()):
+        """Learn from a completed trial.
+
+        The reserve follows the best trial that could be refitted: one whose
+        model fits in the memory limit and whose refit fits in the time left
+        (a setup that will be passed over must not stop the search early).
+        The first trial counts in any case.
+        """
         for key in ((config.technique, config.algorithm), config.algorithm):
             self._fold_times.setdefault(key, []).extend(fit_times)
-        if self._best is None or value > self._best[0]:
-            self._best = (value, self.refit_estimate(config, fit_times))
+        refit = self.refit_estimate(config, fit_times)
+        size = self.model_estimate(config, model_bytes)
+        usable = size <= self.memory_limit and refit <= self.remaining()
+        if self._best is None or (usable and value > self._best[0]):
+            self._best = (value, refit)
+
+    def model_estimate(self, config, model_bytes):
+        """Bytes of ``config``'s model refitted on all rows, from its folds'."""
+        if not len(model_bytes):
+            return 0.0
+        ratio = self.space.fidelity_ratio(config)
+        return float(np.mean(model_bytes)) * self.rows_ratio * ratio
 
     # -- choosing under the budget -------------------------------------------
     def trial_refit_estimate(self, trial):
@@ -179,14 +195,10 @@ class Budget:
         sizes = attrs.get(ATTR_MODEL_BYTES) or [0]
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
         if members is not None:
-            ratio = max(
-                self.space.fidelity_ratio(Config(m["technique"], m["algorithm"], {}))
-                for m in members
-            )
+            configs = [Config(m["technique"], m["algorithm"], {}) for m in members]
         else:
-            config = Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})
-            ratio = self.space.fidelity_ratio(config)
-        return float(np.mean(sizes)) * self.rows_ratio * ratio
+            configs = [Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})]
+        return max(self.model_estimate(c, sizes) for c in configs)
 
     def fits(self, trial):
         """``(refit in time, model in memory)`` for a trial of the study."""

@@ -241,7 +241,7 @@ class Objective:
         self._record(trial, scores, fit_times, score_times)
         value = float(np.mean(scores))
         if self.budget is not None:
-            self.budget.record(config, fit_times, value)
+            self.budget.record(config, fit_times, value, model_bytes)
         if self.keep_oof:
             self._retain(trial.number, config, value, probas)
         return value

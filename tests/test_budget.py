@@ -417,3 +417,22 @@ def test_neighbour_samplers_refit_cost_grows_faster_with_rows():
     assert budget.refit_estimate(lr, [1.0]) == pytest.approx(4**1.15)
     # ADASYN searches neighbours among all rows: rows ** 1.5.
     assert budget.refit_estimate(adasyn, [1.0]) == pytest.approx(4**1.5)
+
+
+def test_the_reserve_ignores_setups_that_will_be_passed_over():
+    clock = FakeClock()
+    budget = Budget(
+        100, space=_space(), n_samples=1000, n_train=500, clock=clock, data_bytes=1
+    )
+    lr = Config("none", "logistic_regression", {})
+    hgb = Config("none", "hist_gradient_boosting", {})
+    budget.record(lr, [1.0], value=0.7, model_bytes=[1_000])
+    first = budget.reserve
+    # Better, but its model would weigh 2 GiB: not refitted, so not reserved.
+    budget.record(hgb, [10.0], value=0.9, model_bytes=[2**30])
+    assert budget.reserve == first
+    # Better and too slow to refit in the time left: not reserved either.
+    budget.record(hgb, [60.0], value=0.95, model_bytes=[1_000])
+    assert budget.reserve == first
+    budget.record(hgb, [2.0], value=0.8, model_bytes=[1_000])
+    assert budget.reserve == pytest.approx(2.0 * 2**1.15)
