@@ -479,6 +479,7 @@ def fit_calibration(
     technique_kind=None,
     folds=None,
     n_jobs=None,
+    y_fitted=None,
 ):
     """Choose and fit the probability correction of one setup.
 
@@ -504,6 +505,9 @@ def fit_calibration(
     folds : list of FoldPrediction or None
         Out-of-fold predictions, if already computed.
     n_jobs : int or None
+    y_fitted : ndarray or None
+        The labels ``fitted`` was trained on, when not ``y`` (a search on a
+        subsample, a refit on every row).
 
     Returns
     -------
@@ -552,7 +556,9 @@ def fit_calibration(
         ]
     kind = folds[0].kind
     raw_probas = [f.raw for f in folds] if kind == "predict_proba" else None
-    final_shift = prior_shift_factors(fitted, y, classes)
+    final_shift = prior_shift_factors(
+        fitted, y if y_fitted is None else np.asarray(y_fitted), classes
+    )
     info = {"requested": method, "factors": None, "candidates": None}
     chosen, reason = method, f"calibration={method!r}"
     if method == "auto":

@@ -778,7 +778,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.versions_ = library_versions()
         self.classes_ = getattr(self.best_estimator_, "classes_", classes)
         self.decision_rule_ = fit_decision_rule(
-            self, X_search, y, folds=_search_predictions(search.objective, best_trial)
+            self,
+            X_search,
+            y,
+            folds=_search_predictions(search.objective, best_trial),
+            y_refit=search.y_full,
         )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold

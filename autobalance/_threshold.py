@@ -394,7 +394,7 @@ def _logit_threshold(threshold, pos_label, classes):
     return cut if pos_label == classes[1] else -cut
 
 
-def fit_decision_rule(clf, X, y, folds=None):
+def fit_decision_rule(clf, X, y, folds=None, y_refit=None):
     """Fit the probability correction and the threshold of a fitted
     ``AutoBalancedClassifier`` on the out-of-fold predictions of its chosen
     setup (re-fitted on the search's folds).
@@ -410,6 +410,9 @@ def fit_decision_rule(clf, X, y, folds=None):
     folds : list of FoldPrediction or None
         Out-of-fold predictions of the chosen setup on the search's folds, as
         the search made them; ``None`` refits the setup on each fold.
+    y_refit : ndarray or None
+        The labels ``best_estimator_`` was refitted on, when not ``y`` (the
+        search ran on a subsample).
 
     Returns
     -------
@@ -449,6 +452,7 @@ def fit_decision_rule(clf, X, y, folds=None):
         method=method,
         technique_kind=technique.kind if technique is not None else None,
         folds=folds,
+        y_fitted=y_refit,
     )
     if method == "off":
         info.update(method="none", reason=off)

@@ -436,3 +436,26 @@ def test_the_reserve_ignores_setups_that_will_be_passed_over():
     assert budget.reserve == first
     budget.record(hgb, [2.0], value=0.8, model_bytes=[1_000])
     assert budget.reserve == pytest.approx(2.0 * 2**1.15)
+
+
+def test_prior_shift_after_a_subsampled_search_uses_the_refit_rows():
+    # The sampler refitted on every row knows every row's index; the
+    # correction must read its counts on all rows, not on the subsample.
+    X, y = make_classification(
+        n_samples=900, n_features=5, weights=[0.85], flip_y=0.05, random_state=0
+    )
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["random_under_sampler"],
+        max_search_samples=300,
+        n_trials=4,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.best_technique_ == "random_under_sampler"
+    assert clf.calibration_["method"] == "prior_shift"
+    # Under-sampled to 1:1 on all 900 rows: the majority's share shrank by
+    # n_minority / n_majority of the full data.
+    ratio = np.sum(y == 1) / np.sum(y == 0)
+    assert clf.calibration_["factors"][0] == pytest.approx(ratio)
+    assert clf.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=0.05)
