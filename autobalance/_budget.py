@@ -20,13 +20,7 @@ import time
 
 import numpy as np
 
-from ._objective import (
-    ATTR_ALGORITHM,
-    ATTR_FIT_TIMES,
-    ATTR_MODEL_BYTES,
-    ATTR_PARAMS,
-    ATTR_TECHNIQUE,
-)
+from ._objective import ATTR_FIT_TIMES, ATTR_MODEL_BYTES, ATTR_PARAMS
 from ._space import Config
 
 __all__ = ["Budget"]
@@ -87,7 +81,6 @@ class Budget:
             else self.start + self.timeout - SLACK * self.timeout
         )
         self.rows_ratio = n_samples / max(n_train, 1.0)
-        self.scale = self.rows_ratio**ROWS_EXPONENT
         self.memory_limit = max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)
         self._fold_times = {}
         self._best = None  # (value, refit estimate) of the best trial so far
@@ -173,32 +166,28 @@ class Budget:
         return float(np.mean(model_bytes)) * self.rows_ratio * ratio
 
     # -- choosing under the budget -------------------------------------------
-    def trial_refit_estimate(self, trial):
-        """Estimated refit seconds of a trial of the study (ensembles: the sum
-        of their members, whose fold times the ensemble trial adds up)."""
+    @staticmethod
+    def _configs(trial):
+        """The setups a trial refits: its own, or an ensemble's members."""
         attrs = trial.user_attrs
-        fit_times = attrs.get(ATTR_FIT_TIMES) or []
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
-        if members is not None:
-            configs = [Config(m["technique"], m["algorithm"], {}) for m in members]
-            # Fold times of the members are summed in the ensemble's trial:
-            # scale them with the costliest member's ratio.
-            return max(self.refit_estimate(c, fit_times) for c in configs)
-        config = Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})
-        return self.refit_estimate(config, fit_times)
+        if members is None:
+            members = [attrs]
+        return [Config(m["technique"], m["algorithm"], {}) for m in members]
+
+    def trial_refit_estimate(self, trial):
+        """Estimated refit seconds of a trial of the study. An ensemble trial
+        holds the sums of its members' fold times; they are scaled with the
+        costliest member's ratios."""
+        fit_times = trial.user_attrs.get(ATTR_FIT_TIMES) or []
+        return max(self.refit_estimate(c, fit_times) for c in self._configs(trial))
 
     def trial_model_estimate(self, trial):
         """Estimated bytes of a trial's model refitted on all rows: its fold
         models' mean, times the rows ratio and the fidelity ratio (fully grown
         trees have about one leaf per few rows; more trees, more nodes)."""
-        attrs = trial.user_attrs
-        sizes = attrs.get(ATTR_MODEL_BYTES) or [0]
-        members = (attrs.get(ATTR_PARAMS) or {}).get("members")
-        if members is not None:
-            configs = [Config(m["technique"], m["algorithm"], {}) for m in members]
-        else:
-            configs = [Config(attrs.get(ATTR_TECHNIQUE), attrs.get(ATTR_ALGORITHM), {})]
-        return max(self.model_estimate(c, sizes) for c in configs)
+        sizes = trial.user_attrs.get(ATTR_MODEL_BYTES) or [0]
+        return max(self.model_estimate(c, sizes) for c in self._configs(trial))
 
     def fits(self, trial):
         """``(refit in time, model in memory)`` for a trial of the study."""

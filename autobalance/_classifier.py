@@ -39,13 +39,20 @@ from ._catalogue import (
     get_technique,
 )
 from ._ensemble import (
+    ATTR_MEMBERS,
     ENSEMBLE,
     SoftVotingEnsemble,
     add_ensemble_trial,
     ensemble_predictions,
 )
 from ._footprint import data_nbytes
-from ._objective import Objective
+from ._objective import (
+    ATTR_ALGORITHM,
+    ATTR_DUPLICATE,
+    ATTR_SCORES,
+    ATTR_TECHNIQUE,
+    Objective,
+)
 from ._persist import library_versions
 from ._preprocessing import describe_features
 from ._results import trial_params, trials_to_cv_results
@@ -115,7 +122,11 @@ def _warn_passed_over(best, chosen, budget):
         )
     if not in_time:
         reasons.append(f"about {seconds:,.0f} s to refit, more than the time left")
-    name = lambda t: f"{t.user_attrs.get('technique')}/{t.user_attrs.get('algorithm')}"  # noqa: E731
+
+    def name(trial):
+        attrs = trial.user_attrs
+        return f"{attrs.get(ATTR_TECHNIQUE)}/{attrs.get(ATTR_ALGORITHM)}"
+
     warnings.warn(
         f"The best setup {name(best)} would need {' and '.join(reasons)}; "
         f"refitting {name(chosen)} instead (the best that fits). Pass "
@@ -138,8 +149,8 @@ def prefer_ensemble(best, ensemble):
     """
     if best.number == ensemble.number:
         return best
-    diff = np.asarray(best.user_attrs["split_scores"]) - np.asarray(
-        ensemble.user_attrs["split_scores"]
+    diff = np.asarray(best.user_attrs[ATTR_SCORES]) - np.asarray(
+        ensemble.user_attrs[ATTR_SCORES]
     )
     se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
     return best if diff.mean() > se else ensemble
@@ -149,12 +160,12 @@ def _search_predictions(objective, trial):
     """The out-of-fold predictions the search made for ``trial`` (an ensemble:
     the average of its members'), or ``None`` when they were not kept."""
     oof = objective.oof
-    if trial.user_attrs.get("technique") == ENSEMBLE:
-        numbers = trial.user_attrs.get("member_trials")
+    if trial.user_attrs.get(ATTR_TECHNIQUE) == ENSEMBLE:
+        numbers = trial.user_attrs.get(ATTR_MEMBERS)
         if numbers and all(n in oof for n in numbers):
             return ensemble_predictions(oof, numbers)
         return None
-    number = trial.user_attrs.get("duplicate_of", trial.number)
+    number = trial.user_attrs.get(ATTR_DUPLICATE, trial.number)
     return oof.get(number)
 
 
