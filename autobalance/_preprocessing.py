@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -27,6 +28,7 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     StandardScaler,
 )
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["FeatureInfo", "describe_features", "make_default_algorithms"]
 
@@ -155,6 +157,48 @@ def _as_str(X):
     return frame.where(frame.notna(), "__missing__").astype(str).to_numpy(dtype=object)
 
 
+class NumericPrepare(TransformerMixin, BaseEstimator):
+    """Median imputation with missing-value indicators, then scaling, for
+    all-numeric dense data: the ``prepare`` step of such tables.
+
+    The same as a ``ColumnTransformer`` around ``SimpleImputer`` and
+    ``StandardScaler``, with two copies of the data fewer (the scaler works in
+    place on the imputer's copy, and no stacking of one block), which is what
+    bounds the peak memory of a refit on large tables. Not a ``Pipeline``:
+    imbalanced-learn refuses nested pipelines as intermediate steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance._preprocessing import NumericPrepare
+    >>> X = np.array([[1.0, np.nan], [3.0, 2.0], [5.0, 4.0]])
+    >>> NumericPrepare().fit_transform(X).shape  # 2 scaled + 1 indicator
+    (3, 3)
+    """
+
+    def fit(self, X, y=None):
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        self.imputer_ = SimpleImputer(strategy="median", add_indicator=True)
+        # The imputer always returns a copy: scale it in place.
+        self.scaler_ = StandardScaler(copy=False)
+        out = self.scaler_.fit_transform(self.imputer_.fit_transform(X))
+        self.n_features_in_ = self.imputer_.n_features_in_
+        if hasattr(self.imputer_, "feature_names_in_"):
+            self.feature_names_in_ = self.imputer_.feature_names_in_
+        return out
+
+    def transform(self, X):
+        check_is_fitted(self)
+        return self.scaler_.transform(self.imputer_.transform(X))
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return self.imputer_.get_feature_names_out(input_features)
+
+
 def make_prepare(info):
     """The shared ``prepare`` step: categorical codes first, then numbers."""
     # Always a ColumnTransformer: imbalanced-learn pipelines refuse a nested
@@ -168,13 +212,7 @@ def make_prepare(info):
             [("numeric", numeric, slice(0, None))], sparse_threshold=1.0
         )
     if not info.categorical:
-        # The imputer always returns a copy: scale it in place (one copy of
-        # the data fewer, which matters on large tables).
-        numeric = make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True),
-            StandardScaler(copy=False),
-        )
-        return ColumnTransformer([("numeric", numeric, slice(0, None))])
+        return NumericPrepare()
     transformers = []
     if info.categorical:
         transformers.append(

@@ -459,3 +459,32 @@ def test_prior_shift_after_a_subsampled_search_uses_the_refit_rows():
     ratio = np.sum(y == 1) / np.sum(y == 0)
     assert clf.calibration_["factors"][0] == pytest.approx(ratio)
     assert clf.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=0.05)
+
+
+def test_numeric_prepare_matches_imputer_then_scaler():
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from autobalance._preprocessing import NumericPrepare
+
+    rng = np.random.RandomState(1)
+    X = pd.DataFrame(rng.randn(50, 3), columns=["a", "b", "c"])
+    X.iloc[[2, 7], 1] = np.nan
+    reference = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+    ).fit(X)
+    prepare = NumericPrepare().fit(X)
+    X_new = X.sample(frac=1.0, random_state=0)
+    np.testing.assert_allclose(prepare.transform(X_new), reference.transform(X_new))
+    np.testing.assert_allclose(
+        NumericPrepare().fit_transform(X), reference.transform(X)
+    )
+    assert list(prepare.get_feature_names_out()) == [
+        "a",
+        "b",
+        "c",
+        "missingindicator_b",
+    ]
+    assert list(prepare.feature_names_in_) == ["a", "b", "c"]
