@@ -131,15 +131,15 @@ class Budget:
             return FOLD_MARGIN * 1.5 * float(np.max(self._fold_times[config.algorithm]))
         return 0.0
 
-    def allows_folds(self, config, fit_times, n_parallel=1):
-        """Whether the next batch of folds of a trial fits in the budget.
+    def allows_folds(self, config, fit_times):
+        """Whether the next batch of folds of a trial fits in the budget (a
+        batch runs in parallel, so it takes about one fold's time).
 
         Until one trial has completed everything is allowed, so that a fit
         always has a setup to return.
         """
         if self._best is None or self.timeout is None:
             return True
-        del n_parallel  # a batch runs in parallel: it takes one fold's time
         return self._fold_estimate(config, fit_times) <= self.search_remaining()
 
     def record(self, config, fit_times, value, model_bytes=()):

@@ -187,7 +187,7 @@ class Objective:
         for start in range(0, len(self.splits), batch):
             chunk = list(enumerate(self.splits))[start : start + batch]
             if self.budget is not None and not self.budget.allows_folds(
-                config, fit_times, len(chunk)
+                config, fit_times
             ):
                 self._record(trial, scores, fit_times, score_times)
                 trial.set_user_attr(ATTR_FAIL, "stopped: the time budget ran out")
