@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 import warnings
+import zlib
 
 import numpy as np
 import optuna
@@ -361,7 +362,17 @@ class SlotSampler(optuna.samplers.BaseSampler):
         )
 
     def sample_independent(self, study, trial, param_name, param_distribution):
-        return self._for(trial).sample_independent(
+        # A retried trial has the parameters its killed attempt drew fixed, so
+        # it skips their draws; one generator per parameter keeps every other
+        # draw what it is in an uninterrupted run.
+        seq = np.random.SeedSequence(
+            [int(self.seed), slot_of(trial), zlib.crc32(param_name.encode())]
+        )
+        with warnings_quiet():
+            sampler = optuna.samplers.TPESampler(
+                seed=int(seq.generate_state(1)[0]), **self.tpe_kwargs
+            )
+        return sampler.sample_independent(
             _SlotOrderedStudy(study), trial, param_name, param_distribution
         )
 

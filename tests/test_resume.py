@@ -218,6 +218,51 @@ def test_ctrl_c_releases_the_trial_and_resume_matches(tmp_path, monkeypatch):
     )
 
 
+def _interrupt_mid_draw(monkeypatch, after_slot):
+    """KeyboardInterrupt once, in the first trial past ``after_slot`` that
+    draws a third parameter: its first two are drawn and recorded."""
+    fired = []
+
+    def wrap(name):
+        original = getattr(optuna.trial.Trial, name)
+
+        def suggest(self, param, *args, **kwargs):
+            frozen = self.study._storage.get_trial(self._trial_id)
+            drawn = frozen.params
+            late = slot_of(frozen) > after_slot
+            if not fired and late and len(drawn) >= 2 and param not in drawn:
+                fired.append(slot_of(frozen))
+                raise KeyboardInterrupt
+            return original(self, param, *args, **kwargs)
+
+        monkeypatch.setattr(optuna.trial.Trial, name, suggest)
+
+    for name in ("suggest_float", "suggest_int", "suggest_categorical"):
+        wrap(name)
+    return fired
+
+
+def test_trial_cut_between_draws_resumes_to_the_same_search(tmp_path, monkeypatch):
+    # The retried trial keeps the parameters drawn before the cut and draws
+    # the rest; those draws must not shift.
+    X, y = make_data()
+    reference = searcher(f"sqlite:///{tmp_path / 'ref.db'}", 10).fit(X, y)
+    url = f"sqlite:///{tmp_path / 'cut.db'}"
+    with monkeypatch.context() as patch:
+        fired = _interrupt_mid_draw(patch, after_slot=3)
+        with pytest.raises(KeyboardInterrupt):
+            searcher(url, 10).fit(X, y)
+    assert fired
+    (failed,) = optuna.load_study(study_name="s", storage=url).get_trials(
+        states=(TrialState.FAIL,)
+    )
+    assert len(failed.params) >= 2
+    resumed = searcher(url, 10).fit(X, y)
+    (retried,) = check_budget(resumed.study_, 10)
+    assert slot_of(retried) == fired[0]
+    assert trajectory(resumed.study_) == trajectory(reference.study_)
+
+
 def test_larger_budget_extends_the_study(tmp_path):
     X, y = make_data()
     url = f"sqlite:///{tmp_path / 'grow.db'}"
