@@ -49,7 +49,6 @@ from ._footprint import data_nbytes
 from ._objective import (
     ATTR_ALGORITHM,
     ATTR_DUPLICATE,
-    ATTR_SCORES,
     ATTR_TECHNIQUE,
     Objective,
 )
@@ -135,25 +134,6 @@ def _warn_passed_over(best, chosen, budget):
         SkippedTechniqueWarning,
         stacklevel=3,
     )
-
-
-def prefer_ensemble(best, ensemble):
-    """The ensemble unless ``best`` beats it clearly: by more than one
-    standard error of their paired fold differences.
-
-    The best single setup's mean is the maximum over many noisy trials, so it
-    is biased upwards; the ensemble is one candidate built from the best of
-    each model and varies less. On the public benchmark this rule raised the
-    mean outer ROC AUC by 0.005, most on the data sets with the fewest
-    positives (``benchmarks/README.md``).
-    """
-    if best.number == ensemble.number:
-        return best
-    diff = np.asarray(best.user_attrs[ATTR_SCORES]) - np.asarray(
-        ensemble.user_attrs[ATTR_SCORES]
-    )
-    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-    return best if diff.mean() > se else ensemble
 
 
 def _search_predictions(objective, trial):
@@ -322,14 +302,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         the order of ``classes_``, or a target recall ``{"recall": 0.9}`` (the
         highest threshold that reaches it).
     ensemble : bool, default=True
-        Also consider the average of the probabilities of the best setup of
-        each model (up to three), scored on the search's folds from the
-        out-of-fold probabilities the trials produced (no extra fit). It is
-        chosen, as technique ``"ensemble"``, unless the best single setup
-        beats it clearly: by more than one standard error of their paired
-        fold differences (the best of many noisy trials is an optimistic
-        pick; the average varies less). Used for binary targets with the
-        default ``roc_auc`` metric, several models, and no ``storage``.
+        Average the probabilities of the best setup of each model that the
+        best model does not beat clearly (by more than one standard error of
+        their paired fold differences; up to three models). When at least
+        two models qualify, this ensemble is chosen, as technique
+        ``"ensemble"``: the best of many noisy trials is an optimistic pick,
+        and averaging models that the folds cannot tell apart cancels part of
+        their noise. It is scored on the search's folds from the out-of-fold
+        probabilities the trials produced (no extra fit). Used for binary
+        targets with the default ``roc_auc`` metric, several models, and no
+        ``storage``.
 
     Attributes
     ----------
@@ -345,9 +327,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Mean cross-validated score of the chosen setup.
     best_index_ : int
         Index of the chosen setup in ``cv_results_``: the best mean score,
-        except that the ensemble is preferred unless clearly worse (see
-        ``ensemble``), and, with a ``timeout``, that a setup whose refit would
-        not fit in the time left is passed over.
+        except that the ensemble is chosen when it forms (see ``ensemble``),
+        and, with a ``timeout``, that a setup whose refit would not fit in the
+        time left is passed over.
     best_estimator_ : estimator
         The best setup refitted on the whole training set.
     cv_results_ : dict of ndarray
@@ -752,9 +734,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 ensemble_trial = add_ensemble_trial(
                     study, search.objective.oof, splits, y, positive=classes[1]
                 )
-            best_trial = best_trial_of(study)
-            if ensemble_trial is not None:
-                best_trial = prefer_ensemble(best_trial, ensemble_trial)
+            # Its members are the models the best one does not beat clearly;
+            # the best single trial is an optimistic pick among many noisy
+            # ones, so the average of close models is chosen over it.
+            best_trial = ensemble_trial or best_trial_of(study)
             chosen = search.budget.affordable_best(
                 study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                 best_trial,

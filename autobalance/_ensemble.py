@@ -85,8 +85,19 @@ def _has_proba(folds):
     return folds is not None and all(f.kind == "predict_proba" for f in folds)
 
 
+def clearly_better(a, b):
+    """Whether fold scores ``a`` beat ``b`` by more than one standard error of
+    their paired differences (the folds are shared, so pairing removes the
+    fold-to-fold variation both have in common)."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return bool(diff.mean() > se)
+
+
 def _members(study, oof):
-    """The best complete trial of each model, best first."""
+    """The best complete trial of each of the best models, best first, leaving
+    out a model the best one beats clearly: averaging in a clearly worse model
+    dilutes the ranking, averaging close ones cancels their noise."""
     best = {}
     for t in study.get_trials(
         deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
@@ -96,7 +107,9 @@ def _members(study, oof):
         key = t.user_attrs.get(ATTR_ALGORITHM) or t.user_attrs.get(ATTR_TECHNIQUE)
         if key not in best or t.value > best[key].value:
             best[key] = t
-    return sorted(best.values(), key=lambda t: (-t.value, t.number))[:MAX_MEMBERS]
+    ranked = sorted(best.values(), key=lambda t: (-t.value, t.number))[:MAX_MEMBERS]
+    top = ranked[0].user_attrs[ATTR_SCORES] if ranked else None
+    return [t for t in ranked if not clearly_better(top, t.user_attrs[ATTR_SCORES])]
 
 
 def ensemble_predictions(oof, numbers):
@@ -111,12 +124,13 @@ def ensemble_predictions(oof, numbers):
 
 
 def add_ensemble_trial(study, oof, splits, y, positive):
-    """Score the ensemble of the best setup of each model on the search's
+    """Score the ensemble of the best setup of each model (the models not
+    clearly worse than the best, at most :data:`MAX_MEMBERS`) on the search's
     folds and add it to ``study`` as a complete trial.
 
     ``oof`` maps trial numbers to their out-of-fold predictions (a list of
     ``FoldPrediction``, one per split). Returns the added trial, or ``None``
-    when fewer than two models have out-of-fold probabilities.
+    when fewer than two models qualify.
     """
     members = _members(study, oof)
     if len(members) < 2:

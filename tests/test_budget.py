@@ -321,22 +321,60 @@ def test_prepare_step_never_modifies_the_input():
         assert not np.shares_memory(np.asarray(out), after)
 
 
-def test_the_ensemble_is_preferred_unless_clearly_worse():
-    from types import SimpleNamespace
+def test_clearly_better_is_one_standard_error_of_paired_differences():
+    from autobalance._ensemble import clearly_better
 
-    from autobalance._classifier import prefer_ensemble
-
-    def trial(number, scores):
-        return SimpleNamespace(number=number, user_attrs={"split_scores": scores})
-
-    ensemble = trial(9, [0.80, 0.82, 0.84, 0.86, 0.88])
+    ensemble = [0.80, 0.82, 0.84, 0.86, 0.88]
     # Better on average, but within one standard error of the paired differences.
-    noisy = trial(3, [0.90, 0.78, 0.86, 0.84, 0.90])
-    assert prefer_ensemble(noisy, ensemble) is ensemble
+    assert not clearly_better([0.90, 0.78, 0.86, 0.84, 0.90], ensemble)
     # Better on every fold: clearly better.
-    clear = trial(4, [0.83, 0.85, 0.87, 0.89, 0.91])
-    assert prefer_ensemble(clear, ensemble) is clear
-    assert prefer_ensemble(ensemble, ensemble) is ensemble
+    assert clearly_better([0.83, 0.85, 0.87, 0.89, 0.91], ensemble)
+    assert not clearly_better(ensemble, ensemble)
+
+
+def test_the_ensemble_leaves_out_a_clearly_worse_model():
+    from autobalance._calibration import FoldPrediction
+    from autobalance._ensemble import add_ensemble_trial, ensemble_predictions
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 0, 0, 1], 5)
+    splits = [(np.arange(20), np.arange(20))] * 4
+    study = optuna.create_study(direction="maximize")
+    oof = {}
+    scores = {
+        "a": [0.90, 0.80, 0.85, 0.88],
+        "b": [0.86, 0.83, 0.80, 0.89],  # behind a, within one standard error
+        "c": [0.70, 0.62, 0.66, 0.69],  # behind a on every fold
+    }
+    for number, (name, s) in enumerate(scores.items()):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=float(np.mean(s)),
+                user_attrs={
+                    "algorithm": name,
+                    "technique": "none",
+                    "params": {},
+                    "split_scores": s,
+                    "fit_times": [0.1] * 4,
+                    "score_times": [0.1] * 4,
+                },
+            )
+        )
+        raw = rng.random((20, 2))
+        oof[number] = [
+            FoldPrediction(t, y, raw, "predict_proba", None) for _, t in splits
+        ]
+    ensemble = add_ensemble_trial(study, oof, splits, y, positive=1)
+    assert ensemble.user_attrs["member_trials"] == [0, 1]
+    expected = np.mean([oof[0][0].raw, oof[1][0].raw], axis=0)
+    (fold, *_) = ensemble_predictions(oof, ensemble.user_attrs["member_trials"])
+    np.testing.assert_allclose(fold.raw, expected)
+    # Nothing close to the best: no ensemble.
+    del oof[1]
+    study2 = optuna.create_study(direction="maximize")
+    for t in study.trials[:3]:
+        study2.add_trial(t)
+    assert add_ensemble_trial(study2, oof, splits, y, positive=1) is None
 
 
 # -- Memory of the refitted model ----------------------------------------------
