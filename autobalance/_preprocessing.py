@@ -28,7 +28,7 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     StandardScaler,
 )
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["FeatureInfo", "describe_features", "make_default_algorithms"]
 
@@ -161,11 +161,26 @@ class NumericPrepare(TransformerMixin, BaseEstimator):
     """Median imputation with missing-value indicators, then scaling, for
     all-numeric dense data: the ``prepare`` step of such tables.
 
-    The same as a ``ColumnTransformer`` around ``SimpleImputer`` and
-    ``StandardScaler``, with two copies of the data fewer (the scaler works in
-    place on the imputer's copy, and no stacking of one block), which is what
-    bounds the peak memory of a refit on large tables. Not a ``Pipeline``:
-    imbalanced-learn refuses nested pipelines as intermediate steps.
+    The same output as ``SimpleImputer(strategy="median", add_indicator=True)``
+    followed by ``StandardScaler()``, computed column by column into a single
+    output array scaled in place. ``SimpleImputer`` takes its medians over a
+    masked copy of the whole table and sorts it, and ``StandardScaler`` makes
+    a centred copy for the variance: together about four copies of the data
+    at once, which on a large table is most of a refit's peak memory. Here the
+    peak is the output plus one column. Not a ``Pipeline``: imbalanced-learn
+    refuses nested pipelines as intermediate steps.
+
+    Attributes
+    ----------
+    statistics_ : ndarray of shape (n_features_in_,)
+        The median of each input column (NaN for an all-missing column, which
+        is dropped, as ``SimpleImputer`` drops it).
+    indicator_features_ : ndarray of int
+        Input columns that had missing values in ``fit``; each gets an
+        indicator column after the imputed columns.
+    mean_, scale_ : ndarray of shape (n_features_out,)
+        Centring and scaling of each output column (``scale_`` is 1 where a
+        column is constant, as in ``StandardScaler``).
 
     Examples
     --------
@@ -181,22 +196,72 @@ class NumericPrepare(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X, y=None):
-        self.imputer_ = SimpleImputer(strategy="median", add_indicator=True)
-        # The imputer always returns a copy: scale it in place.
-        self.scaler_ = StandardScaler(copy=False)
-        out = self.scaler_.fit_transform(self.imputer_.fit_transform(X))
-        self.n_features_in_ = self.imputer_.n_features_in_
-        if hasattr(self.imputer_, "feature_names_in_"):
-            self.feature_names_in_ = self.imputer_.feature_names_in_
-        return out
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        n_cols = X.shape[1]
+        statistics = np.empty(n_cols)
+        missing = np.zeros(n_cols, dtype=bool)
+        for j in range(n_cols):
+            column = X[:, j]
+            missing[j] = np.isnan(column).any()
+            statistics[j] = np.nanmedian(column) if missing[j] else np.median(column)
+        self.statistics_ = statistics
+        self.indicator_features_ = np.flatnonzero(missing)
+        out = self._impute(X)
+        mean = np.empty(out.shape[1])
+        scale = np.empty(out.shape[1])
+        for j in range(out.shape[1]):
+            mean[j] = out[:, j].mean()
+            scale[j] = out[:, j].std()
+        # StandardScaler's rule for constant columns.
+        scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+        self.mean_, self.scale_ = mean, scale
+        return self._scale(out)
 
     def transform(self, X):
         check_is_fitted(self)
-        return self.scaler_.transform(self.imputer_.transform(X))
+        X = validate_data(
+            self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
+        )
+        return self._scale(self._impute(X))
+
+    def _impute(self, X):
+        kept = np.flatnonzero(~np.isnan(self.statistics_))
+        indicators = self.indicator_features_
+        out = np.empty((X.shape[0], len(kept) + len(indicators)))
+        if len(kept) == X.shape[1]:
+            out[:, : len(kept)] = X
+        else:  # one column at a time: X[:, kept] would be another copy
+            for i, j in enumerate(kept):
+                out[:, i] = X[:, j]
+        for i, j in enumerate(kept):
+            column = out[:, i]
+            hole = np.isnan(column)
+            if hole.any():
+                column[hole] = self.statistics_[j]
+        for i, j in enumerate(indicators):
+            out[:, len(kept) + i] = np.isnan(X[:, j])
+        return out
+
+    def _scale(self, out):
+        out -= self.mean_
+        out /= self.scale_
+        return out
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self)
-        return self.imputer_.get_feature_names_out(input_features)
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_", None)
+        if input_features is None:
+            input_features = [f"x{i}" for i in range(self.n_features_in_)]
+        if len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features has {len(input_features)} names; the data had "
+                f"{self.n_features_in_} columns."
+            )
+        names = np.asarray(input_features, dtype=object)
+        kept = names[~np.isnan(self.statistics_)]
+        flags = [f"missingindicator_{n}" for n in names[self.indicator_features_]]
+        return np.asarray([*kept, *flags], dtype=object)
 
 
 def make_prepare(info):

@@ -526,3 +526,25 @@ def test_numeric_prepare_matches_imputer_then_scaler():
         "missingindicator_b",
     ]
     assert list(prepare.feature_names_in_) == ["a", "b", "c"]
+
+    # An all-missing column is dropped (its indicator stays), a constant one
+    # is left unscaled, new missing values are filled; numpy input too.
+    X2 = rng.randn(40, 4)
+    X2[:, 1] = np.nan
+    X2[:, 2] = 3.0
+    X2[[0, 5], 3] = np.nan
+    X2_new = rng.randn(10, 4)
+    X2_new[[1, 2], 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SimpleImputer warns of the empty one
+        reference = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+        ).fit(X2)
+        expected = reference.transform(X2_new)
+    prepare = NumericPrepare().fit(X2)
+    np.testing.assert_allclose(prepare.transform(X2_new), expected)
+    assert list(prepare.get_feature_names_out()) == list(
+        reference.get_feature_names_out()
+    )
+    with pytest.raises(ValueError, match="4 features"):
+        prepare.transform(X2[:, :3])
