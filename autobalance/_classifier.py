@@ -45,7 +45,7 @@ from ._ensemble import (
     add_ensemble_trial,
     ensemble_predictions,
 )
-from ._footprint import data_nbytes
+from ._footprint import data_nbytes, release_freed_memory
 from ._objective import (
     ATTR_ALGORITHM,
     ATTR_DUPLICATE,
@@ -765,6 +765,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             algorithm if algorithm is not None else self.best_technique_
         )
         start = time.perf_counter()
+        release_freed_memory()  # the search's freed heap, before the largest fit
         self.best_estimator_ = self._estimator_from_params(self.best_params_)
         self.best_estimator_.fit(search.X_full, search.y_full)
         self.refit_time_ = time.perf_counter() - start

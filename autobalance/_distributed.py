@@ -33,6 +33,7 @@ import optuna
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
+from ._footprint import release_freed_memory
 from .exceptions import StorageError
 
 __all__ = ["make_storage", "run_worker"]
@@ -589,6 +590,7 @@ def run_queue(
                 time.sleep(poll)
             else:
                 _run_one(study, objective, trial_id)
+                release_freed_memory()
                 n_run += 1
             if bar is not None:
                 bar.n = len(counted_trials(study.get_trials(deepcopy=False)))

@@ -11,7 +11,38 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["data_nbytes", "model_nbytes"]
+__all__ = ["data_nbytes", "model_nbytes", "release_freed_memory"]
+
+_LIBC = None
+
+
+def release_freed_memory():
+    """Hand memory the process has freed back to the operating system.
+
+    glibc keeps freed blocks in its heaps for reuse, and numpy arrays larger
+    than its (adaptive) mmap threshold are allocated there once a large one
+    has been freed; tree fits free many such blocks. Over a search the
+    resident memory then ratchets up to several times what is in use (8.2 x
+    the data on 100,000 rows, 0.9 x after trimming). Called between trials and
+    before the refit, as Dask workers do. A no-op where ``malloc_trim`` does not
+    exist (macOS, Windows, musl).
+    """
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = False
+        try:
+            import ctypes
+            import ctypes.util
+
+            name = ctypes.util.find_library("c")
+            libc = ctypes.CDLL(name) if name else None
+            if libc is not None and hasattr(libc, "malloc_trim"):
+                _LIBC = libc
+        except OSError:
+            pass
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
 
 # sklearn.tree._tree.NODE_DTYPE: children, feature, threshold, impurity,
 # sample counts and the missing-value flag (64 bytes a node).

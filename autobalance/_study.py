@@ -20,6 +20,7 @@ from ._distributed import (
     run_queue,
     slot_of,
 )
+from ._footprint import release_freed_memory
 from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 
 __all__ = ["data_fingerprint", "open_study", "quiet_optuna", "run_study"]
@@ -213,7 +214,7 @@ def run_study(
         remaining = n_trials - n_finished(study)
         if remaining <= 0:
             return study
-    callbacks = []
+    callbacks = [lambda study, trial: release_freed_memory()]
     if budget is not None:
         # The budget decides (Optuna's timeout would not even start a first
         # trial once it has passed, and fit must return a model).

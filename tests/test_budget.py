@@ -548,3 +548,24 @@ def test_numeric_prepare_matches_imputer_then_scaler():
     )
     with pytest.raises(ValueError, match="4 features"):
         prepare.transform(X2[:, :3])
+
+
+def test_freed_memory_is_released_between_trials_and_before_the_refit(monkeypatch):
+    import autobalance._classifier as classifier_module
+    import autobalance._study as study_module
+    from autobalance._footprint import release_freed_memory
+
+    release_freed_memory()  # a no-op or malloc_trim: never raises
+    calls = []
+    monkeypatch.setattr(
+        study_module, "release_freed_memory", lambda: calls.append("trial")
+    )
+    monkeypatch.setattr(
+        classifier_module, "release_freed_memory", lambda: calls.append("refit")
+    )
+    X, y = make_classification(n_samples=120, weights=[0.8], random_state=0)
+    AutoBalancedClassifier(
+        LogisticRegression(), techniques=["none", "smote"], n_trials=3, cv=3,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert calls == ["trial"] * 3 + ["refit"]
