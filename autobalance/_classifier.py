@@ -737,7 +737,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             # Its members are the models the best one does not beat clearly;
             # the best single trial is an optimistic pick among many noisy
             # ones, so the average of close models is chosen over it.
-            best_trial = ensemble_trial or best_trial_of(study)
+            best_trial = (
+                ensemble_trial if ensemble_trial is not None else best_trial_of(study)
+            )
             chosen = search.budget.affordable_best(
                 study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                 best_trial,
@@ -764,8 +766,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.best_algorithm_ = (
             algorithm if algorithm is not None else self.best_technique_
         )
-        start = time.perf_counter()
         release_freed_memory()  # the search's freed heap, before the largest fit
+        start = time.perf_counter()
         self.best_estimator_ = self._estimator_from_params(self.best_params_)
         self.best_estimator_.fit(search.X_full, search.y_full)
         self.refit_time_ = time.perf_counter() - start
