@@ -876,6 +876,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             labels=classes if len(classes) > 2 else None,
             keep_oof=ensembling or decision_rule,
             budget=budget,
+            auc=len(classes) == 2 and self.scoring in (None, "roc_auc"),
         )
         return SimpleNamespace(
             space=space,

@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.metrics import recall_score
+from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.utils import _safe_indexing
 
 from ._calibration import FoldPrediction, prior_shift_factors, raw_response
@@ -36,14 +36,33 @@ ATTR_RECALLS = "split_recalls"
 ATTR_MODEL_BYTES = "model_bytes"
 
 
-def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, classes=None):
+def _fit_and_score(
+    estimator, X, y, train, test, scorer, labels=None, classes=None, auc=False
+):
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     start = time.perf_counter()
     estimator.fit(X_train, y_train)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
-    score = float(scorer(estimator, X_test, y_test))
+    prediction = None
+    if classes is not None:
+        # Out-of-fold output, kept for the ensemble and for the decision rule
+        # (calibration, threshold) of the chosen setup, so neither refits it.
+        raw, kind = raw_response(estimator, X_test)
+        shift = prior_shift_factors(estimator, y_train, classes)
+        prediction = FoldPrediction(np.asarray(test), y_test, raw, kind, shift)
+    if (
+        auc
+        and prediction is not None
+        and prediction.kind == "predict_proba"
+        and not hasattr(estimator, "decision_function")
+    ):
+        # What the binary roc_auc scorer computes for a model without
+        # decision_function (it would call predict_proba a second time).
+        score = float(roc_auc_score(y_test == classes[1], prediction.raw[:, 1]))
+    else:
+        score = float(scorer(estimator, X_test, y_test))
     score_time = time.perf_counter() - start
     recalls = None
     if labels is not None:
@@ -55,13 +74,6 @@ def _fit_and_score(estimator, X, y, train, test, scorer, labels=None, classes=No
             average=None,
             zero_division=0.0,
         ).tolist()
-    prediction = None
-    if classes is not None:
-        # Out-of-fold output, kept for the ensemble and for the decision rule
-        # (calibration, threshold) of the chosen setup, so neither refits it.
-        raw, kind = raw_response(estimator, X_test)
-        shift = prior_shift_factors(estimator, y_train, classes)
-        prediction = FoldPrediction(np.asarray(test), y_test, raw, kind, shift)
     return score, fit_time, score_time, recalls, prediction, model_nbytes(estimator)
 
 
@@ -95,6 +107,9 @@ class Objective:
         complete trial of each model in :attr:`oof`, in memory.
     budget : Budget or None
         Time budget; a trial stops before a fold that would overrun it.
+    auc : bool
+        ``scorer`` is the binary ROC AUC: with ``keep_oof`` it is computed
+        from the kept probabilities (one ``predict_proba`` per fold, not two).
     """
 
     def __init__(
@@ -108,6 +123,7 @@ class Objective:
         labels=None,
         keep_oof=False,
         budget=None,
+        auc=False,
     ):
         self.space = space
         self.X = X
@@ -118,6 +134,7 @@ class Objective:
         self.labels = labels
         self.keep_oof = keep_oof
         self.budget = budget
+        self.auc = auc
         # trial number -> list of FoldPrediction, only for the best complete
         # trial of each model (what the ensemble and the refit can use), so
         # memory stays at a few copies of the predictions.
@@ -203,6 +220,7 @@ class Objective:
                         self.scorer,
                         self.labels,
                         classes,
+                        self.auc,
                     )
                     for _, (tr, te) in chunk
                 ]
@@ -217,6 +235,7 @@ class Objective:
                         self.scorer,
                         self.labels,
                         classes,
+                        self.auc,
                     )
                     for _, (tr, te) in chunk
                 )

@@ -1,9 +1,13 @@
 """The search space and the objective, tested without a study (FixedTrial)."""
 
+import functools
+
 import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from optuna.trial import FixedTrial
+from sklearn.base import clone
+from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -19,7 +23,7 @@ from autobalance import (
     get_technique,
 )
 from autobalance._catalogue import IntegerLabels
-from autobalance._objective import Objective
+from autobalance._objective import Objective, _fit_and_score
 
 
 def make_context(minority_train=20, n_classes=2, ratio=0.1, classes=None):
@@ -218,6 +222,37 @@ def test_objective_scores_like_cross_val_score(binary_data):
         scoring="roc_auc",
     ).mean()
     assert value == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("model", [ExtraTreesClassifier(5), LogisticRegression()])
+def test_fold_auc_from_the_kept_probabilities(binary_data, model):
+    # A model without decision_function is scored from the probabilities kept
+    # for the decision rule: one predict_proba per fold instead of two, the
+    # same score as the scorer's (string labels too).
+    X, y = binary_data
+    labels = np.array(["no", "yes"])[y]
+    train, test = next(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    calls = []
+    original = type(model).predict_proba
+
+    @functools.wraps(original)  # the scorer reads the method's name
+    def counted(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    scorer = get_scorer("roc_auc")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(model), "predict_proba", counted)
+        score, *_, prediction, _ = _fit_and_score(
+            clone(model).set_params(random_state=0), X, labels, train, test,
+            scorer, classes=np.array(["no", "yes"]), auc=True,
+        )  # fmt: skip
+        n_calls = len(calls)
+        fitted = clone(model).set_params(random_state=0).fit(X[train], labels[train])
+        expected = scorer(fitted, X[test], labels[test])
+    assert score == pytest.approx(expected, abs=1e-12)
+    assert n_calls == 1
+    assert prediction.raw.shape == (len(test), 2)
 
 
 def test_edited_nearest_neighbours_with_string_labels(binary_data):
