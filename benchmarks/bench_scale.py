@@ -13,15 +13,24 @@ resident memory the fit added (process + children, sampled) as a multiple of
 ``X_train.nbytes``, and held-out ROC AUC. Ratios are printed against the
 baselines measured in the same process.
 
+With ``--fold-peaks``, instead: every setup of the default grid (each
+technique at its defaults on each compatible model, at search fidelity) is
+fitted on the first training fold of the search that ``fit`` would run, and
+the peak resident memory that fold fit adds is printed as a multiple of
+``X_train.nbytes``, with the fitted model's own size. It shows which setups a
+memory budget would have to bound, and by how much.
+
 Usage::
 
     python benchmarks/bench_scale.py --rows 100000 --timeout 120
     python benchmarks/bench_scale.py --rows 100000,1000000 --timeout 300
+    python benchmarks/bench_scale.py --rows 100000 --fold-peaks
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import warnings
 from pathlib import Path
@@ -45,6 +54,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from autobalance import AutoBalancedClassifier
+from autobalance._footprint import model_nbytes, release_freed_memory
 
 MB = 1024**2
 
@@ -175,12 +185,64 @@ def run_size(rows, args):
     }
 
 
+def fold_peaks(rows, args):
+    """Peak memory of one search fold fit of every default setup."""
+    X_train, _, y_train, _ = make_data(rows, args.seed)
+    nbytes = X_train.nbytes
+    search = AutoBalancedClassifier(random_state=args.seed)._prepare_search(
+        X_train, y_train
+    )
+    train, test = search.splits[0]
+    X, y = search.X_search, search.y
+    print(
+        f"\n== {rows:,} rows: X_train.nbytes {nbytes / MB:.1f} MiB; search on "
+        f"{len(y):,} rows, first training fold {len(train):,} rows "
+        f"({X[train].nbytes / nbytes:.2f} x X_train) ==",
+        flush=True,
+    )
+    print(f"  {'technique':<26} {'model':<24} peak/X  model/X  fit s  fold AUC")
+    out = []
+    for config in search.space.grid():
+        estimator = search.space.build(config, search=True)
+        gc.collect()
+        release_freed_memory()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # The fold's rows are sliced inside the block, as the objective does.
+            with PeakMemory(interval=0.02) as mem, CpuClock() as clock:
+                model = estimator.fit(X[train], y[train])
+        auc = roc_auc_score(y[test], model.predict_proba(X[test])[:, 1])
+        row = {
+            "technique": config.technique,
+            "algorithm": config.algorithm or "",
+            "peak": mem.extra / nbytes,
+            "model": model_nbytes(model) / nbytes,
+            "wall": clock.wall,
+            "auc": auc,
+        }
+        out.append(row)
+        print(
+            f"  {row['technique']:<26} {row['algorithm']:<24} {row['peak']:6.2f} "
+            f"{row['model']:8.2f} {row['wall']:6.1f}  {auc:.4f}",
+            flush=True,
+        )
+        del model, estimator
+    over = [r for r in out if r["peak"] >= 4]
+    print(f"  {len(over)} of {len(out)} setups peak at 4 x X_train or more")
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="100000,1000000", help="comma-separated")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument(
         "--n-trials", type=int, default=None, help="default: none, timeout only"
+    )
+    parser.add_argument(
+        "--fold-peaks",
+        action="store_true",
+        help="peak memory of one search fold of every default setup, no fit",
     )
     add_run_arguments(parser, n_jobs=None, threads=0)
     args = parser.parse_args(argv)
@@ -193,6 +255,11 @@ def main(argv=None):
         f"timeout {args.timeout}s, n_jobs {args.n_jobs}, "
         f"threads {args.threads or 'default'}"
     )
+    if args.fold_peaks:
+        with thread_limit(args.threads or None):
+            for rows in sizes:
+                fold_peaks(rows, args)
+        return
     with thread_limit(args.threads or None):
         summary = [run_size(rows, args) for rows in sizes]
     print("\nrows        wall/timeout  mem/X  AUC autobalance  lr_balanced  hist_gb")
