@@ -63,6 +63,19 @@ class MinorityLearningCurve:
         Mean score with all minority rows.
     n_splits : int
         Folds per repeat.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import minority_learning_curve
+    >>> X, y = make_classification(n_samples=400, weights=[0.85], random_state=0)
+    >>> curve = minority_learning_curve(LogisticRegression(), X, y, n_repeats=1,
+    ...                                 cv=3, random_state=0)
+    >>> curve.fractions.tolist()
+    [0.25, 0.5, 0.75, 1.0]
+    >>> bool(curve.gain_low <= curve.gain <= curve.gain_high)
+    True
     """
 
     fractions: np.ndarray

@@ -39,7 +39,16 @@ TRUSTED_NAMES = ("builtins.object",)  # the sentinel of required parameters
 
 class UntrustedTypesError(ValueError):
     """Raised by :func:`load_model` when a skops file holds types that are
-    neither expected nor named in ``trusted``. ``types`` lists them."""
+    neither expected nor named in ``trusted``. ``types`` lists them.
+
+    Examples
+    --------
+    >>> from autobalance import UntrustedTypesError
+    >>> exc = UntrustedTypesError("untrusted types", ["mypkg.Model"])
+    >>> exc.types
+    ['mypkg.Model']
+    >>> # load_model(path, trusted=exc.types) after reviewing where they come from
+    """
 
     def __init__(self, message, types):
         super().__init__(message)

@@ -12,17 +12,62 @@ class NoCompletedTrialsError(RuntimeError):
     """Raised by ``fit`` when every trial of the search failed or was pruned.
 
     The message counts the trials by failure reason.
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator, ClassifierMixin
+    >>> from sklearn.datasets import make_classification
+    >>> from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
+    >>> class Broken(ClassifierMixin, BaseEstimator):
+    ...     def fit(self, X, y):
+    ...         raise RuntimeError("cannot fit")
+    ...     def predict(self, X):
+    ...         return X[:, 0]
+    >>> X, y = make_classification(n_samples=100, weights=[0.8], random_state=0)
+    >>> try:
+    ...     AutoBalancedClassifier(Broken(), n_trials=2, cv=2).fit(X, y)
+    ... except NoCompletedTrialsError as exc:
+    ...     print("2 x RuntimeError: cannot fit" in str(exc))
+    True
     """
 
 
 class StudyMismatchError(ValueError):
-    """Raised when a stored study was created for other data or settings."""
+    """Raised when a stored study was created for other data or settings.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from autobalance import AutoBalancedClassifier, StudyMismatchError
+    >>> X, y = make_classification(n_samples=120, weights=[0.8], random_state=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     clf = AutoBalancedClassifier(
+    ...         LogisticRegression(), techniques=["none"], n_trials=1, cv=2,
+    ...         random_state=0, storage=f"sqlite:///{tmp}/s.db", study_name="s")
+    ...     _ = clf.fit(X, y)
+    ...     try:
+    ...         clf.fit(X[:-10], y[:-10])  # same study name, other rows
+    ...     except StudyMismatchError as exc:
+    ...         print("different data" in str(exc))
+    True
+    """
 
 
 class StorageError(ValueError):
     """Raised when an Optuna storage cannot be opened or holds no such study.
 
     The message names the storage (without its password) and the cause.
+
+    Examples
+    --------
+    >>> from autobalance import StorageError, make_storage
+    >>> try:
+    ...     make_storage("search.db")
+    ... except StorageError as exc:
+    ...     print("not a URL" in str(exc))
+    True
     """
 
 
@@ -31,4 +76,20 @@ class SkippedTechniqueWarning(UserWarning):
     setup out: techniques left out of the search on large data (see
     ``max_search_samples``), or a better-scoring setup not refitted because
     its refit would not fit in the ``timeout`` or its model would weigh more
-    than twice the training data (and more than 256 MiB)."""
+    than twice the training data (and more than 256 MiB).
+
+    Examples
+    --------
+    An unattended script that must not run a narrower search than asked can
+    turn the warning into an error (``fit`` then raises instead of warning):
+
+    >>> import warnings
+    >>> from autobalance import SkippedTechniqueWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", SkippedTechniqueWarning)
+    ...     try:
+    ...         warnings.warn("smote left out", SkippedTechniqueWarning)
+    ...     except SkippedTechniqueWarning as exc:
+    ...         print(exc)
+    smote left out
+    """

@@ -90,6 +90,20 @@ class OutOfFoldPredictions:
         Out-of-fold probabilities per setup; the first one is the chosen setup.
     minority : label
         The least frequent class (the default positive class).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance.reporting import OutOfFoldPredictions
+    >>> oof = OutOfFoldPredictions(
+    ...     y_true=np.array([0, 0, 1]),
+    ...     classes=np.array([0, 1]),
+    ...     probas={"smote": np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])},
+    ...     minority=1,
+    ... )
+    >>> label, scores = oof.scores()
+    >>> label, scores["smote"].tolist()
+    (1, [0.1, 0.4, 0.8])
     """
 
     def __init__(self, y_true, classes, probas, minority):
