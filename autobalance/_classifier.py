@@ -208,7 +208,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         classifier)`` pairs: a portfolio, the model is also searched. ``None``:
         the default portfolio of scaled logistic regression, extra trees and
         histogram gradient boosting, plus balanced random forest and easy
-        ensemble as techniques that replace the model. When a model is a
+        ensemble as techniques that replace the model; on a sparse ``X`` the
+        portfolio keeps the models that take sparse input (logistic regression
+        and extra trees behind a scaling that keeps zeros). When a model is a
         ``Pipeline`` the sampler goes right before its final step.
     techniques : list of str, Technique or sampler, default=None
         Restrict or extend the catalogue: names of built-in techniques (see
@@ -553,6 +555,14 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         algorithms = algorithms or self._resolve_algorithms()
         return all(a.allows_sparse() for a in algorithms)
 
+    def _accepts_sparse(self, info):
+        # The default portfolio follows the data (sparse X: models and a
+        # prepare step that keep it sparse), so once the data is described the
+        # portfolio for it decides, not the one for dense data.
+        if info is None:
+            return self._allow_sparse()
+        return self._allow_sparse(self._resolve_algorithms(info))
+
     def _check_sparse(self, X, algorithms):
         if not sp.issparse(X):
             return
@@ -585,7 +595,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         kwargs = {
             "reset": reset,
             "ensure_all_finite": finite,
-            "accept_sparse": ("csr", "csc") if self._allow_sparse() else False,
+            "accept_sparse": ("csr", "csc") if self._accepts_sparse(info) else False,
         }
         if info is not None and info.categorical:
             # Mixed tables: column kinds were checked by describe_features; here
@@ -1088,7 +1098,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         try:
             algorithms = self._resolve_algorithms()
             tags.input_tags.allow_nan = self._allow_nan(algorithms)
-            tags.input_tags.sparse = self._allow_sparse(algorithms)
+            # The default portfolio drops the models that need dense data
+            # when X is sparse.
+            tags.input_tags.sparse = self.estimator is None or self._allow_sparse(
+                algorithms
+            )
         except ValueError:
             tags.input_tags.allow_nan = False
             tags.input_tags.sparse = False

@@ -208,3 +208,23 @@ def test_sparse_input(binary_data):
         AutoBalancedClassifier(LogisticRegression(), techniques=["smote"]).fit(Xs, y)
     with pytest.raises(ValueError, match="need dense data"):
         AutoBalancedClassifier(HistGradientBoostingClassifier()).fit(Xs, y)
+
+
+def test_default_portfolio_on_sparse_input(binary_data):
+    # Sparse text features (spam filters) with the default settings: the
+    # portfolio keeps the models and the prepare step that take sparse input.
+    X, y = binary_data
+    Xs = sparse.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    clf = AutoBalancedClassifier(n_trials=4, cv=3, random_state=0)
+    assert clf.__sklearn_tags__().input_tags.sparse
+    clf.fit(Xs, y)
+    assert {c["algorithm"] for c in clf.cv_results_["params"]} <= {
+        "logistic_regression",
+        "extra_trees",
+        None,
+    }
+    proba = clf.predict_proba(Xs)
+    assert proba.shape == (Xs.shape[0], 2)
+    np.testing.assert_allclose(clf.predict_proba(Xs.tocsc()), proba)
+    with pytest.raises(TypeError, match="dense data is required"):
+        AutoBalancedClassifier(n_trials=2, cv=3, random_state=0).fit(X, y).predict(Xs)
