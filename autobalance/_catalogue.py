@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.preprocessing import LabelEncoder
 
-from ._preprocessing import make_default_algorithms
+from ._preprocessing import LARGE_DATA_ROWS, make_default_algorithms, tree_leaf_cap
 from ._space import CategoricalParam, FloatParam, IntParam, Technique
 
 __all__ = [
@@ -57,6 +57,20 @@ def _ratio_low(ctx):
     # ask an over-sampler to remove rows (imbalanced-learn raises); keep a margin
     # because the ratio varies a little between folds.
     return min(1.0, max(0.1, 1.25 * ctx.max_train_minority_ratio))
+
+
+#: On more than :data:`LARGE_DATA_ROWS` rows an over-sampler may raise the
+#: minority/majority ratio by at most this much (it adds at most this share of
+#: the majority's rows): balancing 1 % positives doubles the rows, and SMOTE's
+#: interpolation holds several copies of the new rows at once, so a full
+#: balance peaks at about 8 times the data (``bench_scale.py --fold-peaks``).
+LARGE_OVERSAMPLING_STEP = 0.25
+
+
+def _over_ratio_high(ctx):
+    if ctx.n_samples <= LARGE_DATA_ROWS:
+        return 1.0
+    return min(1.0, ctx.max_train_minority_ratio + LARGE_OVERSAMPLING_STEP)
 
 
 class RatioStrategy:
@@ -175,6 +189,13 @@ def _base_requirement(requires):
 
 
 _RATIO = FloatParam("sampling_strategy", _ratio_low, 1.0, default=1.0, fallback="auto")
+_OVER_RATIO = FloatParam(
+    "sampling_strategy",
+    _ratio_low,
+    _over_ratio_high,
+    default=_over_ratio_high,
+    fallback="auto",
+)
 _K = IntParam("k_neighbors", 1, _k_high, default=_k_default)
 
 
@@ -299,8 +320,10 @@ def _build_custom_weight(ctx, ratio):
 
 
 def _build_brf(ctx):
+    n_columns = ctx.n_prepared_features or ctx.n_features
     return BalancedRandomForestClassifier(
         n_estimators=300,
+        max_leaf_nodes=tree_leaf_cap(ctx.n_samples, n_columns, 300),
         sampling_strategy="all",
         replacement=True,
         bootstrap=False,
@@ -326,7 +349,7 @@ BUILTIN_TECHNIQUES = (
         "sampler",
         _build_ros,
         params=(
-            _RATIO,
+            _OVER_RATIO,
             FloatParam(
                 "shrinkage",
                 0.01,
@@ -346,7 +369,7 @@ BUILTIN_TECHNIQUES = (
         "over-sampling",
         "sampler",
         _smote,
-        params=(_K, _RATIO),
+        params=(_K, _OVER_RATIO),
         requires=_needs_two_minority,
         placement="prepared",
         description="Interpolate new minority rows between neighbours.",
@@ -357,7 +380,11 @@ BUILTIN_TECHNIQUES = (
         "over-sampling",
         "sampler",
         _build_borderline,
-        params=(_K, CategoricalParam("kind", ("borderline-1", "borderline-2")), _RATIO),
+        params=(
+            _K,
+            CategoricalParam("kind", ("borderline-1", "borderline-2")),
+            _OVER_RATIO,
+        ),
         requires=_numeric_only,
         placement="prepared",
         description="SMOTE focused on minority rows near the class border.",
@@ -368,7 +395,7 @@ BUILTIN_TECHNIQUES = (
         "over-sampling",
         "sampler",
         _build_adasyn,
-        params=(IntParam("n_neighbors", 1, _k_high, default=_k_default), _RATIO),
+        params=(IntParam("n_neighbors", 1, _k_high, default=_k_default), _OVER_RATIO),
         requires=_numeric_only,
         placement="prepared",
         description="Generate more synthetic rows where the minority is hard to learn.",
@@ -421,7 +448,7 @@ BUILTIN_TECHNIQUES = (
         "combined",
         "sampler",
         _build_smote_tomek,
-        params=(_K, _RATIO),
+        params=(_K, _OVER_RATIO),
         requires=_WithinRows(_needs_two_minority),
         placement="prepared",
         description="SMOTE, then remove Tomek links.",
@@ -432,7 +459,7 @@ BUILTIN_TECHNIQUES = (
         "combined",
         "sampler",
         _build_smote_enn,
-        params=(_K, _RATIO),
+        params=(_K, _OVER_RATIO),
         requires=_WithinRows(_needs_two_minority),
         placement="prepared",
         description="SMOTE, then clean with edited nearest neighbours.",

@@ -19,8 +19,18 @@ from autobalance import (
     SkippedTechniqueWarning,
 )
 from autobalance._budget import Budget
-from autobalance._catalogue import BUILTIN_TECHNIQUES, default_algorithms
+from autobalance._catalogue import (
+    BUILTIN_TECHNIQUES,
+    LARGE_OVERSAMPLING_STEP,
+    default_algorithms,
+)
 from autobalance._classifier import search_subsample
+from autobalance._footprint import model_nbytes
+from autobalance._preprocessing import (
+    LARGE_MODEL_FACTOR,
+    MIN_TREE_LEAVES,
+    tree_leaf_cap,
+)
 from autobalance._space import Config
 
 COSTLY = {
@@ -287,6 +297,54 @@ def test_default_extra_trees_are_smaller_on_large_data():
     # Large data: the refit grows the 100 trees the search scored.
     assert large.estimator.get_params()["model__n_estimators"] == 100
     assert large.search_params == {}
+    # ... grown to a bounded number of leaves.
+    assert small.estimator.get_params()["model__max_leaf_nodes"] is None
+    cap = large.estimator.get_params()["model__max_leaf_nodes"]
+    assert cap == tree_leaf_cap(60_000, 2, 100) == MIN_TREE_LEAVES
+
+
+@pytest.mark.parametrize("n_rows", [60_000, 120_000])
+def test_capped_forests_weigh_at_most_the_data_they_are_built_for(n_rows):
+    # The cap is what keeps an ensemble of fully grown trees within the
+    # data's size; check it against real trees on rows that would grow far
+    # more leaves (random labels: every leaf splits until pure).
+    cap = tree_leaf_cap(n_rows, 20, 3)
+    assert cap is not None and cap > MIN_TREE_LEAVES
+    rng = np.random.RandomState(0)
+    X = rng.rand(4 * cap, 20)
+    y = rng.randint(0, 2, len(X))
+    forest = ExtraTreesClassifier(n_estimators=3, max_leaf_nodes=cap, random_state=0)
+    forest.fit(X, y)
+    assert all(t.tree_.n_leaves == cap for t in forest.estimators_)
+    assert model_nbytes(forest) <= LARGE_MODEL_FACTOR * n_rows * 20 * 8
+
+
+def test_balanced_random_forest_is_capped_on_large_data():
+    brf = catalogue.get_technique("balanced_random_forest")
+    assert brf.make(_context(1_000), {}).max_leaf_nodes is None
+    large = brf.make(_context(80_000, counts=(72_000, 8_000)), {})
+    assert large.max_leaf_nodes == tree_leaf_cap(80_000, 5, 300)
+
+
+@pytest.mark.parametrize("technique", ["random_over_sampler", "smote", "smote_enn"])
+def test_over_samplers_add_a_bounded_share_of_rows_on_large_data(technique):
+    param = next(
+        p
+        for p in catalogue.get_technique(technique).params
+        if p.name == "sampling_strategy"
+    )
+    small = _context(1_000)
+    assert param.bounds(small) == (pytest.approx(0.1388, abs=1e-3), 1.0)
+    assert param.default_value(small) == 1.0
+    # 1 % positives on 80,000 rows: at most a quarter of the majority's rows
+    # more, instead of doubling the data.
+    large = _context(80_000, counts=(79_200, 800))
+    low, high = param.bounds(large)
+    assert (low, high) == (0.1, pytest.approx(800 / 79_200 + LARGE_OVERSAMPLING_STEP))
+    assert param.default_value(large) == high
+    # Under-sampling removes rows: its range stays whole.
+    rus = catalogue.get_technique("random_under_sampler").params[0]
+    assert rus.bounds(large)[1] == 1.0
 
 
 def test_auto_n_trials_depends_on_the_smallest_class(binary_data):
