@@ -32,9 +32,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["FeatureInfo", "describe_features", "make_default_algorithms"]
 
-#: Rows from which the default extra trees grow 100 trees instead of 300:
-#: fully grown trees take memory in proportion to the rows (300 of them, about
-#: 15 times the data on 75,000 rows x 20 features), and on such data 100 trees
+#: Rows from which the default extra trees grow 100 trees instead of 300 and
+#: the default tree ensembles are grown to :func:`tree_leaf_cap` leaves: fully
+#: grown trees take memory in proportion to the rows (300 of them, about 15
+#: times the data on 75,000 rows x 20 features), and on such data 100 trees
 #: ranked as well as 300 (benchmarks/README.md, "Scale").
 LARGE_DATA_ROWS = 50_000
 
