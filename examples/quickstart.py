@@ -78,14 +78,23 @@ def main(argv=None):
     print(f"chosen technique : {clf.best_technique_}")
     print(f"chosen model     : {clf.best_algorithm_}")
     print(f"parameters       : {best}")
-    print(f"\n{'setup':<58}{'CV ROC AUC':>12}")
+    std = clf.cv_results_["std_test_score"][clf.best_index_]
+    if clf.best_technique_ == "ensemble":
+        members = clf.best_params_["members"]
+        chosen = "average of " + ", ".join(
+            m["technique"] + (f" + {m['algorithm']}" if m["algorithm"] else "")
+            for m in members
+        )
+    else:
+        chosen = f"{clf.best_technique_} + {clf.best_algorithm_}"
+    label = f"autobalance: {chosen}"
+    width = max(len(label), 40) + 2
+    print(f"\n{'setup':<{width}}{'CV ROC AUC':>12}")
     print(
-        f"{'plain logistic regression':<58}{lr_scores.mean():>8.3f} "
+        f"{'plain logistic regression':<{width}}{lr_scores.mean():>8.3f} "
         f"+/- {lr_scores.std():.3f}"
     )
-    std = clf.cv_results_["std_test_score"][clf.best_index_]
-    label = f"autobalance: {clf.best_technique_} + {clf.best_algorithm_}"
-    print(f"{label:<58}{clf.best_score_:>8.3f} +/- {std:.3f}")
+    print(f"{label:<{width}}{clf.best_score_:>8.3f} +/- {std:.3f}")
 
     res = pd.DataFrame(clf.cv_results_)
     best_per = (
