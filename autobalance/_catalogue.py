@@ -61,9 +61,10 @@ def _ratio_low(ctx):
 
 #: On more than :data:`LARGE_DATA_ROWS` rows an over-sampler may raise the
 #: minority/majority ratio by at most this much (it adds at most this share of
-#: the majority's rows to each smaller class): balancing 1 % positives doubles the rows, and SMOTE's
-#: interpolation holds several copies of the new rows at once, so a full
-#: balance peaks at about 8 times the data (``bench_scale.py --fold-peaks``).
+#: the majority's rows to each smaller class): balancing 1 % positives doubles
+#: the rows, and SMOTE's interpolation holds several copies of the new rows at
+#: once, so a full balance peaked at about 8 times the rows it was given
+#: (``bench_scale.py --fold-peaks``).
 LARGE_OVERSAMPLING_STEP = 0.25
 
 
