@@ -66,14 +66,18 @@ class MinorityLearningCurve:
 
     Examples
     --------
+    Returned by :func:`minority_learning_curve`; two fractions of the
+    minority rows are enough for a slope:
+
     >>> from sklearn.datasets import make_classification
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from autobalance import minority_learning_curve
-    >>> X, y = make_classification(n_samples=400, weights=[0.85], random_state=0)
-    >>> curve = minority_learning_curve(LogisticRegression(), X, y, n_repeats=1,
-    ...                                 cv=3, random_state=0)
-    >>> curve.fractions.tolist()
-    [0.25, 0.5, 0.75, 1.0]
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> import autobalance
+    >>> X, y = make_classification(n_samples=300, weights=[0.8], random_state=1)
+    >>> curve = autobalance.minority_learning_curve(
+    ...     GaussianNB(), X, y, fractions=(0.5, 1.0), n_repeats=1, cv=3,
+    ...     random_state=0)
+    >>> curve.scores.shape
+    (2, 3)
     >>> bool(curve.gain_low <= curve.gain <= curve.gain_high)
     True
     """
