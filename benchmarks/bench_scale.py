@@ -18,13 +18,16 @@ technique at its defaults on each compatible model, at search fidelity) is
 fitted on the first training fold of the search that ``fit`` would run, and
 the peak resident memory that fold fit adds is printed as a multiple of
 ``X_train.nbytes``, with the fitted model's own size. It shows which setups a
-memory budget would have to bound, and by how much.
+memory budget would have to bound, and by how much. ``--refit-peaks`` does
+the same for the refit: every setup, full model, on all of X_train, scored
+on the held-out part.
 
 Usage::
 
     python benchmarks/bench_scale.py --rows 100000 --timeout 120
     python benchmarks/bench_scale.py --rows 100000,1000000 --timeout 300
     python benchmarks/bench_scale.py --rows 100000 --fold-peaks
+    python benchmarks/bench_scale.py --rows 100000 --refit-peaks
 """
 
 from __future__ import annotations
@@ -185,33 +188,47 @@ def run_size(rows, args):
     }
 
 
-def fold_peaks(rows, args):
-    """Peak memory of one search fold fit of every default setup."""
-    X_train, _, y_train, _ = make_data(rows, args.seed)
+def setup_peaks(rows, args, refit=False):
+    """Peak memory of fitting every default setup once: on the first training
+    fold of the search at search fidelity, or (``refit``) on all of X_train
+    as the refit builds it."""
+    X_train, X_test, y_train, y_test = make_data(rows, args.seed)
     nbytes = X_train.nbytes
     search = AutoBalancedClassifier(random_state=args.seed)._prepare_search(
         X_train, y_train
     )
-    train, test = search.splits[0]
-    X, y = search.X_search, search.y
+    if refit:
+        X, y = search.X_full, search.y_full
+        train, (X_eval, y_eval) = None, (X_test, y_test)
+        where = f"all {len(y):,} rows of X_train, full models (the refit)"
+    else:
+        train, test = search.splits[0]
+        X, y = search.X_search, search.y
+        X_eval, y_eval = X[test], y[test]
+        where = (
+            f"search on {len(y):,} rows, first training fold {len(train):,} rows "
+            f"({X[train].nbytes / nbytes:.2f} x X_train), search fidelity"
+        )
     print(
-        f"\n== {rows:,} rows: X_train.nbytes {nbytes / MB:.1f} MiB; search on "
-        f"{len(y):,} rows, first training fold {len(train):,} rows "
-        f"({X[train].nbytes / nbytes:.2f} x X_train) ==",
+        f"\n== {rows:,} rows: X_train.nbytes {nbytes / MB:.1f} MiB; {where} ==",
         flush=True,
     )
-    print(f"  {'technique':<26} {'model':<24} peak/X  model/X  fit s  fold AUC")
+    score = "held-out AUC" if refit else "fold AUC"
+    print(f"  {'technique':<26} {'model':<24} peak/X  model/X  fit s  {score}")
     out = []
     for config in search.space.grid():
-        estimator = search.space.build(config, search=True)
+        estimator = search.space.build(config, search=not refit)
         gc.collect()
         release_freed_memory()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # The fold's rows are sliced inside the block, as the objective does.
+            # A fold's rows are sliced inside the block, as the objective does.
             with PeakMemory(interval=0.02) as mem, CpuClock() as clock:
-                model = estimator.fit(X[train], y[train])
-        auc = roc_auc_score(y[test], model.predict_proba(X[test])[:, 1])
+                if refit:
+                    model = estimator.fit(X, y)
+                else:
+                    model = estimator.fit(X[train], y[train])
+        auc = roc_auc_score(y_eval, model.predict_proba(X_eval)[:, 1])
         row = {
             "technique": config.technique,
             "algorithm": config.algorithm or "",
@@ -244,6 +261,11 @@ def main(argv=None):
         action="store_true",
         help="peak memory of one search fold of every default setup, no fit",
     )
+    parser.add_argument(
+        "--refit-peaks",
+        action="store_true",
+        help="peak memory of refitting every default setup on all rows, no fit",
+    )
     add_run_arguments(parser, n_jobs=None, threads=0)
     args = parser.parse_args(argv)
     try:
@@ -255,10 +277,10 @@ def main(argv=None):
         f"timeout {args.timeout}s, n_jobs {args.n_jobs}, "
         f"threads {args.threads or 'default'}"
     )
-    if args.fold_peaks:
+    if args.fold_peaks or args.refit_peaks:
         with thread_limit(args.threads or None):
             for rows in sizes:
-                fold_peaks(rows, args)
+                setup_peaks(rows, args, refit=args.refit_peaks)
         return
     with thread_limit(args.threads or None):
         summary = [run_size(rows, args) for rows in sizes]
