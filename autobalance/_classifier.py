@@ -551,17 +551,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         algorithms = algorithms or self._resolve_algorithms()
         return all(a.allows_nan() for a in algorithms)
 
-    def _allow_sparse(self, algorithms=None):
-        algorithms = algorithms or self._resolve_algorithms()
-        return all(a.allows_sparse() for a in algorithms)
-
-    def _accepts_sparse(self, info):
+    def _allow_sparse(self, algorithms=None, info=None):
         # The default portfolio follows the data (sparse X: models and a
-        # prepare step that keep it sparse), so once the data is described the
-        # portfolio for it decides, not the one for dense data.
-        if info is None:
-            return self._allow_sparse()
-        return self._allow_sparse(self._resolve_algorithms(info))
+        # prepare step that keep it sparse), so once the data is described
+        # (``info``) the portfolio for it decides, not the one for dense data.
+        algorithms = algorithms or self._resolve_algorithms(info)
+        return all(a.allows_sparse() for a in algorithms)
 
     def _check_sparse(self, X, algorithms):
         if not sp.issparse(X):
@@ -595,7 +590,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         kwargs = {
             "reset": reset,
             "ensure_all_finite": finite,
-            "accept_sparse": ("csr", "csc") if self._accepts_sparse(info) else False,
+            "accept_sparse": ("csr", "csc") if self._allow_sparse(info=info) else False,
         }
         if info is not None and info.categorical:
             # Mixed tables: column kinds were checked by describe_features; here
