@@ -15,6 +15,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._preprocessing import prepare_for
 from ._space import _set_random_states, clone_algorithm
 
 
@@ -157,7 +158,8 @@ def build_pipeline(technique, algorithm, params, ctx, prepare=None, search=False
         model = _set_random_states(model, seed)
         if prepare is None:
             return model
-        return SkPipeline([("prepare", clone(prepare)), ("model", model)])
+        prepare = prepare_for(model, clone(prepare), ctx.n_samples)
+        return SkPipeline([("prepare", prepare), ("model", model)])
     base = clone_algorithm(algorithm, seed, search=search)
     if technique.kind == "none":
         return base

@@ -322,9 +322,13 @@ def _build_custom_weight(ctx, ratio):
 
 def _build_brf(ctx):
     n_columns = ctx.n_prepared_features or ctx.n_features
+    # On large data, as the default extra trees: 100 trees, which rank as well.
+    n_trees = 300 if ctx.n_samples <= LARGE_DATA_ROWS else 100
     return BalancedRandomForestClassifier(
-        n_estimators=300,
-        max_leaf_nodes=tree_leaf_cap(ctx.n_samples, n_columns, 300),
+        n_estimators=n_trees,
+        # The fitted forest holds each tree twice (in ``estimators_`` and, as
+        # a separate copy, in ``pipelines_``).
+        max_leaf_nodes=tree_leaf_cap(ctx.n_samples, n_columns, 2 * n_trees),
         sampling_strategy="all",
         replacement=True,
         bootstrap=False,

@@ -431,6 +431,9 @@ class Algorithm:
 
     ``search_params`` are ``set_params`` values used while searching only (a
     cheaper fidelity, e.g. fewer trees); the refit uses ``estimator`` as is.
+    ``exclude_techniques`` names techniques never paired with this model (for
+    example samplers whose copies, next to the model's own, would not fit in
+    memory); they still apply to the other models.
 
     Examples
     --------
@@ -447,6 +450,7 @@ class Algorithm:
     name: str
     estimator: Any
     search_params: dict = field(default_factory=dict)
+    exclude_techniques: tuple = ()
 
     @property
     def final_estimator(self):
@@ -560,6 +564,8 @@ class SearchSpace:
             return []
         out = []
         for name, algo in self.algorithms.items():
+            if technique.name in algo.exclude_techniques:
+                continue
             if ctx.has_nan and not algo.allows_nan():
                 continue
             if ctx.is_sparse and not algo.allows_sparse():
@@ -572,6 +578,9 @@ class SearchSpace:
         return out
 
     def _incompatibility_reason(self, technique):
+        models = self.algorithms.values()
+        if all(technique.name in a.exclude_techniques for a in models):
+            return "every model of the portfolio excludes it (exclude_techniques)"
         if technique.kind == "class_weight":
             return "no model of the portfolio takes class_weight or sample_weight"
         return "no model of the portfolio accepts this data"

@@ -321,9 +321,123 @@ def test_capped_forests_weigh_at_most_the_data_they_are_built_for(n_rows):
 
 def test_balanced_random_forest_is_capped_on_large_data():
     brf = catalogue.get_technique("balanced_random_forest")
-    assert brf.make(_context(1_000), {}).max_leaf_nodes is None
+    small = brf.make(_context(1_000), {})
+    assert (small.n_estimators, small.max_leaf_nodes) == (300, None)
     large = brf.make(_context(80_000, counts=(72_000, 8_000)), {})
-    assert large.max_leaf_nodes == tree_leaf_cap(80_000, 5, 300)
+    # 100 trees, each held twice by the fitted forest.
+    assert large.n_estimators == 100
+    assert large.max_leaf_nodes == tree_leaf_cap(80_000, 5, 200)
+
+
+def test_balanced_random_forest_within_the_data_it_is_capped_for():
+    # imbalanced-learn keeps a second copy of every tree (and of its
+    # sampler) in ``pipelines_``: the cap must count both.
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    cap = tree_leaf_cap(60_000, 20, 2 * 4)
+    rng = np.random.RandomState(0)
+    X = rng.rand(20 * cap, 20)
+    y = (rng.rand(len(X)) < 0.16).astype(int)
+    forest = BalancedRandomForestClassifier(
+        n_estimators=4,
+        max_leaf_nodes=cap,
+        sampling_strategy="all",
+        replacement=True,
+        bootstrap=False,
+        random_state=0,
+    ).fit(X, y)
+    trees = sum(model_nbytes(t) for t in forest.estimators_)
+    assert all(t.tree_.n_leaves == cap for t in forest.estimators_)
+    assert model_nbytes(forest) > 2 * trees  # the second copy is real
+    # The samplers' row indices come on top; the memory budget weighs them
+    # (a few percent of the trees on imbalanced data).
+    assert 2 * trees <= LARGE_MODEL_FACTOR * 60_000 * 20 * 8
+
+
+def test_boosting_is_not_paired_with_row_keeping_samplers_on_large_data():
+    from autobalance._preprocessing import (
+        ROW_KEEPING_SAMPLERS,
+        FeatureInfo,
+        make_default_algorithms,
+    )
+
+    def space(n_rows):
+        info = FeatureInfo(numeric=(0, 1), n_rows=n_rows)
+        counts = (n_rows - n_rows // 50, n_rows // 50)
+        return SearchSpace(
+            BUILTIN_TECHNIQUES, make_default_algorithms(info), _context(n_rows, counts)
+        )
+
+    small, large = space(5_000), space(80_000)
+    assert all(
+        "hist_gradient_boosting" in small.compatible[name]
+        for name in ROW_KEEPING_SAMPLERS
+    )
+    for name in ROW_KEEPING_SAMPLERS:
+        assert "hist_gradient_boosting" not in large.compatible[name]
+        assert "extra_trees" in large.compatible[name]
+    for name in ("none", "random_under_sampler", "balanced_class_weight"):
+        assert "hist_gradient_boosting" in large.compatible[name]
+    assert not any(
+        c.algorithm == "hist_gradient_boosting" and c.technique == "smote"
+        for c in large.grid()
+    )
+
+
+def test_an_algorithm_can_exclude_techniques():
+    from autobalance import Algorithm
+
+    algorithms = [
+        Algorithm("lr", LogisticRegression(), exclude_techniques=("smote",)),
+        Algorithm("et", ExtraTreesClassifier(n_estimators=5)),
+    ]
+    techniques = [catalogue.get_technique(n) for n in ("none", "smote")]
+    space = SearchSpace(techniques, algorithms, _context(1_000))
+    assert space.compatible == {"none": ["lr", "et"], "smote": ["et"]}
+    # Excluded by every model: the technique is out, with a reason.
+    only_lr = SearchSpace(techniques, algorithms[:1], _context(1_000))
+    assert "excludes it" in only_lr.excluded["smote"]
+
+
+def test_large_numeric_data_is_prepared_in_float32_for_models_that_gain():
+    from imblearn.pipeline import Pipeline as ImbPipeline
+
+    from autobalance._preprocessing import FeatureInfo, make_default_algorithms
+
+    def dtypes(n_rows):
+        info = FeatureInfo(numeric=(0, 1), n_rows=n_rows)
+        return {
+            a.name: a.estimator.named_steps["prepare"].dtype
+            for a in make_default_algorithms(info)
+        }
+
+    assert set(dtypes(5_000).values()) == {np.float64}
+    assert dtypes(60_000) == {
+        "logistic_regression": np.float32,
+        "extra_trees": np.float32,
+        # It copies any input to float64: float32 would add a copy.
+        "hist_gradient_boosting": np.float64,
+    }
+    # The balanced random forest gets a float32 prepare step of its own, even
+    # behind the float64 one of histogram gradient boosting.
+    ctx = _context(80_000, counts=(72_000, 8_000))
+    large = make_default_algorithms(FeatureInfo(numeric=(0, 1), n_rows=80_000))
+    hgb = [a for a in large if a.name == "hist_gradient_boosting"]
+    space = SearchSpace([catalogue.get_technique("balanced_random_forest")], hgb, ctx)
+    (config,) = space.grid()
+    pipe = space.build(config)
+    assert pipe.named_steps["prepare"].dtype == np.float32
+    # Samplers keep the prepared dtype: the resampled copy is float32 too.
+    smote = SearchSpace([catalogue.get_technique("smote")], large, ctx)
+    (config,) = [c for c in smote.grid() if c.algorithm == "extra_trees"]
+    pipe = smote.build(config)
+    assert isinstance(pipe, ImbPipeline)
+    X, y = make_classification(300, weights=[0.9], random_state=0)
+    pipe.fit(X, y)
+    prepared = pipe.named_steps["prepare"].transform(X)
+    assert prepared.dtype == np.float32
+    X_res, _ = pipe.named_steps["sampler"].fit_resample(prepared, y)
+    assert X_res.dtype == np.float32
 
 
 @pytest.mark.parametrize("technique", ["random_over_sampler", "smote", "smote_enn"])
@@ -606,6 +720,13 @@ def test_numeric_prepare_matches_imputer_then_scaler():
     )
     with pytest.raises(ValueError, match="4 features"):
         prepare.transform(X2[:, :3])
+
+    # float32 output: the same numbers, rounded once.
+    single = NumericPrepare(dtype=np.float32).fit(X2)
+    out = single.transform(X2_new)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(single.mean_, prepare.mean_, rtol=1e-6)
 
 
 def test_freed_memory_is_released_between_trials_and_before_the_refit(monkeypatch):
