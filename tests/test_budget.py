@@ -493,6 +493,52 @@ def test_prepare_step_never_modifies_the_input():
         assert not np.shares_memory(np.asarray(out), after)
 
 
+def test_ensemble_members_are_refitted_smallest_model_first(monkeypatch):
+    from autobalance import _ensemble
+    from autobalance._calibration import FoldPrediction
+    from autobalance._ensemble import SoftVotingEnsemble, add_ensemble_trial
+
+    y = np.tile([0, 0, 0, 1], 5)
+    splits = [(np.arange(20), np.arange(20))] * 3
+    study = optuna.create_study(direction="maximize")
+    rng = np.random.default_rng(0)
+    oof = {}
+    # The best model is the largest; both are close, so both are members.
+    for number, (name, nbytes) in enumerate([("big", 9e6), ("small", 1e4)]):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=0.85 - 0.01 * number,
+                user_attrs={
+                    "algorithm": name,
+                    "technique": "none",
+                    "params": {},
+                    "split_scores": [0.86 - 0.01 * number, 0.84, 0.85],
+                    "fit_times": [0.1] * 3,
+                    "score_times": [0.1] * 3,
+                    "model_bytes": [nbytes] * 3,
+                },
+            )
+        )
+        positive = rng.random(20)
+        raw = np.column_stack([1 - positive, positive])
+        oof[number] = [
+            FoldPrediction(t, y, raw, "predict_proba", None) for _, t in splits
+        ]
+    ensemble = add_ensemble_trial(study, oof, splits, y, positive=1)
+    assert ensemble.user_attrs["member_trials"] == [1, 0]
+    members = ensemble.user_attrs["params"]["members"]
+    assert [m["algorithm"] for m in members] == ["small", "big"]
+
+    # Memory freed by one member's fit is handed back before the next one.
+    calls = []
+    monkeypatch.setattr(_ensemble, "release_freed_memory", lambda: calls.append(1))
+    X, y = make_classification(60, random_state=0)
+    SoftVotingEnsemble(
+        [("a", LogisticRegression()), ("b", LogisticRegression(C=0.1))]
+    ).fit(X, y)
+    assert len(calls) == 2
+
+
 def test_clearly_better_is_one_standard_error_of_paired_differences():
     from autobalance._ensemble import clearly_better
 
