@@ -1,4 +1,5 @@
-"""An averaged-probability ensemble of the best setups of different models.
+"""An ensemble of the best setups of different models, averaging their
+log-odds.
 
 With 20 to 300 positives, picking the single best of many noisy trials overfits
 the folds; averaging the probabilities of the best setup of each model (e.g.
@@ -39,7 +40,8 @@ MAX_MEMBERS = 3
 
 
 class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
-    """Average the class probabilities of several classifiers.
+    """Average the class probabilities of several classifiers on the log-odds
+    scale (:func:`average_probabilities`).
 
     Unlike :class:`~sklearn.ensemble.VotingClassifier` the members are fitted
     on the labels as given (not re-encoded), so class-weight dictionaries keyed
@@ -79,10 +81,40 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         check_is_fitted(self)
-        return np.mean([est.predict_proba(X) for est in self.estimators_], axis=0)
+        return average_probabilities([est.predict_proba(X) for est in self.estimators_])
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+# Probabilities are clipped here before their logarithm: a fully grown forest
+# gives many rows exactly 0.
+PROBA_FLOOR = 1e-6
+
+
+def average_probabilities(probas):
+    """The normalised geometric mean of several models' class probabilities:
+    for two classes, the mean of their log-odds.
+
+    Members trained with class weights or resampling have their probabilities
+    shifted by a constant on the log-odds scale (a prior shift). An arithmetic
+    mean of probabilities lets the member with the largest shift dominate the
+    ranking; in a mean of log-odds that constant moves every row alike, so each
+    member's ranking counts the same, whatever its prior.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance._ensemble import average_probabilities
+    >>> p = average_probabilities([np.array([[0.9, 0.1]]), np.array([[0.5, 0.5]])])
+    >>> p.round(3)  # log-odds -2.197 and 0: their mean is -1.099
+    array([[0.75, 0.25]])
+    """
+    logs = np.mean([np.log(np.clip(p, PROBA_FLOOR, 1.0)) for p in probas], axis=0)
+    logs -= logs.max(axis=1, keepdims=True)
+    out = np.exp(logs)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 def _has_proba(folds):
@@ -122,7 +154,7 @@ def ensemble_predictions(oof, numbers):
 
     folds = []
     for i, first in enumerate(oof[numbers[0]]):
-        raw = np.mean([oof[n][i].raw for n in numbers], axis=0)
+        raw = average_probabilities([oof[n][i].raw for n in numbers])
         folds.append(FoldPrediction(first.test, first.y, raw, "predict_proba", None))
     return folds
 

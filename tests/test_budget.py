@@ -252,6 +252,8 @@ def test_decision_rule_reuses_the_search_predictions(binary_data, monkeypatch):
 def test_ensemble_choice_uses_the_average_of_its_members_predictions():
     from types import SimpleNamespace
 
+    from scipy.special import expit, logit
+
     from autobalance._calibration import FoldPrediction
     from autobalance._classifier import _search_predictions
 
@@ -269,7 +271,9 @@ def test_ensemble_choice_uses_the_average_of_its_members_predictions():
         number=9, user_attrs={"technique": "ensemble", "member_trials": [3, 5]}
     )
     (fold,) = _search_predictions(objective, ensemble)
-    np.testing.assert_allclose(fold.raw, [[0.7, 0.3], [0.3, 0.7]])
+    # The mean of the members' log-odds.
+    positive = expit((logit([0.2, 0.6]) + logit([0.4, 0.8])) / 2)
+    np.testing.assert_allclose(fold.raw, np.column_stack([1 - positive, positive]))
     # A duplicate trial uses the predictions of the trial it repeats.
     duplicate = SimpleNamespace(number=7, user_attrs={"duplicate_of": 5})
     assert _search_predictions(objective, duplicate) is objective.oof[5]
@@ -539,6 +543,31 @@ def test_ensemble_members_are_refitted_smallest_model_first(monkeypatch):
     assert len(calls) == 2
 
 
+def test_ensemble_ranking_ignores_a_members_prior_shift():
+    # Class weights or resampling shift a member's log-odds by a constant: the
+    # ensemble must rank rows as it would without the shift (an arithmetic
+    # mean of probabilities does not: the shifted member dominates).
+    from scipy.special import expit, logit
+    from scipy.stats import spearmanr
+
+    from autobalance._ensemble import average_probabilities
+
+    rng = np.random.RandomState(0)
+    a, b = expit(rng.randn(200) - 3), expit(rng.randn(200) - 3)
+
+    def positive(p, q):
+        both = [np.column_stack([1 - p, p]), np.column_stack([1 - q, q])]
+        return average_probabilities(both)[:, 1]
+
+    shifted = expit(logit(b) + 4.0)
+    assert spearmanr(positive(a, b), positive(a, shifted))[0] == pytest.approx(1.0)
+    assert spearmanr((a + b) / 2, (a + shifted) / 2)[0] < 0.95
+    # Probabilities that sum to one, also for three classes.
+    three = average_probabilities([rng.dirichlet([1, 1, 1], 5) for _ in range(3)])
+    np.testing.assert_allclose(three.sum(axis=1), 1.0)
+    assert average_probabilities([np.array([[1.0, 0.0]])] * 2)[0, 1] > 0
+
+
 def test_clearly_better_is_one_standard_error_of_paired_differences():
     from autobalance._ensemble import clearly_better
 
@@ -551,6 +580,8 @@ def test_clearly_better_is_one_standard_error_of_paired_differences():
 
 
 def test_the_ensemble_leaves_out_a_clearly_worse_model():
+    from scipy.special import expit, logit
+
     from autobalance._calibration import FoldPrediction
     from autobalance._ensemble import add_ensemble_trial, ensemble_predictions
 
@@ -578,13 +609,15 @@ def test_the_ensemble_leaves_out_a_clearly_worse_model():
                 },
             )
         )
-        raw = rng.random((20, 2))
+        positive = rng.random(20)
+        raw = np.column_stack([1 - positive, positive])
         oof[number] = [
             FoldPrediction(t, y, raw, "predict_proba", None) for _, t in splits
         ]
     ensemble = add_ensemble_trial(study, oof, splits, y, positive=1)
     assert ensemble.user_attrs["member_trials"] == [0, 1]
-    expected = np.mean([oof[0][0].raw, oof[1][0].raw], axis=0)
+    log_odds = np.mean([logit(oof[n][0].raw[:, 1]) for n in (0, 1)], axis=0)
+    expected = np.column_stack([1 - expit(log_odds), expit(log_odds)])
     (fold, *_) = ensemble_predictions(oof, ensemble.user_attrs["member_trials"])
     np.testing.assert_allclose(fold.raw, expected)
     # Nothing close to the best: no ensemble.

@@ -521,7 +521,10 @@ def test_ensemble_of_the_best_setup_of_each_model(binary_data):
             est = clf._estimator_from_params(m)
             # The search scored the cheaper fidelity; these members have none.
             probas.append(est.fit(X[train], y[train]).predict_proba(X[test])[:, 1])
-        expected = roc_auc_score(y[test], np.mean(probas, axis=0))
+        # The members' mean log-odds (probabilities clipped away from 0 and 1).
+        p = np.clip(probas, 1e-6, 1.0)
+        q = np.clip(1 - np.asarray(probas), 1e-6, 1.0)
+        expected = roc_auc_score(y[test], np.mean(np.log(p) - np.log(q), axis=0))
         assert res[f"split{i}_test_score"][row] == pytest.approx(expected, abs=1e-6)
     # When it wins, the refitted model averages the members.
     ensemble = clf._estimator_from_params(res["params"][row]).fit(X, y)
