@@ -304,7 +304,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         the order of ``classes_``, or a target recall ``{"recall": 0.9}`` (the
         highest threshold that reaches it).
     ensemble : bool, default=True
-        Average the probabilities of the best setup of each model that the
+        Average the log-odds of the best setup of each model that the
         best model does not beat clearly (by more than one standard error of
         their paired fold differences; up to three models). When at least
         two models qualify, this ensemble is chosen, as technique
