@@ -688,7 +688,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             "techniques": [
                 [t.name, t.family, t.kind, repr(t.params)] for t in techniques
             ],
-            "algorithms": [[a.name, repr(a.estimator)] for a in algorithms],
+            "algorithms": [
+                [a.name, repr(a.estimator)]
+                + ([list(a.exclude_techniques)] if a.exclude_techniques else [])
+                for a in algorithms
+            ],
             "scoring": repr(self.scoring),
             "cv": repr(self.cv),
             "pruning": self.pruning,

@@ -452,6 +452,16 @@ class Algorithm:
     search_params: dict = field(default_factory=dict)
     exclude_techniques: tuple = ()
 
+    def __post_init__(self):
+        names = self.exclude_techniques
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise TypeError(
+                f"Algorithm {self.name!r}: exclude_techniques must be a tuple of "
+                f"technique names, got {names!r}; for one name write "
+                f"exclude_techniques=({names!r},)."
+            )
+        object.__setattr__(self, "exclude_techniques", tuple(names))
+
     @property
     def final_estimator(self):
         est = self.estimator

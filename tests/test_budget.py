@@ -398,6 +398,11 @@ def test_an_algorithm_can_exclude_techniques():
     techniques = [catalogue.get_technique(n) for n in ("none", "smote")]
     space = SearchSpace(techniques, algorithms, _context(1_000))
     assert space.compatible == {"none": ["lr", "et"], "smote": ["et"]}
+    # One name is a tuple of one name, not a string to search in.
+    with pytest.raises(TypeError, match=r"exclude_techniques=\('smote',\)"):
+        Algorithm("lr", LogisticRegression(), exclude_techniques="smote")
+    listed = Algorithm("lr", LogisticRegression(), exclude_techniques=["smote"])
+    assert listed.exclude_techniques == ("smote",)
     # Excluded by every model: the technique is out, with a reason.
     only_lr = SearchSpace(techniques, algorithms[:1], _context(1_000))
     assert "excludes it" in only_lr.excluded["smote"]
