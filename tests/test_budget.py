@@ -502,30 +502,32 @@ def test_prepare_step_never_modifies_the_input():
         assert not np.shares_memory(np.asarray(out), after)
 
 
-def test_ensemble_members_are_refitted_smallest_model_first(monkeypatch):
-    from autobalance import _ensemble
+def _search_with_oof(scores, model_bytes=None, seed=0):
+    """A study of one complete trial per model (``scores``: name -> fold
+    scores), with random out-of-fold probabilities for each; returns
+    ``(study, oof, splits, y)``."""
     from autobalance._calibration import FoldPrediction
-    from autobalance._ensemble import SoftVotingEnsemble, add_ensemble_trial
 
+    n_folds = len(next(iter(scores.values())))
     y = np.tile([0, 0, 0, 1], 5)
-    splits = [(np.arange(20), np.arange(20))] * 3
+    splits = [(np.arange(20), np.arange(20))] * n_folds
     study = optuna.create_study(direction="maximize")
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     oof = {}
-    # The best model is the largest; both are close, so both are members.
-    for number, (name, nbytes) in enumerate([("big", 9e6), ("small", 1e4)]):
+    for number, (name, fold_scores) in enumerate(scores.items()):
+        attrs = {
+            "algorithm": name,
+            "technique": "none",
+            "params": {},
+            "split_scores": fold_scores,
+            "fit_times": [0.1] * n_folds,
+            "score_times": [0.1] * n_folds,
+        }
+        if model_bytes is not None:
+            attrs["model_bytes"] = [model_bytes[name]] * n_folds
         study.add_trial(
             optuna.trial.create_trial(
-                value=0.85 - 0.01 * number,
-                user_attrs={
-                    "algorithm": name,
-                    "technique": "none",
-                    "params": {},
-                    "split_scores": [0.86 - 0.01 * number, 0.84, 0.85],
-                    "fit_times": [0.1] * 3,
-                    "score_times": [0.1] * 3,
-                    "model_bytes": [nbytes] * 3,
-                },
+                value=float(np.mean(fold_scores)), user_attrs=attrs
             )
         )
         positive = rng.random(20)
@@ -533,6 +535,18 @@ def test_ensemble_members_are_refitted_smallest_model_first(monkeypatch):
         oof[number] = [
             FoldPrediction(t, y, raw, "predict_proba", None) for _, t in splits
         ]
+    return study, oof, splits, y
+
+
+def test_ensemble_members_are_refitted_smallest_model_first(monkeypatch):
+    from autobalance import _ensemble
+    from autobalance._ensemble import SoftVotingEnsemble, add_ensemble_trial
+
+    # The best model is the largest; both are close, so both are members.
+    study, oof, splits, y = _search_with_oof(
+        {"big": [0.86, 0.84, 0.85], "small": [0.85, 0.85, 0.85]},
+        model_bytes={"big": 9e6, "small": 1e4},
+    )
     ensemble = add_ensemble_trial(study, oof, splits, y, positive=1)
     assert ensemble.user_attrs["member_trials"] == [1, 0]
     members = ensemble.user_attrs["params"]["members"]
@@ -587,38 +601,14 @@ def test_clearly_better_is_one_standard_error_of_paired_differences():
 def test_the_ensemble_leaves_out_a_clearly_worse_model():
     from scipy.special import expit, logit
 
-    from autobalance._calibration import FoldPrediction
     from autobalance._ensemble import add_ensemble_trial, ensemble_predictions
 
-    rng = np.random.default_rng(0)
-    y = np.tile([0, 0, 0, 1], 5)
-    splits = [(np.arange(20), np.arange(20))] * 4
-    study = optuna.create_study(direction="maximize")
-    oof = {}
     scores = {
         "a": [0.90, 0.80, 0.85, 0.88],
         "b": [0.86, 0.83, 0.80, 0.89],  # behind a, within one standard error
         "c": [0.70, 0.62, 0.66, 0.69],  # behind a on every fold
     }
-    for number, (name, s) in enumerate(scores.items()):
-        study.add_trial(
-            optuna.trial.create_trial(
-                value=float(np.mean(s)),
-                user_attrs={
-                    "algorithm": name,
-                    "technique": "none",
-                    "params": {},
-                    "split_scores": s,
-                    "fit_times": [0.1] * 4,
-                    "score_times": [0.1] * 4,
-                },
-            )
-        )
-        positive = rng.random(20)
-        raw = np.column_stack([1 - positive, positive])
-        oof[number] = [
-            FoldPrediction(t, y, raw, "predict_proba", None) for _, t in splits
-        ]
+    study, oof, splits, y = _search_with_oof(scores)
     ensemble = add_ensemble_trial(study, oof, splits, y, positive=1)
     assert ensemble.user_attrs["member_trials"] == [0, 1]
     log_odds = np.mean([logit(oof[n][0].raw[:, 1]) for n in (0, 1)], axis=0)
