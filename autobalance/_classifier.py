@@ -28,7 +28,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _catalogue
 from ._budget import Budget
 from ._catalogue import (
     _DENSE_REQUIREMENTS,
@@ -918,13 +917,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
     @staticmethod
     def _warn_size_exclusions(space, n_rows):
-        skipped = [n for n, r in space.excluded.items() if r.startswith(SIZE_REASON)]
+        skipped = {n: r for n, r in space.excluded.items() if r.startswith(SIZE_REASON)}
         if skipped:
+            reasons = "; ".join(f"{n}: {r}" for n, r in skipped.items())
             warnings.warn(
-                f"The data has {n_rows:,} rows: the techniques {skipped} are left out "
-                f"of the search (their cost grows faster than linearly with the "
-                f"rows; the limit is {_catalogue.COSTLY_MAX_ROWS:,}). Subsample the "
-                "data yourself to search them.",
+                f"The data has {n_rows:,} rows: the techniques {list(skipped)} are "
+                f"left out of the search ({reasons}). Subsample the data yourself "
+                "to search them.",
                 SkippedTechniqueWarning,
                 stacklevel=4,
             )

@@ -228,3 +228,47 @@ def test_default_portfolio_on_sparse_input(binary_data):
     np.testing.assert_allclose(clf.predict_proba(Xs.tocsc()), proba)
     with pytest.raises(TypeError, match="dense data is required"):
         AutoBalancedClassifier(n_trials=2, cv=3, random_state=0).fit(X, y).predict(Xs)
+
+
+def test_smote_is_left_out_on_large_tables_with_categories():
+    # SMOTENC encodes the whole table as a sparse matrix: on large mixed data
+    # the SMOTE family is left out with a size reason; numeric data keeps it.
+    from autobalance import SearchContext, SearchSpace, get_technique
+    from autobalance._catalogue import default_algorithms
+
+    def excluded(n_rows, categorical):
+        counts = np.array([n_rows - n_rows // 50, n_rows // 50])
+        ctx = SearchContext(
+            classes=np.array([0, 1]),
+            class_counts=counts,
+            min_train_counts=(counts * 0.8).astype(int),
+            max_train_minority_ratio=float(counts[1] / counts[0]),
+            n_samples=n_rows,
+            n_features=5,
+            categorical_positions=(0,) if categorical else (),
+            n_prepared_features=5,
+        )
+        names = ["smote", "smote_tomek", "smote_enn", "random_over_sampler"]
+        space = SearchSpace(
+            [get_technique(n) for n in names], default_algorithms(), ctx
+        )
+        return space.excluded
+
+    assert excluded(5_000, categorical=True) == {}
+    assert excluded(80_000, categorical=False) == {}
+    large = excluded(80_000, categorical=True)
+    assert set(large) == {"smote", "smote_tomek", "smote_enn"}
+    assert all("categorical columns" in r and "13 times" in r for r in large.values())
+
+
+def test_size_warning_names_each_reason(binary_data, monkeypatch):
+    import autobalance._catalogue as catalogue
+    from autobalance import SkippedTechniqueWarning
+
+    X, y = binary_data
+    monkeypatch.setattr(catalogue, "COSTLY_MAX_ROWS", 100)
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), techniques=["tomek_links", "none"], n_trials=2, cv=3
+    )
+    with pytest.warns(SkippedTechniqueWarning, match=r"tomek_links: skipped above 100"):
+        clf.fit(X, y)
