@@ -259,16 +259,3 @@ def test_smote_is_left_out_on_large_tables_with_categories():
     large = excluded(80_000, categorical=True)
     assert set(large) == {"smote", "smote_tomek", "smote_enn"}
     assert all("categorical columns" in r and "13 times" in r for r in large.values())
-
-
-def test_size_warning_names_each_reason(binary_data, monkeypatch):
-    import autobalance._catalogue as catalogue
-    from autobalance import SkippedTechniqueWarning
-
-    X, y = binary_data
-    monkeypatch.setattr(catalogue, "COSTLY_MAX_ROWS", 100)
-    clf = AutoBalancedClassifier(
-        LogisticRegression(), techniques=["tomek_links", "none"], n_trials=2, cv=3
-    )
-    with pytest.warns(SkippedTechniqueWarning, match=r"tomek_links: skipped above 100"):
-        clf.fit(X, y)
