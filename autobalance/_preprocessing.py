@@ -28,7 +28,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
-    OneHotEncoder,
     OrdinalEncoder,
     StandardScaler,
 )
@@ -350,20 +349,82 @@ def make_prepare(info):
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
 
 
+class OneHotCodes(TransformerMixin, BaseEstimator):
+    """One-hot encoding of the first ``n_codes`` columns (the category codes
+    of the ``prepare`` step), the other columns passed through, into a single
+    float64 output array: logistic regression's ``encode`` step on tables
+    with categorical columns.
+
+    The same output as a ``ColumnTransformer`` of ``OneHotEncoder(
+    handle_unknown="ignore", sparse_output=False)`` on those columns with
+    ``remainder="passthrough"``, which builds each block, copies the
+    passthrough columns, then stacks them into a third array (2.9 times the
+    prepared data at once on 75,000 rows x 20 columns; here, the output
+    alone). A code not seen in ``fit`` (``-1``, an unknown category) encodes
+    as all zeros.
+
+    Parameters
+    ----------
+    n_codes : int
+        Number of leading columns that hold category codes.
+
+    Attributes
+    ----------
+    categories_ : list of ndarray
+        The codes seen in ``fit``, sorted, for each code column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance._preprocessing import OneHotCodes
+    >>> X = np.array([[0.0, 1.5], [2.0, -0.5], [0.0, 0.0]])
+    >>> OneHotCodes(n_codes=1).fit(X).transform([[2.0, 9.0], [-1.0, 1.0]])
+    array([[0., 1., 9.],
+           [0., 0., 1.]])
+    """
+
+    def __init__(self, n_codes):
+        self.n_codes = n_codes
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self.categories_ = [np.unique(X[:, j]) for j in range(self.n_codes)]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        widths = [len(c) for c in self.categories_]
+        out = np.zeros((X.shape[0], sum(widths) + X.shape[1] - self.n_codes))
+        rows = np.arange(X.shape[0])
+        start = 0
+        for j, codes in enumerate(self.categories_):
+            position = np.minimum(np.searchsorted(codes, X[:, j]), len(codes) - 1)
+            known = codes[position] == X[:, j]
+            out[rows[known], start + position[known]] = 1.0
+            start += len(codes)
+        out[:, start:] = X[:, self.n_codes :]
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_", None)
+        if input_features is None:
+            input_features = [f"x{i}" for i in range(self.n_features_in_)]
+        names = [
+            f"{input_features[j]}_{code:g}"
+            for j, codes in enumerate(self.categories_)
+            for code in codes
+        ]
+        names += list(input_features[self.n_codes :])
+        return np.asarray(names, dtype=object)
+
+
 def _one_hot(info):
     if not info.categorical:
         return "passthrough"
-    return ColumnTransformer(
-        [
-            (
-                "one_hot",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                list(range(info.n_categorical)),
-            )
-        ],
-        remainder="passthrough",
-        sparse_threshold=0.0,
-    )
+    return OneHotCodes(n_codes=info.n_categorical)
 
 
 def tree_leaf_cap(n_rows, n_columns, n_trees):

@@ -259,3 +259,39 @@ def test_smote_is_left_out_on_large_tables_with_categories():
     large = excluded(80_000, categorical=True)
     assert set(large) == {"smote", "smote_tomek", "smote_enn"}
     assert all("categorical columns" in r and "13 times" in r for r in large.values())
+
+
+def test_one_hot_codes_match_one_hot_encoder_with_passthrough():
+    import warnings
+
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from autobalance._preprocessing import OneHotCodes
+
+    rng = np.random.default_rng(0)
+
+    def table(n, low):
+        codes = [rng.integers(low, 4, n), rng.integers(0, 2, n)]
+        return np.column_stack([*codes, rng.normal(size=(n, 3))]).astype(float)
+
+    X, X_new = table(500, 0), table(60, -1)  # -1 and 4: unknown at transform
+    reference = ColumnTransformer(
+        [
+            (
+                "one_hot",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                [0, 1],
+            )
+        ],
+        remainder="passthrough",
+        sparse_threshold=0.0,
+    ).fit(X)
+    encoder = OneHotCodes(n_codes=2).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OneHotEncoder warns of unknown codes
+        expected = reference.transform(X_new)
+    np.testing.assert_array_equal(encoder.transform(X_new), expected)
+    assert len(encoder.get_feature_names_out()) == expected.shape[1]
+    with pytest.raises(ValueError, match="5 features"):
+        encoder.transform(X_new[:, :4])
