@@ -919,7 +919,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     def _warn_size_exclusions(space, n_rows):
         skipped = {n: r for n, r in space.excluded.items() if r.startswith(SIZE_REASON)}
         if skipped:
-            reasons = "; ".join(f"{n}: {r}" for n, r in skipped.items())
+            by_reason = {}
+            for name, reason in skipped.items():
+                by_reason.setdefault(reason, []).append(name)
+            reasons = "; ".join(f"{', '.join(n)}: {r}" for r, n in by_reason.items())
             warnings.warn(
                 f"The data has {n_rows:,} rows: the techniques {list(skipped)} are "
                 f"left out of the search ({reasons}). Subsample the data yourself "

@@ -20,7 +20,8 @@ the peak resident memory that fold fit adds is printed as a multiple of
 ``X_train.nbytes``, with the fitted model's own size. It shows which setups a
 memory budget would have to bound, and by how much. ``--refit-peaks`` does
 the same for the refit: every setup, full model, on all of X_train, scored
-on the held-out part.
+on the held-out part. ``--categorical K`` runs either on a DataFrame whose last
+K columns are categories (a table with categorical columns).
 
 Usage::
 
@@ -28,6 +29,7 @@ Usage::
     python benchmarks/bench_scale.py --rows 100000,1000000 --timeout 300
     python benchmarks/bench_scale.py --rows 100000 --fold-peaks
     python benchmarks/bench_scale.py --rows 100000 --refit-peaks
+    python benchmarks/bench_scale.py --rows 100000 --refit-peaks --categorical 3
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+import pandas as pd
 from _common import (
     CpuClock,
     PeakMemory,
@@ -55,6 +58,7 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing
 
 from autobalance import AutoBalancedClassifier
 from autobalance._footprint import model_nbytes, release_freed_memory
@@ -73,6 +77,17 @@ def make_data(rows, seed):
         random_state=seed,
     )
     return train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+
+
+def with_categories(X, n_categorical):
+    """``X`` as a DataFrame whose last ``n_categorical`` columns are turned
+    into categories (each binned at -1, 0 and 1: four levels)."""
+    n_numeric = X.shape[1] - n_categorical
+    frame = pd.DataFrame(X[:, :n_numeric], columns=[f"x{i}" for i in range(n_numeric)])
+    for j in range(n_numeric, X.shape[1]):
+        levels = np.digitize(X[:, j], [-1.0, 0.0, 1.0]).astype(str)
+        frame[f"c{j}"] = pd.Categorical(levels)
+    return frame
 
 
 def measure(name, make, X_train, y_train, X_test, y_test):
@@ -193,7 +208,11 @@ def setup_peaks(rows, args, refit=False):
     fold of the search at search fidelity, or (``refit``) on all of X_train
     as the refit builds it."""
     X_train, X_test, y_train, y_test = make_data(rows, args.seed)
+    # Multiples of the float64 array, also for a table with categories.
     nbytes = X_train.nbytes
+    if args.categorical:
+        X_train = with_categories(X_train, args.categorical)
+        X_test = with_categories(X_test, args.categorical)
     search = AutoBalancedClassifier(random_state=args.seed)._prepare_search(
         X_train, y_train
     )
@@ -204,10 +223,10 @@ def setup_peaks(rows, args, refit=False):
     else:
         train, test = search.splits[0]
         X, y = search.X_search, search.y
-        X_eval, y_eval = X[test], y[test]
+        X_eval, y_eval = _safe_indexing(X, test), y[test]
         where = (
             f"search on {len(y):,} rows, first training fold {len(train):,} rows "
-            f"({X[train].nbytes / nbytes:.2f} x X_train), search fidelity"
+            f"({len(train) / len(X_train):.2f} x X_train), search fidelity"
         )
     print(
         f"\n== {rows:,} rows: X_train.nbytes {nbytes / MB:.1f} MiB; {where} ==",
@@ -227,7 +246,7 @@ def setup_peaks(rows, args, refit=False):
                 if refit:
                     model = estimator.fit(X, y)
                 else:
-                    model = estimator.fit(X[train], y[train])
+                    model = estimator.fit(_safe_indexing(X, train), y[train])
         auc = roc_auc_score(y_eval, model.predict_proba(X_eval)[:, 1])
         row = {
             "technique": config.technique,
@@ -266,8 +285,20 @@ def main(argv=None):
         action="store_true",
         help="peak memory of refitting every default setup on all rows, no fit",
     )
+    parser.add_argument(
+        "--categorical",
+        type=int,
+        default=0,
+        help="with --fold-peaks or --refit-peaks: turn the last K of the 20 "
+        "columns into categories (a DataFrame); peaks stay multiples of the "
+        "float64 array",
+    )
     add_run_arguments(parser, n_jobs=None, threads=0)
     args = parser.parse_args(argv)
+    if args.categorical and not (args.fold_peaks or args.refit_peaks):
+        parser.error("--categorical needs --fold-peaks or --refit-peaks")
+    if not 0 <= args.categorical <= 20:
+        parser.error("--categorical takes 0 to 20 (the data has 20 columns)")
     try:
         sizes = [int(float(r)) for r in args.rows.split(",") if r]
     except ValueError:
