@@ -483,15 +483,29 @@ def prepare_for(model, prepare, n_rows):
     >>> prepare_for(ExtraTreesClassifier(), NumericPrepare(), 5_000).dtype
     <class 'numpy.float64'>
     """
-    if (
-        n_rows > LARGE_DATA_ROWS
+    if n_rows <= LARGE_DATA_ROWS or not isinstance(
         # Balanced random forests are random forests.
-        and isinstance(
-            model, (ExtraTreesClassifier, RandomForestClassifier, LogisticRegression)
-        )
-        and isinstance(prepare, NumericPrepare)
+        model,
+        (ExtraTreesClassifier, RandomForestClassifier, LogisticRegression),
     ):
+        return prepare
+    if isinstance(prepare, NumericPrepare):
         return prepare.set_params(dtype=np.float32)
+    if isinstance(prepare, ColumnTransformer):
+        # A table with categorical columns: codes and numbers both in float32
+        # (codes are exact in float32 up to 2 ** 24 categories), so the
+        # stacked output is float32 too. Not the sparse prepare step.
+        params = {}
+        for name, step, _ in prepare.transformers:
+            if isinstance(step, NumericPrepare):
+                params[f"{name}__dtype"] = np.float32
+            elif isinstance(step, Pipeline) and isinstance(
+                step.steps[-1][1], OrdinalEncoder
+            ):
+                params[f"{name}__{step.steps[-1][0]}__dtype"] = np.float32
+            else:
+                return prepare
+        return prepare.set_params(**params)
     return prepare
 
 

@@ -1,6 +1,7 @@
 """Cost-aware search: the time budget, search subsamples, size limits of costly
 techniques, and reuse of the search's out-of-fold predictions."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -423,6 +424,22 @@ def test_large_numeric_data_is_prepared_in_float32_for_models_that_gain():
         }
 
     assert set(dtypes(5_000).values()) == {np.float64}
+    # A table with categorical columns: codes and numbers in float32 too.
+    import pandas as pd
+
+    from autobalance._preprocessing import describe_features
+
+    table = pd.DataFrame({"x": np.arange(6.0), "c": pd.Categorical(list("abcabc"))})
+    mixed = make_default_algorithms(
+        dataclasses.replace(describe_features(table), n_rows=60_000)
+    )
+    for algorithm in mixed:
+        prepared = algorithm.estimator.named_steps["prepare"].fit_transform(table)
+        expected = (
+            np.float64 if algorithm.name == "hist_gradient_boosting" else np.float32
+        )
+        assert prepared.dtype == expected, algorithm.name
+        np.testing.assert_allclose(prepared[:, 0], [0, 1, 2, 0, 1, 2])
     assert dtypes(60_000) == {
         "logistic_regression": np.float32,
         "extra_trees": np.float32,
