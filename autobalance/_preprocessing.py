@@ -204,6 +204,22 @@ def _as_str(X):
     return out
 
 
+def _input_names(transformer, input_features):
+    """The names of a fitted transformer's input columns: ``input_features``,
+    else the names seen in ``fit``, else ``x0, x1, ...``."""
+    check_is_fitted(transformer)
+    if input_features is None:
+        input_features = getattr(transformer, "feature_names_in_", None)
+    if input_features is None:
+        input_features = [f"x{i}" for i in range(transformer.n_features_in_)]
+    if len(input_features) != transformer.n_features_in_:
+        raise ValueError(
+            f"input_features has {len(input_features)} names; the data had "
+            f"{transformer.n_features_in_} columns."
+        )
+    return list(input_features)
+
+
 class NumericPrepare(TransformerMixin, BaseEstimator):
     """Median imputation with missing-value indicators, then scaling, for
     all-numeric dense data: the ``prepare`` step of such tables.
@@ -308,17 +324,7 @@ class NumericPrepare(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self)
-        if input_features is None:
-            input_features = getattr(self, "feature_names_in_", None)
-        if input_features is None:
-            input_features = [f"x{i}" for i in range(self.n_features_in_)]
-        if len(input_features) != self.n_features_in_:
-            raise ValueError(
-                f"input_features has {len(input_features)} names; the data had "
-                f"{self.n_features_in_} columns."
-            )
-        names = np.asarray(input_features, dtype=object)
+        names = np.asarray(_input_names(self, input_features), dtype=object)
         kept = names[~np.isnan(self.statistics_)]
         flags = [f"missingindicator_{n}" for n in names[self.indicator_features_]]
         return np.asarray([*kept, *flags], dtype=object)
@@ -420,11 +426,7 @@ class OneHotCodes(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self)
-        if input_features is None:
-            input_features = getattr(self, "feature_names_in_", None)
-        if input_features is None:
-            input_features = [f"x{i}" for i in range(self.n_features_in_)]
+        input_features = _input_names(self, input_features)
         names = [
             f"{input_features[j]}_{code:g}"
             for j, codes in enumerate(self.categories_)
