@@ -371,8 +371,8 @@ def make_prepare(info):
 class OneHotCodes(TransformerMixin, BaseEstimator):
     """One-hot encoding of the first ``n_codes`` columns (the category codes
     of the ``prepare`` step), the other columns passed through, into a single
-    float64 output array: logistic regression's ``encode`` step on tables
-    with categorical columns.
+    output array of the input's dtype: logistic regression's ``encode`` step
+    on tables with categorical columns.
 
     The same output as a ``ColumnTransformer`` of ``OneHotEncoder(
     handle_unknown="ignore", sparse_output=False)`` on those columns with
@@ -414,7 +414,11 @@ class OneHotCodes(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         widths = [len(c) for c in self.categories_]
-        out = np.zeros((X.shape[0], sum(widths) + X.shape[1] - self.n_codes))
+        # In the input's dtype: float32 on large data (see prepare_for), where
+        # cleaning samplers act on these rows before logistic regression.
+        out = np.zeros(
+            (X.shape[0], sum(widths) + X.shape[1] - self.n_codes), dtype=X.dtype
+        )
         rows = np.arange(X.shape[0])
         start = 0
         for j, codes in enumerate(self.categories_):

@@ -293,5 +293,10 @@ def test_one_hot_codes_match_one_hot_encoder_with_passthrough():
         expected = reference.transform(X_new)
     np.testing.assert_array_equal(encoder.transform(X_new), expected)
     assert len(encoder.get_feature_names_out()) == expected.shape[1]
+    # float32 in (large data), float32 out, same values.
+    single = OneHotCodes(n_codes=2).fit(X.astype(np.float32))
+    out = single.transform(X_new.astype(np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="5 features"):
         encoder.transform(X_new[:, :4])
