@@ -391,6 +391,27 @@ def test_boosting_is_not_paired_with_row_keeping_samplers_on_large_data():
     )
 
 
+def test_logistic_regression_without_one_hot_samplers_on_large_tables():
+    from autobalance._preprocessing import (
+        ONE_HOT_SAMPLERS,
+        FeatureInfo,
+        make_default_algorithms,
+    )
+
+    def excluded(n_rows, categorical):
+        info = FeatureInfo(
+            categorical=("c",) if categorical else (), numeric=("x",), n_rows=n_rows
+        )
+        (lr,) = [
+            a for a in make_default_algorithms(info) if a.name == "logistic_regression"
+        ]
+        return lr.exclude_techniques
+
+    assert excluded(80_000, categorical=True) == ONE_HOT_SAMPLERS
+    assert excluded(80_000, categorical=False) == ()
+    assert excluded(5_000, categorical=True) == ()
+
+
 def test_an_algorithm_can_exclude_techniques():
     from autobalance import Algorithm
 
