@@ -244,10 +244,10 @@ class NumericPrepare(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     dtype : {np.float64, np.float32}, default=np.float64
-        Of the output. Tree ensembles work in float32 and copy any other
-        input into it; on large data their pipelines ask for float32 here
-        (:func:`prepare_for`), which halves the prepared and resampled copies
-        and spares the forest's own.
+        Of the output. On large data the pipelines of logistic regression and
+        the tree ensembles ask for float32 here (:func:`prepare_for`), which
+        halves the prepared and resampled copies and spares the forests'
+        own float32 copy.
 
     Attributes
     ----------
@@ -487,6 +487,11 @@ def prepare_for(model, prepare, n_rows):
     it copies its input to float64, then again for early stopping. Below
     :data:`LARGE_DATA_ROWS` rows the data stays float64 and results are
     unchanged to the last bit.
+
+    ``prepare`` is a :class:`NumericPrepare` (all-numeric tables) or the
+    ``ColumnTransformer`` of a table with categorical columns, whose codes
+    and numbers then both come out in float32; the sparse ``prepare`` step is
+    left as it is.
 
     Examples
     --------
