@@ -158,7 +158,7 @@ def build_pipeline(technique, algorithm, params, ctx, prepare=None, search=False
         model = _set_random_states(model, seed)
         if prepare is None:
             return model
-        prepare = prepare_for(model, clone(prepare), ctx.n_samples)
+        prepare = prepare_for(model, clone(prepare), ctx.refit_samples)
         return SkPipeline([("prepare", prepare), ("model", model)])
     base = clone_algorithm(algorithm, seed, search=search)
     if technique.kind == "none":

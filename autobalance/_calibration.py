@@ -25,7 +25,7 @@ they predict, and every calibrator is scored on folds it was not fitted on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
@@ -41,6 +41,7 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.utils import _safe_indexing
 
 from ._build import ClassWeightAdapter
+from ._prior import class_counts, normalised
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -89,8 +90,7 @@ def _features(raw, kind, n_classes):
     return raw
 
 
-def _counts(y, classes):
-    return np.array([np.sum(y == c) for c in classes], dtype=float)
+_counts = class_counts
 
 
 # ---------------------------------------------------------------------------
@@ -235,6 +235,38 @@ def prior_shift_factors(estimator, y_train, classes):
     return PriorShift(factors / factors.max(), exact, tuple(sources))
 
 
+def trained_shares(estimator, y_train, classes):
+    """The class shares a fitted setup was effectively trained on: the class
+    counts of ``y_train`` times the factors by which its resampling and class
+    weights changed them, normalised; ``None`` when they cannot be read.
+
+    An ensemble that averages its members' log-odds
+    (:class:`~autobalance._ensemble.SoftVotingEnsemble`) was trained on the
+    normalised geometric mean of its members' shares: a member's log-odds
+    move by the log of its shares, the average by their mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> y = np.array([0] * 90 + [1] * 10)
+    >>> X = np.arange(100.0)[:, None]
+    >>> lr = LogisticRegression(class_weight="balanced").fit(X, y)
+    >>> trained_shares(lr, y, np.array([0, 1])).round(3)
+    array([0.5, 0.5])
+    """
+    members = getattr(estimator, "log_odds_members_", None)
+    if members is not None:
+        shares = [trained_shares(m, y_train, classes) for m in members]
+        if any(s is None for s in shares):
+            return None
+        return normalised(np.exp(np.mean(np.log(shares), axis=0)))
+    shift = prior_shift_factors(estimator, y_train, classes)
+    if shift is None:
+        return None
+    return normalised(_counts(np.asarray(y_train), np.asarray(classes)) * shift.factors)
+
+
 # ---------------------------------------------------------------------------
 # Corrections (fitted, picklable)
 # ---------------------------------------------------------------------------
@@ -271,17 +303,18 @@ class _Sigmoid:
     """Platt scaling ``sigmoid(a * f + b)`` with ``a >= 0`` (monotone), fitted
     with Platt's smoothed targets."""
 
-    def fit(self, f, t):
+    def fit(self, f, t, w=None):
         f = np.asarray(f, dtype=float)
-        n_pos, n_neg = t.sum(), len(t) - t.sum()
+        w = np.ones(len(t)) if w is None else np.asarray(w, dtype=float)
+        n_pos, n_neg = w[t].sum(), w[~t].sum()
         target = np.where(t, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
         scale = float(np.std(f)) or 1.0
         z = f / scale
 
         def loss(ab):
             s = ab[0] * z + ab[1]
-            value = -np.sum(target * log_expit(s) + (1 - target) * log_expit(-s))
-            grad_s = expit(s) - target
+            value = -np.sum(w * (target * log_expit(s) + (1 - target) * log_expit(-s)))
+            grad_s = w * (expit(s) - target)
             return value, np.array([np.dot(grad_s, z), grad_s.sum()])
 
         start = np.array([1.0, math.log((n_pos + 1) / (n_neg + 1))])
@@ -309,11 +342,11 @@ class _Isotonic:
 
     TIE_BREAK = 1e-6
 
-    def fit(self, f, t):
+    def fit(self, f, t, w=None):
         floor = 1.0 / (2 * len(t))
         self.iso_ = IsotonicRegression(
             y_min=floor, y_max=1 - floor, out_of_bounds="clip"
-        ).fit(f, t.astype(float))
+        ).fit(f, t.astype(float), sample_weight=w)
         self.center_ = float(np.median(f))
         self.scale_ = float(np.std(f)) or 1.0
         return self
@@ -334,14 +367,14 @@ class Recalibration:
         self.method = method
         self.n_classes = n_classes
 
-    def fit(self, raw, kind, y, classes):
+    def fit(self, raw, kind, y, classes, sample_weight=None):
         feats = _features(raw, kind, self.n_classes)
         if self.n_classes == 2:
             targets = [y == classes[1]]
         else:
             targets = [y == c for c in classes]
         self.calibrators_ = [
-            _CALIBRATORS[self.method]().fit(feats[:, j], t)
+            _CALIBRATORS[self.method]().fit(feats[:, j], t, sample_weight)
             for j, t in enumerate(targets)
         ]
         return self
@@ -361,20 +394,59 @@ class Recalibration:
 # ---------------------------------------------------------------------------
 @dataclass
 class FoldPrediction:
-    """What the setup, fitted on one training fold, says on its test fold."""
+    """What the setup, fitted on one training fold, says on its test fold.
+
+    Attributes
+    ----------
+    test : ndarray
+        Indices of the test rows in the searched data.
+    y : ndarray
+        Their labels.
+    raw : ndarray
+        The model's probabilities (or scores, see ``kind``).
+    kind : str
+        ``"predict_proba"`` or ``"decision_function"``.
+    shift : PriorShift or None
+        How resampling and class weights changed the prior the fold's model
+        was trained on.
+    train_shares : ndarray or None
+        The class shares that model was effectively trained on
+        (:func:`trained_shares`).
+    weight : ndarray or None
+        Weights of the test rows in everything fitted on these predictions
+        (``None``: ones); see :class:`~autobalance._prior.ClassPrior`.
+    on_refit_prior : bool
+        Whether ``raw`` was moved to the footing of the refitted model.
+    """
 
     test: np.ndarray
     y: np.ndarray
     raw: np.ndarray
     kind: str
     shift: PriorShift | None
+    train_shares: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    on_refit_prior: bool = False
+
+
+def fold_prediction(estimator, X_test, test, y_train, y_test, classes):
+    """The :class:`FoldPrediction` of a fitted fold model on its test rows."""
+    raw, kind = raw_response(estimator, X_test)
+    return FoldPrediction(
+        np.asarray(test),
+        y_test,
+        raw,
+        kind,
+        prior_shift_factors(estimator, y_train, classes),
+        trained_shares(estimator, y_train, classes),
+    )
 
 
 def _fit_fold(template, X, y, train, test, classes):
     est = clone(template).fit(_safe_indexing(X, train), y[train])
-    raw, kind = raw_response(est, _safe_indexing(X, test))
-    shift = prior_shift_factors(est, y[train], classes)
-    return FoldPrediction(np.asarray(test), y[test], raw, kind, shift)
+    return fold_prediction(
+        est, _safe_indexing(X, test), test, y[train], y[test], classes
+    )
 
 
 def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
@@ -409,20 +481,28 @@ def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
 # Choosing and fitting the correction
 # ---------------------------------------------------------------------------
 def _metrics(folds, probas, classes):
-    """Mean over folds of log loss, Brier score and ROC AUC (like the search)."""
+    """Mean over folds of log loss, Brier score and ROC AUC (like the search),
+    each row with its fold's ``weight``."""
     if probas is None:
         return {"log_loss": None, "brier": None, "roc_auc": None}
     ll, brier, auc = [], [], []
     for fold, p in zip(folds, probas, strict=True):
         p = np.clip(p, _EPS, 1 - _EPS)
         p = p / p.sum(axis=1, keepdims=True)
-        ll.append(log_loss(fold.y, p, labels=classes))
+        w = fold.weight
+        ll.append(log_loss(fold.y, p, labels=classes, sample_weight=w))
         if len(classes) == 2:
-            brier.append(brier_score_loss(fold.y, p[:, 1], pos_label=classes[1]))
-            auc.append(roc_auc_score(fold.y == classes[1], p[:, 1]))
+            brier.append(
+                brier_score_loss(fold.y, p[:, 1], pos_label=classes[1], sample_weight=w)
+            )
+            auc.append(roc_auc_score(fold.y == classes[1], p[:, 1], sample_weight=w))
         else:
-            brier.append(brier_score_loss(fold.y, p, labels=classes))
-            auc.append(roc_auc_score(fold.y, p, multi_class="ovr", labels=classes))
+            brier.append(brier_score_loss(fold.y, p, labels=classes, sample_weight=w))
+            auc.append(
+                roc_auc_score(
+                    fold.y, p, multi_class="ovr", labels=classes, sample_weight=w
+                )
+            )
     return {
         "log_loss": float(np.mean(ll)),
         "brier": float(np.mean(brier)),
@@ -441,9 +521,19 @@ def _cross_fitted(method, folds, classes):
             fold.kind,
             np.concatenate([f.y for f in others]),
             classes,
+            _weights(others),
         )
         out.append(cal.transform(fold.raw, fold.kind))
     return out
+
+
+def _weights(folds):
+    """The pooled row weights of ``folds`` (``None`` when all are ones)."""
+    if all(f.weight is None for f in folds):
+        return None
+    return np.concatenate(
+        [np.ones(len(f.y)) if f.weight is None else f.weight for f in folds]
+    )
 
 
 def _auto_method(template_kind, shift, kind):
@@ -480,6 +570,7 @@ def fit_calibration(
     folds=None,
     n_jobs=None,
     y_fitted=None,
+    prior=None,
 ):
     """Choose and fit the probability correction of one setup.
 
@@ -508,6 +599,13 @@ def fit_calibration(
     y_fitted : ndarray or None
         The labels ``fitted`` was trained on, when not ``y`` (a search on a
         subsample, a refit on every row).
+    prior : ClassPrior or None
+        The class counts of ``y_fitted`` against those of ``y``. When they
+        differ (a search on a subsample), the out-of-fold predictions are
+        moved to the footing of ``fitted`` and weighted to the prior of
+        ``y_fitted`` before anything is fitted on them
+        (:class:`~autobalance._prior.ClassPrior`), so that the correction
+        holds on the rows ``fitted`` is used on.
 
     Returns
     -------
@@ -551,14 +649,22 @@ def fit_calibration(
         fold = folds[0]
         half = np.arange(len(fold.y)) % 2 == 0
         folds = [
-            FoldPrediction(fold.test[m], fold.y[m], fold.raw[m], fold.kind, fold.shift)
+            replace(
+                fold,
+                test=fold.test[m],
+                y=fold.y[m],
+                raw=fold.raw[m],
+                weight=None if fold.weight is None else fold.weight[m],
+            )
             for m in (half, ~half)
         ]
+    y_fitted = y if y_fitted is None else np.asarray(y_fitted)
+    final_shift = prior_shift_factors(fitted, y_fitted, classes)
+    if prior is not None and not prior.is_identity:
+        refit_shares = trained_shares(fitted, y_fitted, classes)
+        folds = [prior.to_refit(f, refit_shares) for f in folds]
     kind = folds[0].kind
     raw_probas = [f.raw for f in folds] if kind == "predict_proba" else None
-    final_shift = prior_shift_factors(
-        fitted, y if y_fitted is None else np.asarray(y_fitted), classes
-    )
     info = {"requested": method, "factors": None, "candidates": None}
     chosen, reason = method, f"calibration={method!r}"
     if method == "auto":
@@ -577,8 +683,12 @@ def fit_calibration(
         correction, oof = Identity(), raw_probas
     elif chosen == "prior_shift":
         correction = PriorShiftCorrection(final_shift.factors)
+        # A fold moved to the refit's footing is corrected as the refit is.
         oof = [
-            PriorShiftCorrection(f.shift.factors).transform(f.raw, kind) for f in folds
+            PriorShiftCorrection(
+                final_shift.factors if f.on_refit_prior else f.shift.factors
+            ).transform(f.raw, kind)
+            for f in folds
         ]
         info["factors"] = dict(
             zip(classes.tolist(), final_shift.factors.tolist(), strict=True)
@@ -598,6 +708,7 @@ def fit_calibration(
             kind,
             np.concatenate([f.y for f in folds]),
             classes,
+            _weights(folds),
         )
     info["method"] = correction.method
     info["reason"] = reason
@@ -606,9 +717,9 @@ def fit_calibration(
     for name in ("log_loss", "brier", "roc_auc"):
         info[f"oof_{name}_before"] = before[name]
         info[f"oof_{name}_after"] = after[name]
-    prior = _counts(y, classes) / len(y)
-    info["class_prior"] = dict(zip(classes.tolist(), prior.tolist(), strict=True))
+    shares = normalised(_counts(y_fitted, classes))
+    info["class_prior"] = dict(zip(classes.tolist(), shares.tolist(), strict=True))
     if oof is not None:
-        mean = np.concatenate(oof).mean(axis=0)
+        mean = np.average(np.concatenate(oof), axis=0, weights=_weights(folds))
         info["oof_mean_proba"] = dict(zip(classes.tolist(), mean.tolist(), strict=True))
     return correction, info, folds, oof

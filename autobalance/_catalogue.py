@@ -69,7 +69,7 @@ LARGE_OVERSAMPLING_STEP = 0.25
 
 
 def _over_ratio_high(ctx):
-    if ctx.n_samples <= LARGE_DATA_ROWS:
+    if ctx.refit_samples <= LARGE_DATA_ROWS:
         return 1.0
     return min(1.0, ctx.max_train_minority_ratio + LARGE_OVERSAMPLING_STEP)
 
@@ -176,10 +176,10 @@ class _WithinRows:
         if reason:
             return reason
         limit = COSTLY_MAX_ROWS if self.max_rows is None else self.max_rows
-        if ctx.n_samples > limit:
+        if ctx.refit_samples > limit:
             return (
                 f"{SIZE_REASON} {limit:,} rows (the data has "
-                f"{ctx.n_samples:,}): its cost grows faster than linearly with the "
+                f"{ctx.refit_samples:,}): its cost grows faster than linearly with the "
                 "rows"
             )
         return None
@@ -202,10 +202,10 @@ class _NumericOrSmall:
         reason = self.base(ctx)
         if reason:
             return reason
-        if ctx.categorical_positions and ctx.n_samples > LARGE_DATA_ROWS:
+        if ctx.categorical_positions and ctx.refit_samples > LARGE_DATA_ROWS:
             return (
                 f"{SIZE_REASON} {LARGE_DATA_ROWS:,} rows with categorical columns "
-                f"(the data has {ctx.n_samples:,}): SMOTENC's sparse encoding of "
+                f"(the data has {ctx.refit_samples:,}): SMOTENC's sparse encoding of "
                 "the whole table takes about 13 times its memory"
             )
         return None
@@ -351,12 +351,12 @@ def _build_custom_weight(ctx, ratio):
 def _build_brf(ctx):
     n_columns = ctx.n_prepared_features or ctx.n_features
     # On large data, as the default extra trees: 100 trees, which rank as well.
-    n_trees = 300 if ctx.n_samples <= LARGE_DATA_ROWS else 100
+    n_trees = 300 if ctx.refit_samples <= LARGE_DATA_ROWS else 100
     return BalancedRandomForestClassifier(
         n_estimators=n_trees,
         # The fitted forest holds each tree twice (in ``estimators_`` and, as
         # a separate copy, in ``pipelines_``).
-        max_leaf_nodes=tree_leaf_cap(ctx.n_samples, n_columns, 2 * n_trees),
+        max_leaf_nodes=tree_leaf_cap(ctx.refit_samples, n_columns, 2 * n_trees),
         sampling_strategy="all",
         replacement=True,
         bootstrap=False,

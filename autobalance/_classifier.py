@@ -53,6 +53,7 @@ from ._objective import (
 )
 from ._persist import library_versions
 from ._preprocessing import describe_features
+from ._prior import ClassPrior
 from ._results import trial_params, trials_to_cv_results
 from ._space import Algorithm, Config, SearchContext, SearchSpace, Technique
 from ._study import (
@@ -93,12 +94,18 @@ def search_subsample(y, classes, counts, max_rows, seed):
     n = len(y)
     if max_rows is None or n <= max_rows:
         return None
-    quota = np.maximum(
-        np.round(counts * max_rows / n).astype(int),
-        np.minimum(counts, MIN_SEARCH_ROWS_PER_CLASS),
-    )
-    # Guaranteed shares of small classes come out of the largest class.
-    quota[np.argmax(counts)] -= max(0, int(quota.sum()) - max_rows)
+    counts = np.asarray(counts, dtype=int)
+    # Each class keeps a floor of rows, but the floors together never exceed
+    # the subsample (a small ``max_rows`` with many rows of every class).
+    floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
+    quota = np.maximum(np.round(counts * max_rows / n).astype(int), floor)
+    # Guaranteed shares of small classes come out of the largest classes,
+    # down to their own floors.
+    for i in np.argsort(-counts, kind="stable"):
+        excess = int(quota.sum()) - max_rows
+        if excess <= 0:
+            break
+        quota[i] -= min(excess, quota[i] - floor[i])
     rng = np.random.RandomState(seed)
     rows = [
         rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
@@ -788,6 +795,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             y,
             folds=_search_predictions(search.objective, best_trial),
             y_refit=search.y_full,
+            prior=search.prior,
         )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
@@ -839,15 +847,19 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             y, classes, counts, self._max_search_samples(), rng.randint(0, 2**31 - 1)
         )
         X_full = X if isinstance(X, pd.DataFrame) else X_checked
-        y_full, n_full = y, len(y)
+        y_full, n_full, full_counts = y, len(y), counts
         if rows is not None:
             X_checked = _safe_indexing(X_checked, rows)
             y = y[rows]
             counts = np.array([np.sum(y == c) for c in classes])
+        # The subsample's floor of rows per class shifts its class prior;
+        # what is fitted on its out-of-fold predictions is moved back.
+        prior = ClassPrior(classes, full_counts, counts)
         splits = self._make_splits(X_checked, y, counts, cv_seed)
         context = self._context(classes, counts, y, splits, X_checked, model_seed, info)
-        # Size limits of costly techniques apply to the refit, on every row.
-        context = dataclasses.replace(context, n_samples=n_full)
+        if rows is not None:
+            # Size limits of costly techniques apply to the refit, on every row.
+            context = dataclasses.replace(context, refit_class_counts=full_counts)
         space = SearchSpace(techniques, algorithms, context)
         self._warn_size_exclusions(space, n_full)
 
@@ -901,6 +913,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             X_full=X_full,
             y_full=y_full,
             rows=rows,
+            prior=prior,
             n_trials=self._n_trials(counts),
         )
 

@@ -79,6 +79,13 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
                 raise ValueError("The members of the ensemble disagree on classes_.")
         return self
 
+    @property
+    def log_odds_members_(self):
+        """The fitted members whose log-odds :meth:`predict_proba` averages
+        (read by the class-prior correction)."""
+        check_is_fitted(self)
+        return self.estimators_
+
     def predict_proba(self, X):
         check_is_fitted(self)
         return average_probabilities([est.predict_proba(X) for est in self.estimators_])
@@ -149,13 +156,26 @@ def _members(study, oof):
 
 
 def ensemble_predictions(oof, numbers):
-    """The out-of-fold predictions of the average of trials ``numbers``."""
+    """The out-of-fold predictions of the average of trials ``numbers``.
+
+    The shares the average was trained on are the normalised geometric mean
+    of its members' (see :func:`~autobalance._calibration.trained_shares`).
+    """
     from ._calibration import FoldPrediction
 
     folds = []
     for i, first in enumerate(oof[numbers[0]]):
-        raw = average_probabilities([oof[n][i].raw for n in numbers])
-        folds.append(FoldPrediction(first.test, first.y, raw, "predict_proba", None))
+        members = [oof[n][i] for n in numbers]
+        raw = average_probabilities([m.raw for m in members])
+        shares = [m.train_shares for m in members]
+        if any(s is None for s in shares):
+            trained = None
+        else:
+            trained = np.exp(np.mean(np.log(shares), axis=0))
+            trained = trained / trained.sum()
+        folds.append(
+            FoldPrediction(first.test, first.y, raw, "predict_proba", None, trained)
+        )
     return folds
 
 

@@ -17,7 +17,7 @@ from sklearn.base import clone
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.utils import _safe_indexing
 
-from ._calibration import FoldPrediction, prior_shift_factors, raw_response
+from ._calibration import fold_prediction
 from ._footprint import model_nbytes
 
 __all__ = ["Objective"]
@@ -49,9 +49,7 @@ def _fit_and_score(
     if classes is not None:
         # Out-of-fold output, kept for the ensemble and for the decision rule
         # (calibration, threshold) of the chosen setup, so neither refits it.
-        raw, kind = raw_response(estimator, X_test)
-        shift = prior_shift_factors(estimator, y_train, classes)
-        prediction = FoldPrediction(np.asarray(test), y_test, raw, kind, shift)
+        prediction = fold_prediction(estimator, X_test, test, y_train, y_test, classes)
     if (
         auc
         and prediction is not None

@@ -57,7 +57,9 @@ class SearchContext:
     classes : ndarray
         The class labels, sorted.
     class_counts : ndarray of int
-        Number of rows of each class in the whole training set.
+        Number of rows of each class in the rows the search cross-validates
+        on (a stratified subsample of the training set on large data, see
+        ``max_search_samples``; otherwise the whole training set).
     min_train_counts : ndarray of int
         For each class, its smallest count over the CV training folds. Neighbour
         counts are bounded by these so that no trial fails on a small fold.
@@ -65,7 +67,7 @@ class SearchContext:
         Largest ``n_minority / n_majority`` over the training folds (binary
         only); a float ``sampling_strategy`` must not go below it.
     n_samples, n_features : int
-        Shape of the training set.
+        Shape of the rows the search cross-validates on.
     has_nan : bool
         Whether ``X`` holds missing values.
     is_sparse : bool
@@ -78,6 +80,11 @@ class SearchContext:
     n_prepared_features : int
         Number of columns a ``"prepared"`` sampler sees (before missing-value
         indicators).
+    refit_class_counts : ndarray of int or None
+        Number of rows of each class in the whole training set, which the
+        chosen setup is refitted on; ``None`` when the search used every row
+        (then it is ``class_counts``). Size limits of costly techniques and
+        models apply to these rows (:attr:`refit_samples`).
 
     Examples
     --------
@@ -101,6 +108,26 @@ class SearchContext:
     random_state: int = 0
     categorical_positions: tuple = ()
     n_prepared_features: int = 0
+    refit_class_counts: np.ndarray | None = None
+
+    @property
+    def refit_counts(self) -> np.ndarray:
+        """Rows of each class the chosen setup is refitted on."""
+        if self.refit_class_counts is None:
+            return self.class_counts
+        return self.refit_class_counts
+
+    @property
+    def refit_samples(self) -> int:
+        """Rows the chosen setup is refitted on (every training row)."""
+        if self.refit_class_counts is None:
+            return self.n_samples
+        return int(np.sum(self.refit_class_counts))
+
+    @property
+    def subsampled(self) -> bool:
+        """Whether the search ran on a subsample of the training rows."""
+        return self.refit_samples != self.n_samples
 
     @property
     def n_classes(self) -> int:

@@ -156,19 +156,21 @@ def check_threshold(threshold, classes, pos_label=None):
     return ThresholdObjective("cost", costs=costs)
 
 
-def _confusion(y_pos, scores, thresholds):
-    """tp, fp, fn, tn at each threshold (predict positive when score >= t)."""
+def _confusion(y_pos, scores, thresholds, weight=None):
+    """Weighted tp, fp, fn, tn at each threshold (predict positive when
+    score >= t); each row counts ``weight`` (ones when ``None``)."""
+    w = np.ones(len(y_pos)) if weight is None else np.asarray(weight, dtype=float)
     pred = scores[None, :] >= thresholds[:, None]
-    tp = (pred & y_pos).sum(axis=1).astype(float)
-    fp = (pred & ~y_pos).sum(axis=1).astype(float)
-    n_pos = float(y_pos.sum())
+    tp = (pred & y_pos) @ w
+    fp = (pred & ~y_pos) @ w
+    n_pos = float(w[y_pos].sum())
     fn = n_pos - tp
-    tn = len(y_pos) - n_pos - fp
+    tn = float(w.sum()) - n_pos - fp
     return tp, fp, fn, tn
 
 
-def _objective_values(objective, y_pos, scores, thresholds):
-    tp, fp, fn, tn = _confusion(y_pos, scores, thresholds)
+def _objective_values(objective, y_pos, scores, thresholds, weight=None):
+    tp, fp, fn, tn = _confusion(y_pos, scores, thresholds, weight)
     with np.errstate(divide="ignore", invalid="ignore"):
         tpr = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
         tnr = np.where(tn + fp > 0, tn / (tn + fp), 0.0)
@@ -183,10 +185,10 @@ def _objective_values(objective, y_pos, scores, thresholds):
         return tpr
     c = objective.costs
     cost = c[0, 0] * tn + c[0, 1] * fp + c[1, 0] * fn + c[1, 1] * tp
-    return -cost / len(y_pos)
+    return -cost / (tp + fp + fn + tn)
 
 
-def tune_threshold(y_splits, score_splits, objective, pos_label):
+def tune_threshold(y_splits, score_splits, objective, pos_label, weight_splits=None):
     """The threshold that maximises ``objective`` averaged over folds.
 
     Parameters
@@ -198,6 +200,11 @@ def tune_threshold(y_splits, score_splits, objective, pos_label):
     objective : ThresholdObjective
     pos_label : label
         The positive class.
+    weight_splits : list of (ndarray or None) or None
+        Weights of the same rows (``None``: ones). A search on a subsample
+        weighs its rows back to the data's class prior
+        (:class:`~autobalance._prior.ClassPrior`), so that precision, F1 and
+        costs are those of the rows the model is used on.
 
     Returns
     -------
@@ -224,11 +231,17 @@ def tune_threshold(y_splits, score_splits, objective, pos_label):
             "The chosen setup makes constant out-of-fold predictions on a fold, so "
             "no decision threshold can be tuned; use threshold=None."
         )
+    if weight_splits is None:
+        weight_splits = [None] * len(scores)
+    weights = [
+        np.ones(len(s)) if w is None else np.asarray(w, dtype=float)
+        for s, w in zip(scores, weight_splits, strict=True)
+    ]
     fold_thresholds, fold_values = [], []
-    for yp, s in zip(y_pos, scores, strict=True):
+    for yp, s, w in zip(y_pos, scores, weights, strict=True):
         th = np.linspace(s.min(), s.max(), N_THRESHOLDS)
         fold_thresholds.append(th)
-        fold_values.append(_objective_values(objective, yp, s, th))
+        fold_values.append(_objective_values(objective, yp, s, th, w))
     grid = np.linspace(
         min(th.min() for th in fold_thresholds),
         max(th.max() for th in fold_thresholds),
@@ -249,7 +262,10 @@ def tune_threshold(y_splits, score_splits, objective, pos_label):
     threshold = float(grid[best])
 
     all_pos, all_s = np.concatenate(y_pos), np.concatenate(scores)
-    tp, fp, fn, tn = (v[0] for v in _confusion(all_pos, all_s, np.array([threshold])))
+    all_w = np.concatenate(weights)
+    tp, fp, fn, tn = (
+        v[0] for v in _confusion(all_pos, all_s, np.array([threshold]), all_w)
+    )
     info = {
         "objective": objective.describe(),
         "threshold": threshold,
@@ -258,7 +274,7 @@ def tune_threshold(y_splits, score_splits, objective, pos_label):
         "precision": float(tp / (tp + fp)) if tp + fp else 0.0,
         "recall": float(tp / (tp + fn)) if tp + fn else 0.0,
         "specificity": float(tn / (tn + fp)) if tn + fp else 0.0,
-        "positive_rate": float((tp + fp) / len(all_s)),
+        "positive_rate": float((tp + fp) / all_w.sum()),
     }
     if objective.kind == "cost":
         c = objective.costs
@@ -394,7 +410,7 @@ def _logit_threshold(threshold, pos_label, classes):
     return cut if pos_label == classes[1] else -cut
 
 
-def fit_decision_rule(clf, X, y, folds=None, y_refit=None):
+def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
     """Fit the probability correction and the threshold of a fitted
     ``AutoBalancedClassifier`` on the out-of-fold predictions of its chosen
     setup (re-fitted on the search's folds).
@@ -413,6 +429,10 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None):
     y_refit : ndarray or None
         The labels ``best_estimator_`` was refitted on, when not ``y`` (the
         search ran on a subsample).
+    prior : ClassPrior or None
+        The class counts of ``y_refit`` against those of ``y``: the
+        correction and the threshold are fitted for the prior of ``y_refit``
+        (:class:`~autobalance._prior.ClassPrior`).
 
     Returns
     -------
@@ -423,7 +443,10 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None):
     method = check_calibration(clf.calibration)
     classes = np.asarray(clf.classes_)
     y = np.asarray(y)
-    counts = np.array([np.sum(y == c) for c in classes])
+    # The minority of the rows the model is used on (a search subsample keeps
+    # small classes at a floor of rows, which can change which is smallest).
+    y_used = y if y_refit is None else np.asarray(y_refit)
+    counts = np.array([np.sum(y_used == c) for c in classes])
     pos_label = classes[int(np.argmin(counts))] if len(classes) == 2 else None
     objective = check_threshold(clf.threshold, classes, pos_label)
     rule = DecisionRule(None, classes, None, pos_label)
@@ -453,6 +476,7 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None):
         technique_kind=technique.kind if technique is not None else None,
         folds=folds,
         y_fitted=y_refit,
+        prior=prior,
     )
     if method == "off":
         info.update(method="none", reason=off)
@@ -469,6 +493,10 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None):
             scores = [f.raw if pos == 1 else -f.raw for f in folds]
             scores = [s.ravel() for s in scores]
         rule.threshold, rule.threshold_info = tune_threshold(
-            [f.y for f in folds], scores, objective, pos_label
+            [f.y for f in folds],
+            scores,
+            objective,
+            pos_label,
+            [f.weight for f in folds],
         )
     return rule

@@ -327,13 +327,24 @@ def cmd_fit(args):
         show_progress_bar=_progress(args),
     )
     clf.fit(X, y)
-    if args.report:
-        from .reporting import report
-
-        report(clf, args.report, X, y)
+    # The model first: a report that fails must not cost a long search.
     save_model(clf, args.out)
     print_summary(clf)
     print(f"Saved the model to {args.out}")
+    if args.report:
+        from .reporting import report
+
+        try:
+            report(clf, args.report, X, y)
+        except Exception as exc:
+            raise CliError(
+                EXIT_ERROR,
+                f"the model is saved to {args.out}, but writing the report "
+                f"{args.report} failed ({type(exc).__name__}: {exc}); write it "
+                f"later with `autobalance report --model {args.out} {args.data} "
+                f"--target {args.target} --out {args.report}`.",
+            ) from exc
+        print(f"Wrote the report to {args.report}")
     return EXIT_OK
 
 

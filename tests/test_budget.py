@@ -771,17 +771,23 @@ def test_prior_shift_after_a_subsampled_search_uses_the_refit_rows():
     clf = AutoBalancedClassifier(
         LogisticRegression(),
         techniques=["random_under_sampler"],
-        max_search_samples=300,
+        # Every one of the 153 positives and 247 of the 747 negatives.
+        max_search_samples=400,
         n_trials=4,
         cv=3,
         random_state=0,
     ).fit(X, y)
     assert clf.best_technique_ == "random_under_sampler"
     assert clf.calibration_["method"] == "prior_shift"
-    # Under-sampled to 1:1 on all 900 rows: the majority's share shrank by
-    # n_minority / n_majority of the full data.
+    # Under-sampled to minority:majority = s on all 900 rows: the majority's
+    # share shrank by (n_minority / n_majority) / s of the full data.
     ratio = np.sum(y == 1) / np.sum(y == 0)
-    assert clf.calibration_["factors"][0] == pytest.approx(ratio)
+    strategy = clf.best_params_["sampling_strategy"]
+    majority_after = int(np.sum(y == 1) / strategy)
+    assert clf.calibration_["factors"][0] == pytest.approx(
+        majority_after / np.sum(y == 0)
+    )
+    assert majority_after / np.sum(y == 0) == pytest.approx(ratio / strategy, rel=0.01)
     assert clf.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=0.05)
 
 

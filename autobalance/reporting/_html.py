@@ -78,17 +78,32 @@ def _figure(png, caption):
 
 def _data_section(clf):
     ctx = clf.search_space_.context
+    counts = ctx.refit_counts
     classes = ", ".join(
-        f"{_label(c)!r}: {int(n)}"
-        for c, n in zip(ctx.classes, ctx.class_counts, strict=True)
+        f"{_label(c)!r}: {int(n)}" for c, n in zip(ctx.classes, counts, strict=True)
     )
     states = pd.Series(clf.cv_results_["state"]).value_counts()
     trials = ", ".join(f"{int(n)} {s.lower()}" for s, n in states.items())
+    if ctx.subsampled:
+        searched = ", ".join(
+            f"{_label(c)!r}: {int(n)}"
+            for c, n in zip(ctx.classes, ctx.class_counts, strict=True)
+        )
+        search_rows = (
+            f"{ctx.n_samples:,} (a stratified subsample, max_search_samples; "
+            f"classes {searched})"
+        )
+    else:
+        search_rows = f"{ctx.n_samples:,} (every row)"
     rows = [
-        ("Rows", ctx.n_samples),
+        ("Rows (the model was refitted on)", f"{ctx.refit_samples:,}"),
+        ("Rows the search cross-validated on", search_rows),
         ("Features", ctx.n_features),
         ("Classes (rows)", classes),
-        ("Imbalance ratio (majority : minority)", f"{ctx.imbalance_ratio:.1f} : 1"),
+        (
+            "Imbalance ratio (majority : minority)",
+            f"{counts.max() / counts.min():.1f} : 1",
+        ),
         ("Inner cross-validation", repr(clf.cv_)),
         ("Scorer", repr(clf.scorer_)),
         ("Trials", trials),

@@ -138,7 +138,9 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
     clf : AutoBalancedClassifier
         A fitted search.
     X, y : array-like
-        The data ``clf`` was fitted on.
+        The data ``clf`` was fitted on. When the search ran on a subsample
+        (``max_search_samples``), the predictions are made on the searched
+        rows (``clf.search_rows_``), on the search's folds.
     n_jobs : int or None, default=None
         Folds fitted in parallel.
 
@@ -165,17 +167,22 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
     n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
     classes, counts = np.unique(y, return_counts=True)
     if (
-        n_rows != ctx.n_samples
+        n_rows != ctx.refit_samples
         or len(y) != n_rows
         or not np.array_equal(classes, ctx.classes)
-        or not np.array_equal(counts, ctx.class_counts)
+        or not np.array_equal(counts, ctx.refit_counts)
     ):
         raise ValueError(
             "X, y are not the data the estimator was fitted on (it saw "
-            f"{ctx.n_samples} rows with class counts {ctx.class_counts.tolist()}); "
-            "out-of-fold predictions reuse the search's folds, so pass the training "
-            "data of fit."
+            f"{ctx.refit_samples} rows with class counts "
+            f"{ctx.refit_counts.tolist()}); out-of-fold predictions reuse the "
+            "search's folds, so pass the training data of fit."
         )
+    rows = getattr(clf, "search_rows_", None)
+    if rows is not None:
+        # The search's folds split the rows it searched (max_search_samples).
+        X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+        y = y[rows]
     splits = list(clf.cv_.split(X, y))
     setups = {f"chosen: {_setup_label(clf.best_params_)}": clf.best_params_}
     base = best_complete_trials(clf.cv_results_).get(BASELINE)
