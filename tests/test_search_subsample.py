@@ -139,7 +139,7 @@ def subsampled_fit():
 
 
 def test_context_describes_the_searched_rows(subsampled_fit):
-    clf, X, y = subsampled_fit
+    clf, _, y = subsampled_fit
     ctx = clf.search_space_.context
     searched = y[clf.search_rows_]
     assert ctx.n_samples == len(searched) == 400
