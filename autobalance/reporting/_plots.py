@@ -674,6 +674,9 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
 
     @staticmethod
     def _legend(name, curve):
+        # What a line shows goes on its own line: the legend stays narrow.
+        for what in (", predict_proba", ", raw"):
+            name = name.replace(what, "\n" + what[2:])
         return name
 
     def _reference(self, ax):
