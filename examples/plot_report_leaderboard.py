@@ -100,12 +100,15 @@ plt.show()
 # -----------------------------------
 # The chosen setup and the ``none`` baseline are rebuilt exactly as the search
 # built them and cross-validated on the search's folds. Compute the
-# predictions once and draw several curves from them.
+# predictions once and draw several curves from them. These are the setups'
+# raw probabilities; given ``estimator=clf``, the reliability curve shows what
+# ``clf.predict_proba`` returns instead (the out-of-fold probabilities after
+# the correction ``clf.calibration_`` describes), with the raw ones dashed.
 oof = out_of_fold_predictions(clf, X, y)
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
 ROCComparisonDisplay.from_oof(oof, ax=axes[0])
 PrecisionRecallComparisonDisplay.from_oof(oof, ax=axes[1])
-ReliabilityDisplay.from_oof(oof, ax=axes[2], n_bins=5)
+ReliabilityDisplay.from_oof(oof, estimator=clf, ax=axes[2], n_bins=5)
 plt.tight_layout()
 plt.show()
 

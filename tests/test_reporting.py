@@ -220,6 +220,88 @@ def test_curve_from_estimator_matches_from_oof(clf, data, oof):
     }
 
 
+@pytest.fixture(scope="module")
+def over_sampled(data):
+    """Random over-sampling lifts the raw minority probabilities far above
+    the prevalence; the prior-shift correction brings them back."""
+    X, y = data
+    return AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["random_over_sampler"],
+        calibration="prior_shift",
+        n_trials=3,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+
+
+def _lines(disp, word):
+    return [name for name in disp.curves if word in name]
+
+
+def test_report_reliability_curve_is_what_predict_proba_returns(
+    over_sampled, data, tmp_path, monkeypatch
+):
+    from sklearn.calibration import calibration_curve
+
+    X, y = data
+    displays = []
+    from_oof = ReliabilityDisplay.from_oof.__func__
+
+    def spy(cls, *args, **kwargs):
+        displays.append(from_oof(cls, *args, **kwargs))
+        return displays[-1]
+
+    monkeypatch.setattr(ReliabilityDisplay, "from_oof", classmethod(spy))
+    text = report(over_sampled, tmp_path / "r.html", X, y).read_text()
+    assert "what predict_proba returns" in text
+    (disp,) = displays
+    folds = over_sampled.decision_rule_.out_of_fold()
+    (chosen,) = _lines(disp, "predict_proba")
+    assert chosen.startswith("chosen: random_over_sampler")
+    assert "prior_shift-corrected" in chosen
+    expected = calibration_curve(
+        folds["y"] == 1, folds["proba"][:, 1], n_bins=10, strategy="quantile"
+    )
+    np.testing.assert_allclose(disp.curves[chosen], expected)
+    # Corrected: the mean predicted probability is the prevalence (0.11), where
+    # the over-sampled model's raw output is far above it.
+    assert np.mean(disp.curves[chosen][1]) == pytest.approx(y.mean(), abs=0.03)
+    (raw,) = _lines(disp, "raw (before correction)")
+    assert raw.startswith("chosen: random_over_sampler")
+    assert np.mean(disp.curves[raw][1]) > 2 * y.mean()
+    assert disp.lines_[raw].get_linestyle() == "--"
+    (baseline,) = _lines(disp, "none")
+    assert baseline.endswith("raw model output")
+
+
+def test_reliability_without_correction_is_the_model_output(data):
+    from matplotlib.figure import Figure
+    from sklearn.calibration import calibration_curve
+
+    X, y = data
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["random_over_sampler"],
+        calibration="off",
+        n_trials=3,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.decision_rule_.out_of_fold() is None
+    disp = ReliabilityDisplay.from_estimator(clf, X, y, ax=Figure().subplots())
+    assert not _lines(disp, "raw (before correction)")
+    (chosen,) = _lines(disp, "predict_proba")
+    assert chosen.endswith("predict_proba (model output, no correction)")
+    oof = out_of_fold_predictions(clf, X, y)
+    proba = next(iter(oof.probas.values()))[:, 1]
+    np.testing.assert_allclose(
+        clf.predict_proba(X), clf.best_estimator_.predict_proba(X)
+    )
+    expected = calibration_curve(y == 1, proba, n_bins=10, strategy="quantile")
+    np.testing.assert_allclose(disp.curves[chosen], expected)
+
+
 @pytest.mark.parametrize(
     "make",
     [

@@ -26,16 +26,30 @@ from ._plots import (
 __all__ = ["report"]
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em;
-       color: #222; line-height: 1.4; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em;
+       max-width: 70em; color: #222; line-height: 1.4;
+       overflow-wrap: break-word; }
+.table-scroll { max-width: 100%; overflow-x: auto; margin: 0.5em 0 1.5em; }
+table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; }
 td:first-child, th:first-child { text-align: left; }
 .note { color: #555; font-size: 0.9em; }
-figure { display: inline-block; margin: 0.5em; }
-img { max-width: 100%; }
+figure { display: inline-block; max-width: calc(100% - 1em); margin: 0.5em; }
+img { max-width: 100%; height: auto; }
 """
+
+
+def _scrolling_tables(page):
+    """Each table in its own horizontally scrolling box.
+
+    A leaderboard is wider than a page; in its own box it scrolls alone
+    instead of widening the page (or being cut off). All text in the page is
+    escaped, so every ``<table`` is a tag.
+    """
+    return page.replace("<table", '<div class="table-scroll"><table').replace(
+        "</table>", "</table></div>"
+    )
 
 
 def _text(value):
@@ -248,13 +262,22 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
         for cls, caption in (
             (ROCComparisonDisplay, "ROC curves, chosen setup vs none"),
             (PrecisionRecallComparisonDisplay, "Precision-recall, chosen vs none"),
-            (ReliabilityDisplay, "Reliability curves, chosen vs none"),
         ):
             figures.append(_figure(_png(cls, oof, _factory="from_oof"), caption))
+        reliability = _png(
+            ReliabilityDisplay, oof, _factory="from_oof", estimator=estimator
+        )
+        figures.append(
+            _figure(reliability, "Reliability: what predict_proba returns, vs none")
+        )
         curves_note = (
             '<p class="note">The curves use out-of-fold predictions on the '
             "search's own folds; the chosen setup was selected on them, so its "
-            "curve is somewhat optimistic.</p>"
+            "curve is somewhat optimistic. The reliability curve of the chosen "
+            "setup shows what predict_proba returns: the out-of-fold "
+            "probabilities after the correction the model applies "
+            f"({_text(estimator.calibration_['method'])}), with the raw ones "
+            "(before correction) dashed beside them when they differ.</p>"
         )
     else:
         curves_note = (
@@ -288,5 +311,5 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
         "</body></html>"
     )
     with atomic_path(path) as tmp:
-        Path(tmp).write_text("\n".join(parts), encoding="utf-8")
+        Path(tmp).write_text(_scrolling_tables("\n".join(parts)), encoding="utf-8")
     return path

@@ -9,7 +9,9 @@ The ROC, precision-recall and reliability curves come from out-of-fold
 predictions on the search's own folds (``clf.cv_``). They show *how* the chosen
 setup differs from ``none``; the chosen setup was selected on these folds, so
 its curve is optimistic. :func:`~autobalance.nested_cross_validate` gives the
-unbiased number.
+unbiased number. The reliability curve of the chosen setup shows what
+``predict_proba`` returns: the corrected out-of-fold probabilities its
+``decision_rule_`` was fitted on, not the model's raw output.
 """
 
 from __future__ import annotations
@@ -313,6 +315,9 @@ class _CurveComparisonDisplay:
     def _extra(cls, is_pos, **kwargs):
         return {}
 
+    def _styled(self, name):
+        return self._style
+
     def plot(self, ax=None):
         """Draw the curves and the reference line on ``ax``.
 
@@ -329,7 +334,7 @@ class _CurveComparisonDisplay:
         self.lines_ = {}
         for name, curve in self.curves.items():
             (self.lines_[name],) = ax.plot(
-                *self._xy(curve), label=self._legend(name, curve), **self._style
+                *self._xy(curve), label=self._legend(name, curve), **self._styled(name)
             )
         self._reference(ax)
         ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), **self._labels())
@@ -469,15 +474,64 @@ class PrecisionRecallComparisonDisplay(_CurveComparisonDisplay):
         }
 
 
+def _predict_proba_lines(estimator, oof, pos_label, raw):
+    """``(lines, raw_names)``: reliability lines ``{name: (y_true, scores)}``
+    of a search, and the names among them of raw output before a correction.
+
+    The chosen setup's line is what ``predict_proba`` returns on rows it did
+    not see: the out-of-fold probabilities ``decision_rule_`` was fitted on,
+    corrected as ``predict_proba`` corrects (cross-fitted for a
+    recalibration). ``oof.probas`` are the setups' raw outputs, which a
+    correction changes; the raw line is drawn beside when it differs.
+    """
+    column = int(np.flatnonzero(oof.classes == pos_label)[0])
+    chosen, *others = oof.probas
+    rule = getattr(estimator, "decision_rule_", None)
+    correction = getattr(rule, "correction", None)
+    method = getattr(correction, "method", "none")
+    folds = rule.out_of_fold() if rule is not None else None
+    if folds is not None and folds["proba"] is not None:
+        y_true, proba = folds["y"], folds["proba"][:, column]
+        kind = rule.oof_folds[0].kind
+        before = folds["raw"][:, column] if kind == "predict_proba" else None
+    else:
+        # calibration="off" and no threshold: no out-of-fold data is kept, as
+        # predict_proba is the model's own output.
+        y_true, before = oof.y_true, oof.probas[chosen][:, column]
+        proba = before
+        if correction is not None:  # a rule kept without its data
+            proba = correction.transform(oof.probas[chosen], "predict_proba")
+            proba = proba[:, column]
+    if method == "none":
+        name = f"{chosen}, predict_proba (model output, no correction)"
+    else:
+        name = f"{chosen}, predict_proba ({method}-corrected)"
+    lines, raw_names = {name: (y_true, proba)}, []
+    if raw and before is not None and not np.allclose(before, proba):
+        raw_names.append(f"{chosen}, raw (before correction)")
+        lines[raw_names[-1]] = (y_true, before)
+    for name in others:
+        lines[f"{name}, raw model output"] = (oof.y_true, oof.probas[name][:, column])
+    return lines, raw_names
+
+
 class ReliabilityDisplay(_CurveComparisonDisplay):
     """Reliability (calibration) curves of the chosen setup and ``none``.
 
     Resampling and class weights change the class prior a model learns, so
-    their probabilities are usually too high for the minority class: the curve
-    falls below the diagonal. Ranking metrics (ROC AUC) do not see this; Brier
-    score and log loss do. ``from_predictions`` takes ``n_bins`` (default 10)
-    and ``strategy`` (default ``"quantile"``: as many rows in each bin, since
-    with imbalanced data uniform bins near 1 are often empty).
+    their raw probabilities are usually too high for the minority class: the
+    curve falls below the diagonal. Ranking metrics (ROC AUC) do not see this;
+    Brier score and log loss do. ``from_predictions`` takes ``n_bins``
+    (default 10) and ``strategy`` (default ``"quantile"``: as many rows in each
+    bin, since with imbalanced data uniform bins near 1 are often empty).
+
+    From a fitted search (``from_estimator``, or ``from_oof`` with
+    ``estimator``), the chosen setup's curve is what its ``predict_proba``
+    returns: the corrected out-of-fold probabilities its ``decision_rule_``
+    was fitted on. Its raw probabilities, before the correction, are drawn
+    beside (dashed, labelled ``raw``) when the correction changed them. With
+    ``calibration="off"`` the model's output is what ``predict_proba``
+    returns, and the legend says so.
 
     Parameters
     ----------
@@ -487,6 +541,9 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
         The positive class.
     strategy : {"uniform", "quantile"}
         How the bins were made.
+    raw_lines : sequence of str, default=()
+        Names of ``curves`` that are raw model output before a correction,
+        drawn dashed.
 
     Attributes
     ----------
@@ -511,8 +568,96 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
     _legend_loc = "upper left"
     _style = {"marker": "s"}
 
-    def __init__(self, curves, pos_label, strategy):
-        super().__init__(curves, pos_label, strategy=strategy)
+    def __init__(self, curves, pos_label, strategy, raw_lines=()):
+        super().__init__(
+            curves, pos_label, strategy=strategy, raw_lines=tuple(raw_lines)
+        )
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        pos_label=None,
+        n_jobs=None,
+        raw=True,
+        ax=None,
+        **kwargs,
+    ):
+        """Curves of what the search's ``predict_proba`` returns, out-of-fold.
+
+        Parameters
+        ----------
+        estimator : AutoBalancedClassifier
+            A fitted search.
+        X, y : array-like
+            The data ``estimator`` was fitted on (for the ``none`` baseline).
+        pos_label : label or None, default=None
+            The positive class; ``None`` is the least frequent class.
+        n_jobs : int or None, default=None
+            Folds fitted in parallel.
+        raw : bool, default=True
+            Also draw the chosen setup's raw probabilities (before the
+            correction) when the correction changed them.
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure when ``None``.
+        **kwargs
+            ``n_bins`` and ``strategy``.
+
+        Returns
+        -------
+        display : ReliabilityDisplay
+        """
+        check_search(estimator, f"{cls.__name__}.from_estimator")
+        oof = out_of_fold_predictions(estimator, X, y, n_jobs=n_jobs)
+        return cls.from_oof(
+            oof, estimator=estimator, pos_label=pos_label, raw=raw, ax=ax, **kwargs
+        )
+
+    @classmethod
+    def from_oof(
+        cls, oof, *, estimator=None, pos_label=None, raw=True, ax=None, **kwargs
+    ):
+        """Plot from :func:`out_of_fold_predictions` (computed once, reused).
+
+        Parameters
+        ----------
+        oof : OutOfFoldPredictions
+            The setups' raw out-of-fold probabilities.
+        estimator : AutoBalancedClassifier or None, default=None
+            The search ``oof`` was computed for. Given, the chosen setup's
+            curve is what its ``predict_proba`` returns (corrected), with the
+            raw one beside; ``None`` draws ``oof`` as it is (raw).
+        pos_label : label or None, default=None
+            The positive class; ``None`` is the least frequent class.
+        raw : bool, default=True
+            With ``estimator``, also draw the chosen setup's raw probabilities
+            when the correction changed them.
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure when ``None``.
+        **kwargs
+            ``n_bins`` and ``strategy``.
+
+        Returns
+        -------
+        display : ReliabilityDisplay
+        """
+        pos_label, scores = oof.scores(pos_label)
+        if estimator is None:
+            return cls.from_predictions(
+                oof.y_true, scores, pos_label=pos_label, ax=ax, **kwargs
+            )
+        check_search(estimator, f"{cls.__name__}.from_oof")
+        lines, raw_lines = _predict_proba_lines(estimator, oof, pos_label, raw)
+        curves = {}
+        for name, (y_true, s) in lines.items():
+            is_pos = _check_scores(y_true, {name: s}, pos_label, cls.__name__)
+            curves[name] = cls._curve(is_pos, np.asarray(s, dtype=float), **kwargs)
+        return cls(
+            curves, pos_label, kwargs.get("strategy", "quantile"), raw_lines
+        ).plot(ax=ax)
 
     @staticmethod
     def _curve(is_pos, scores, n_bins=10, strategy="quantile"):
@@ -522,6 +667,13 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
     def _extra(cls, is_pos, n_bins=10, strategy="quantile"):
         return {"strategy": strategy}
 
+    def _styled(self, name):
+        if name in self.raw_lines:
+            # The chosen setup's colour (the first line's), dashed; an
+            # explicit colour leaves ``none`` its colour of the other plots.
+            return {**self._style, "color": "C0", "ls": "--", "alpha": 0.6}
+        return self._style
+
     @staticmethod
     def _xy(curve):
         prob_true, prob_pred = curve
@@ -529,6 +681,9 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
 
     @staticmethod
     def _legend(name, curve):
+        # What a line shows goes on its own line: the legend stays narrow.
+        for what in (", predict_proba", ", raw"):
+            name = name.replace(what, "\n" + what[2:])
         return name
 
     def _reference(self, ax):
