@@ -28,6 +28,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _budget
 from ._budget import Budget
 from ._catalogue import (
     _DENSE_REQUIREMENTS,
@@ -800,7 +801,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         :func:`~autobalance.run_worker` share it, so a worker runs exactly the
         driver's objective."""
         # The time budget counts from here: validation is part of the fit.
-        clock = time.monotonic
+        clock = _budget.default_clock
         clock_start = clock()
         self._validate_params()
         if self.n_trials is None and self.timeout is None:

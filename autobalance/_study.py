@@ -193,8 +193,14 @@ def run_study(
 ):
     """Enqueue the starting points on a new study and optimise up to the
     budget; stored studies resume up to ``n_trials`` finished trials, shared
-    with any workers (see ``_distributed``). With a :class:`Budget`, the
-    search also stops once the time left only covers the refit."""
+    with any workers (see ``_distributed``). With a :class:`Budget` (the one
+    the objective checks, counting from the start of ``fit``), in-memory and
+    stored studies alike stop once the time left only covers the refit, and
+    ``timeout`` is left to it."""
+    if budget is not None:
+        # The budget decides (Optuna's timeout would not even start a first
+        # trial once it has passed, and fit must return a model).
+        timeout = None
     if is_stored(study):
         run_queue(
             study,
@@ -204,6 +210,7 @@ def run_study(
             starting_params=starting_params,
             show_progress_bar=show_progress_bar,
             driver=True,
+            budget=budget,
         )
         return study
     if not study.trials:
@@ -216,12 +223,9 @@ def run_study(
             return study
     callbacks = [lambda study, trial: release_freed_memory()]
     if budget is not None:
-        # The budget decides (Optuna's timeout would not even start a first
-        # trial once it has passed, and fit must return a model).
-        timeout = None
 
         def stop_when_spent(study, trial):
-            if budget.exhausted() or budget.remaining() <= 0:
+            if budget.spent():
                 study.stop()
 
         callbacks.append(stop_when_spent)
