@@ -15,6 +15,8 @@ from optuna.trial import TrialState
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
+import autobalance._budget as budget_module
+import autobalance._objective as objective_module
 from autobalance import (
     AutoBalancedClassifier,
     StorageError,
@@ -27,6 +29,7 @@ from autobalance._distributed import (
     OWNER_ATTR,
     RETRY_HISTORY,
     _claim,
+    budget_refused,
     counted_trials,
     slot_of,
     top_up,
@@ -274,6 +277,73 @@ def test_larger_budget_extends_the_study(tmp_path):
     again = searcher(url, 6).fit(X, y)  # nothing left to run: refit only
     assert len(again.study_.trials) == 6
     assert again.best_params_ == grown.best_params_
+
+
+# -- timeout: the fit's budget, on a clock that advances one second per fold ----
+class FoldClock:
+    now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def fold_clock(monkeypatch):
+    """Every fold fit takes one second on the budget's clock: a timed search
+    replayed exactly, whatever the machine's load."""
+    clock = FoldClock()
+    fit_and_score = objective_module._fit_and_score
+
+    def one_second(*args, **kwargs):
+        score, _, *rest = fit_and_score(*args, **kwargs)
+        clock.now += 1.0
+        return (score, 1.0, *rest)
+
+    monkeypatch.setattr(objective_module, "_fit_and_score", one_second)
+    monkeypatch.setattr(budget_module, "default_clock", clock)
+    return clock
+
+
+def test_stored_search_stops_where_the_in_memory_one_stops(tmp_path, fold_clock):
+    # 3 folds of 1 s per trial; after two trials (6 s) the 8.5 s budget keeps
+    # 0.25 s for the search once the refit (~1.6 s) and the slack are reserved.
+    X, y = make_data()
+    memory = searcher(None, 8, timeout=8.5).set_params(study_name=None).fit(X, y)
+    stopped_at = fold_clock.now
+    fold_clock.now = 0.0
+    url = f"sqlite:///{tmp_path / 'timed.db'}"
+    stored = searcher(url, 8, timeout=8.5).fit(X, y)
+    assert fold_clock.now == stopped_at == 6.0
+    assert trajectory(stored.study_) == trajectory(memory.study_)
+    # The tickets after the stop were never claimed: none was refused, none
+    # took a slot of the budget, and a resumed fit runs them.
+    states = [t.state for t in stored.study_.get_trials()]
+    assert states == [TrialState.COMPLETE] * 2 + [TrialState.WAITING] * 6
+    resumed = searcher(url, 8).fit(X, y)
+    check_budget(resumed.study_, 8)
+    assert trajectory(resumed.study_)[:2] == trajectory(memory.study_)
+
+
+def test_trials_refused_by_the_budget_do_not_count(tmp_path, fold_clock):
+    # At 9.5 s the budget refuses setups not seen yet (their first fold is
+    # estimated at 1.5 times the model's slowest) while seen ones still fit.
+    X, y = make_data()
+    url = f"sqlite:///{tmp_path / 'refused.db'}"
+    timed = searcher(url, 8, timeout=9.5).fit(X, y)
+    trials = timed.study_.get_trials()
+    refused = {slot_of(t) for t in trials if budget_refused(t)}
+    assert refused
+    for t in trials:
+        if budget_refused(t):
+            assert t.state == TrialState.PRUNED and not t.user_attrs["split_scores"]
+    assert not refused & {slot_of(t) for t in counted_trials(trials)}
+    assert len(timed.cv_results_["params"]) == 8 - len(refused)
+    # A resumed, larger search runs the refused slots again: every slot of its
+    # budget has its fold scores.
+    grown = searcher(url, 10).fit(X, y)
+    check_budget(grown.study_, 10)
+    counted = counted_trials(grown.study_.get_trials())
+    assert all(t.user_attrs["split_scores"] for t in counted)
 
 
 @pytest.mark.parametrize("url", ["sqlite:///search.db", "journal:search.log"])
