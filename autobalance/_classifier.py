@@ -684,19 +684,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         )
 
     def _settings(self, techniques, algorithms):
+        # The objects themselves: data_fingerprint hashes them parameter by
+        # parameter (reprs of long estimators are shortened).
         return {
-            "techniques": [
-                [t.name, t.family, t.kind, repr(t.params)] for t in techniques
-            ],
-            "algorithms": [
-                [a.name, repr(a.estimator)]
-                + ([list(a.exclude_techniques)] if a.exclude_techniques else [])
-                for a in algorithms
-            ],
-            "scoring": repr(self.scoring),
-            "cv": repr(self.cv),
+            "techniques": list(techniques),
+            "algorithms": list(algorithms),
+            "scoring": self.scoring,
+            "cv": self.cv,
             "pruning": self.pruning,
-            "random_state": repr(self.random_state),
+            "random_state": self.random_state,
         }
 
     # -- fit -------------------------------------------------------------------

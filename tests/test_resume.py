@@ -7,20 +7,29 @@ import subprocess
 import sys
 import time
 
+import joblib
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
 from optuna.trial import TrialState
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 import autobalance._budget as budget_module
 import autobalance._objective as objective_module
 from autobalance import (
     AutoBalancedClassifier,
+    FloatParam,
     StorageError,
     StudyMismatchError,
+    Technique,
     load_model,
     make_storage,
     run_worker,
@@ -35,7 +44,7 @@ from autobalance._distributed import (
     top_up,
 )
 from autobalance._objective import Objective
-from autobalance._study import open_study
+from autobalance._study import canonical, open_study
 
 TECHNIQUES = ["none", "random_over_sampler", "smote", "balanced_class_weight"]
 
@@ -397,3 +406,107 @@ def test_workers_join_only_the_same_search(tmp_path):
     with pytest.raises(StudyMismatchError, match="different data"):
         run_worker(searcher(url, 3), X[:-10], y[:-10])
     check_budget(driver.study_, 3)
+
+
+# -- the fingerprint counts every parameter -------------------------------------
+COLUMNS = [f"column_{i:02d}" for i in range(40)]
+
+
+def long_pipeline(degree):
+    """A pipeline whose repr scikit-learn shortens: the polynomial degree falls
+    in the elided middle."""
+    columns = ColumnTransformer(
+        [
+            ("scale", StandardScaler(), COLUMNS),
+            ("poly", PolynomialFeatures(degree=degree), COLUMNS),
+        ]
+    )
+    return make_pipeline(columns, LogisticRegression())
+
+
+def wide_data():
+    X, y = make_classification(
+        n_samples=150, n_features=40, weights=[0.85], random_state=0
+    )
+    return pd.DataFrame(X, columns=COLUMNS), y
+
+
+def _fingerprint(clf, X, y):
+    return clf._prepare_search(X, y).fingerprint
+
+
+def _ros(ctx, shrinkage):
+    return RandomOverSampler(shrinkage=shrinkage, random_state=ctx.random_state)
+
+
+def _rus(ctx, shrinkage):
+    return RandomUnderSampler(random_state=ctx.random_state)
+
+
+def test_canonical_settings_count_every_parameter():
+    two, three = long_pipeline(2), long_pipeline(3)
+    assert repr(two) == repr(three)  # why reprs cannot tell them apart
+    assert joblib.hash(canonical(two)) != joblib.hash(canonical(three))
+    assert joblib.hash(canonical(clone(two))) == joblib.hash(canonical(two))
+    # A user's technique counts by its parameters' ranges and its build.
+    shrink = FloatParam("shrinkage", 0.05, 1.0, default=0.1)
+    technique = Technique("mine", "custom", "sampler", _ros, params=(shrink,))
+    narrower = Technique(
+        "mine",
+        "custom",
+        "sampler",
+        _ros,
+        params=(FloatParam("shrinkage", 0.05, 0.5, default=0.1),),
+    )
+    other_build = Technique("mine", "custom", "sampler", _rus, params=(shrink,))
+    hashes = {joblib.hash(canonical(t)) for t in (technique, narrower, other_build)}
+    assert len(hashes) == 3
+    # ... and not by its description.
+    described = Technique(
+        "mine", "custom", "sampler", _ros, params=(shrink,), description="Mine."
+    )
+    assert joblib.hash(canonical(described)) == joblib.hash(canonical(technique))
+
+
+def test_fingerprint_tells_deep_parameters_and_user_samplers_apart():
+    X, y = wide_data()
+    by_estimator = {
+        degree: _fingerprint(
+            AutoBalancedClassifier(long_pipeline(degree), random_state=0), X, y
+        )
+        for degree in (2, 3)
+    }
+    assert by_estimator[2] != by_estimator[3]
+    same = AutoBalancedClassifier(clone(long_pipeline(2)), random_state=0)
+    assert _fingerprint(clone(same), X, y) == by_estimator[2]
+
+    def with_sampler(strategy):
+        sampler = RandomUnderSampler(sampling_strategy=strategy, random_state=0)
+        return AutoBalancedClassifier(
+            LogisticRegression(), techniques=[sampler], random_state=0
+        )
+
+    half, most = with_sampler(0.5), with_sampler(0.9)
+    assert _fingerprint(half, X, y) != _fingerprint(most, X, y)
+    assert _fingerprint(clone(half), X, y) == _fingerprint(half, X, y)
+
+
+def test_resume_with_a_changed_deep_parameter_is_refused(tmp_path):
+    X, y = wide_data()
+    url = f"sqlite:///{tmp_path / 'deep.db'}"
+
+    def search(degree):
+        return AutoBalancedClassifier(
+            long_pipeline(degree),
+            techniques=["none"],
+            n_trials=2,
+            cv=3,
+            random_state=0,
+            storage=url,
+            study_name="s",
+        )
+
+    search(2).fit(X, y)
+    with pytest.raises(StudyMismatchError, match="different data or search settings"):
+        search(3).fit(X, y)
+    assert len(search(2).fit(X, y).study_.trials) == 2  # the same search resumes
