@@ -678,9 +678,9 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
         The driver's labels.
     timeout : float or None, default=None
         Stop claiming trials after this many seconds. The estimator's
-        ``timeout`` applies in any case, as in ``fit`` (counted from this
-        call): the worker stops claiming once the time left would not cover
-        a fold.
+        ``timeout`` applies in any case, as in ``fit`` (counted from when the
+        study is found): the worker stops claiming once the time left would
+        not cover a fold.
     wait : float, default=60.0
         Seconds to wait for the driver to create the study.
     show_progress_bar : bool, default=False
