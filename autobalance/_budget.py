@@ -38,6 +38,10 @@ MODEL_MEMORY_FACTOR = 2.0
 #: ... or this many bytes, whichever is larger (small data: any model).
 MODEL_MEMORY_FLOOR = 256 * 2**20
 
+#: The clock of every fit's budget, read when the budget is made (a test may
+#: set a fake clock here to replay a timed search exactly).
+default_clock = time.monotonic
+
 
 class Budget:
     """Time and memory budget of one ``fit``.
@@ -52,7 +56,8 @@ class Budget:
         Rows of the refit.
     n_train : float
         Mean rows of a training fold of the search.
-    clock : callable, default=time.monotonic
+    clock : callable or None, default=None
+        Seconds, as ``time.monotonic``; ``None``: :data:`default_clock`.
     start : float or None
         When the fit started, on ``clock``; now by default.
     data_bytes : int, default=0
@@ -67,13 +72,13 @@ class Budget:
         space,
         n_samples,
         n_train,
-        clock=time.monotonic,
+        clock=None,
         start=None,
         data_bytes=0,
     ):
         self.timeout = None if timeout is None else float(timeout)
         self.space = space
-        self.clock = clock
+        self.clock = clock = default_clock if clock is None else clock
         self.start = clock() if start is None else start
         self.deadline = (
             np.inf
@@ -106,6 +111,12 @@ class Budget:
             return False
         quickest = min(min(t) for t in self._fold_times.values() if t)
         return self.search_remaining() <= FOLD_MARGIN * quickest
+
+    def spent(self):
+        """Whether the search must not start another trial: the deadline has
+        passed, or not even the quickest fold fits (:meth:`exhausted`). In-memory
+        and stored studies stop on this same rule."""
+        return self.remaining() <= 0 or self.exhausted()
 
     # -- estimates ---------------------------------------------------------
     def refit_estimate(self, config, fit_times):

@@ -28,6 +28,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _budget
 from ._budget import Budget
 from ._catalogue import (
     _DENSE_REQUIREMENTS,
@@ -690,19 +691,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         )
 
     def _settings(self, techniques, algorithms):
+        # The objects themselves: data_fingerprint hashes them parameter by
+        # parameter (reprs of long estimators are shortened).
         return {
-            "techniques": [
-                [t.name, t.family, t.kind, repr(t.params)] for t in techniques
-            ],
-            "algorithms": [
-                [a.name, repr(a.estimator)]
-                + ([list(a.exclude_techniques)] if a.exclude_techniques else [])
-                for a in algorithms
-            ],
-            "scoring": repr(self.scoring),
-            "cv": repr(self.cv),
+            "techniques": list(techniques),
+            "algorithms": list(algorithms),
+            "scoring": self.scoring,
+            "cv": self.cv,
             "pruning": self.pruning,
-            "random_state": repr(self.random_state),
+            "random_state": self.random_state,
         }
 
     # -- fit -------------------------------------------------------------------
@@ -808,7 +805,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         :func:`~autobalance.run_worker` share it, so a worker runs exactly the
         driver's objective."""
         # The time budget counts from here: validation is part of the fit.
-        clock = time.monotonic
+        clock = _budget.default_clock
         clock_start = clock()
         self._validate_params()
         if self.n_trials is None and self.timeout is None:

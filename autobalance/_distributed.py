@@ -14,6 +14,13 @@ Heartbeats (Optuna's on RDB storages, an equivalent on journal files) let any
 process mark the trial of a killed process failed; Optuna's
 ``RetryHeartbeatStaleTrialCallback`` then enqueues it again with the same slot
 and parameters. A failed-and-retried trial does not count towards the budget.
+
+With a ``timeout`` every process checks the fit's time budget (``_budget``)
+before claiming a ticket, and stops once it is spent; the tickets left wait
+for a resumed ``fit``. A trial the budget still refuses before its first fold
+(its setup turned out too slow for the time left) is marked with the user
+attribute ``budget_refused``: it ran nothing, so it does not count towards
+``n_trials``, and a resumed driver enqueues its slot again.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from ._footprint import release_freed_memory
+from ._objective import ATTR_BUDGET_REFUSED
 from .exceptions import StorageError
 
 __all__ = ["make_storage", "run_worker"]
@@ -397,15 +405,22 @@ def retried_numbers(trials):
     return out
 
 
+def budget_refused(trial):
+    """Whether the time budget refused ``trial`` before its first fold."""
+    return bool(trial.user_attrs.get(ATTR_BUDGET_REFUSED))
+
+
 def counted_trials(trials):
-    """Trials that count towards the budget: complete, pruned, and failed ones
-    that were not retried; in slot order."""
+    """Trials that count towards the budget: complete, pruned (but not refused
+    by the time budget before any fold), and failed ones that were not
+    retried; in slot order."""
     retried = retried_numbers(trials)
-    done = (TrialState.COMPLETE, TrialState.PRUNED)
     out = [
         t
         for t in trials
-        if t.state in done or (t.state == TrialState.FAIL and t.number not in retried)
+        if t.state == TrialState.COMPLETE
+        or (t.state == TrialState.PRUNED and not budget_refused(t))
+        or (t.state == TrialState.FAIL and t.number not in retried)
     ]
     return sorted(out, key=_order)
 
@@ -429,11 +444,19 @@ def _add_ticket(study, slot, params):
 
 
 def top_up(study, n_trials, starting_params):
-    """Enqueue tickets until the study holds ``n_trials`` (finished, running or
-    waiting) trials; the first slots get the starting configurations."""
+    """Enqueue tickets until the study holds ``n_trials`` (counted, running or
+    waiting) trials; the first slots get the starting configurations.
+
+    Slots whose only trials were refused by the time budget come first, so
+    the counted slots stay ``0 .. n_trials - 1``.
+    """
     trials = study.get_trials(deepcopy=False)
+    active = _active(trials)
+    taken = {slot_of(t) for t in active}
     slot = _next_slot(trials)
-    for s in range(slot, slot + n_trials - len(_active(trials))):
+    free = [s for s in range(slot) if s not in taken]
+    slots = free + list(range(slot, slot + n_trials))
+    for s in slots[: max(0, n_trials - len(active))]:
         _add_ticket(study, s, starting_params[s] if s < len(starting_params) else {})
     if study.user_attrs.get(BUDGET_ATTR, 0) < n_trials:
         study.set_user_attr(BUDGET_ATTR, n_trials)
@@ -549,6 +572,7 @@ def run_queue(
     starting_params=(),
     show_progress_bar=False,
     driver=True,
+    budget=None,
 ):
     """Run tickets of a stored study until none is left; return how many
     trials this process ran.
@@ -557,9 +581,16 @@ def run_queue(
     empty, waits for the trials other processes are running (a dead one is
     failed by its heartbeat, enqueued again and run here). A worker leaves as
     soon as the queue is empty. With ``n_trials=None`` every process adds
-    tickets itself until ``timeout``.
+    tickets itself until ``timeout`` or the budget stops it.
+
+    ``timeout`` counts from this call; ``budget`` (a :class:`~._budget.Budget`,
+    the one the objective checks) is checked before every claim, as an
+    in-memory study checks it after every trial: once it is spent no ticket
+    is claimed (nor added). A driver still runs one trial when the study has
+    no complete trial, so that ``fit`` has a model to return.
     """
     start = time.monotonic()
+    timed = timeout is not None or (budget is not None and budget.timeout is not None)
     heartbeat = is_heartbeat_enabled(study._storage)
     poll = min(1.0, study._storage.get_heartbeat_interval() / 2) if heartbeat else 0.5
     if driver and n_trials is not None:
@@ -568,11 +599,17 @@ def run_queue(
     n_run = 0
     try:
         while timeout is None or time.monotonic() - start < timeout:
+            if (
+                budget is not None
+                and budget.spent()
+                and (n_run or not driver or _has_complete(study))
+            ):
+                break
             _fail_stale(study)
             trial_id = _claim(study)
             if trial_id is None:
                 trials = study.get_trials(deepcopy=False)
-                if n_trials is None and timeout is not None:
+                if n_trials is None and timed:
                     _add_ticket(study, _next_slot(trials), {})
                     continue
                 running = [t for t in trials if t.state == TrialState.RUNNING]
@@ -599,6 +636,10 @@ def run_queue(
         if bar is not None:
             bar.close()
     return n_run
+
+
+def _has_complete(study):
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def _progress(study, n_trials):
@@ -636,8 +677,10 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
     y : array-like of shape (n_samples,)
         The driver's labels.
     timeout : float or None, default=None
-        Stop claiming trials after this many seconds (``None``: the
-        estimator's ``timeout``).
+        Stop claiming trials after this many seconds. The estimator's
+        ``timeout`` applies in any case, as in ``fit`` (counted from when the
+        study is found): the worker stops claiming once the time left would
+        not cover a fold.
     wait : float, default=60.0
         Seconds to wait for the driver to create the study.
     show_progress_bar : bool, default=False
@@ -697,7 +740,8 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
             study,
             search.objective,
             n_trials=search.n_trials,
-            timeout=estimator.timeout if timeout is None else timeout,
+            timeout=timeout,
             show_progress_bar=show_progress_bar,
             driver=False,
+            budget=search.budget,
         )

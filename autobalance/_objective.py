@@ -34,6 +34,9 @@ ATTR_FAIL = "fail_reason"
 ATTR_DUPLICATE = "duplicate_of"
 ATTR_RECALLS = "split_recalls"
 ATTR_MODEL_BYTES = "model_bytes"
+# True on a trial the time budget refused before its first fold: it ran
+# nothing, so a stored study does not count it and a resumed one runs its slot.
+ATTR_BUDGET_REFUSED = "budget_refused"
 
 
 def _fit_and_score(
@@ -206,6 +209,8 @@ class Objective:
             ):
                 self._record(trial, scores, fit_times, score_times)
                 trial.set_user_attr(ATTR_FAIL, "stopped: the time budget ran out")
+                if start == 0:
+                    trial.set_user_attr(ATTR_BUDGET_REFUSED, True)
                 raise optuna.TrialPruned(f"time budget reached before fold {start}")
             if batch == 1:
                 results = [

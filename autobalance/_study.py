@@ -5,11 +5,14 @@ restored, and the optimisation loop."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import inspect
 import json
 import re
 import warnings
 
+import joblib
 import numpy as np
 import optuna
 
@@ -21,9 +24,16 @@ from ._distributed import (
     slot_of,
 )
 from ._footprint import release_freed_memory
+from ._space import REQUIRED, Technique
 from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 
-__all__ = ["data_fingerprint", "open_study", "quiet_optuna", "run_study"]
+__all__ = [
+    "canonical",
+    "data_fingerprint",
+    "open_study",
+    "quiet_optuna",
+    "run_study",
+]
 
 FINGERPRINT_ATTR = "autobalance_fingerprint"
 TrialState = optuna.trial.TrialState
@@ -46,8 +56,118 @@ def quiet_optuna():
         optuna.logging.set_verbosity(previous)
 
 
+# What defines a technique's part of the search (its description does not).
+TECHNIQUE_FIELDS = (
+    "name",
+    "family",
+    "kind",
+    "build",
+    "params",
+    "requires",
+    "placement",
+    "search_params",
+    "cost_exponent",
+)
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _qualified_name(obj):
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def canonical(obj):
+    """A plain structure of lists, strings, numbers and arrays that identifies
+    ``obj`` by its parameters, for :func:`data_fingerprint` to hash.
+
+    Reprs cannot identify a search: scikit-learn shortens those of long
+    estimators (two pipelines that differ deep inside print alike), and a
+    user's sampler wrapped in a builder prints as the builder. So, recursively:
+
+    - an estimator or sampler (anything with ``get_params``) becomes its
+      class's qualified name and its own parameters, ``get_params(deep=False)``,
+      so the estimators inside ``Pipeline.steps`` or
+      ``ColumnTransformer.transformers`` count by their parameters too;
+    - a :class:`~autobalance.Technique` becomes its name, family, kind,
+      parameters, build, requirement, placement, search parameters and cost
+      exponent (:data:`TECHNIQUE_FIELDS`; not its description); any other
+      dataclass (an ``Algorithm``, an ``IntParam``) its class and fields;
+    - lists, tuples, dicts and sets become their items (dicts and sets sorted);
+    - a function or class becomes its qualified name (a lambda or closure
+      counts by name alone), a bound method its function and object;
+    - any other object with attributes (the builder of a user's sampler, a
+      scorer, a CV splitter) becomes its class and attributes;
+    - numbers, strings, arrays and random generators stay as they are (joblib
+      hashes arrays by content); anything else becomes its repr, without
+      memory addresses (they differ between processes).
+
+    Parameters
+    ----------
+    obj : object
+        Search settings: estimators, techniques, scoring, cv, ...
+
+    Returns
+    -------
+    structure : object
+        Equal for equal settings (also across ``clone`` and processes),
+        different when any parameter differs.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> canonical(LogisticRegression(C=0.5))[0]
+    'sklearn.linear_model._logistic.LogisticRegression'
+    """
+    return _canonical(obj, ())
+
+
+def _canonical(obj, parents):
+    if obj is None or isinstance(obj, bool | int | float | str | bytes):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(
+        obj, np.ndarray | np.random.RandomState | np.random.Generator
+    ):  # joblib hashes these by content and state
+        return obj
+    if obj is REQUIRED:
+        return "REQUIRED"
+    if any(obj is p for p in parents):  # a reference cycle
+        return "<cycle>"
+    parents = (*parents, obj)
+
+    def sub(value):
+        return _canonical(value, parents)
+
+    if inspect.ismethod(obj):
+        return ["method", _qualified_name(obj.__func__), sub(obj.__self__)]
+    if isinstance(obj, type) or inspect.isroutine(obj):
+        return _qualified_name(obj)
+    if hasattr(obj, "get_params"):
+        return [_qualified_name(type(obj)), sub(obj.get_params(deep=False))]
+    if isinstance(obj, Technique):
+        fields = {name: sub(getattr(obj, name)) for name in TECHNIQUE_FIELDS}
+        return [_qualified_name(Technique), fields]
+    if dataclasses.is_dataclass(obj):
+        fields = dataclasses.fields(obj)
+        return [
+            _qualified_name(type(obj)),
+            {f.name: sub(getattr(obj, f.name)) for f in fields},
+        ]
+    if isinstance(obj, dict):
+        items = sorted(obj.items(), key=lambda kv: repr(kv[0]))
+        return ["dict", [[sub(k), sub(v)] for k, v in items]]
+    if isinstance(obj, list | tuple):
+        return [type(obj).__name__, [sub(v) for v in obj]]
+    if isinstance(obj, set | frozenset):
+        return ["set", sorted((sub(v) for v in obj), key=repr)]
+    if hasattr(obj, "__dict__"):
+        return [_qualified_name(type(obj)), sub(vars(obj))]
+    return _ADDRESS.sub("", repr(obj))
+
+
 def data_fingerprint(X, y, settings):
-    """A hash of the training data and of the settings that define a search."""
+    """A hash of the training data and of the settings that define a search
+    (made :func:`canonical`, so every parameter counts)."""
     import pandas as pd
 
     h = hashlib.sha256()
@@ -64,10 +184,7 @@ def data_fingerprint(X, y, settings):
         else:
             h.update(np.ascontiguousarray(arr).tobytes())
     h.update(repr(np.asarray(y).tolist()).encode())
-    text = json.dumps(settings, sort_keys=True, default=repr)
-    # Reprs of functions and sentinels carry memory addresses, which differ
-    # between processes; a resumed or shared search must match its driver.
-    h.update(re.sub(r" at 0x[0-9a-fA-F]+", "", text).encode())
+    h.update(joblib.hash(canonical(settings)).encode())
     return h.hexdigest()
 
 
@@ -193,8 +310,14 @@ def run_study(
 ):
     """Enqueue the starting points on a new study and optimise up to the
     budget; stored studies resume up to ``n_trials`` finished trials, shared
-    with any workers (see ``_distributed``). With a :class:`Budget`, the
-    search also stops once the time left only covers the refit."""
+    with any workers (see ``_distributed``). With a :class:`Budget` (the one
+    the objective checks, counting from the start of ``fit``), in-memory and
+    stored studies alike stop once the time left only covers the refit, and
+    ``timeout`` is left to it."""
+    if budget is not None:
+        # The budget decides (Optuna's timeout would not even start a first
+        # trial once it has passed, and fit must return a model).
+        timeout = None
     if is_stored(study):
         run_queue(
             study,
@@ -204,6 +327,7 @@ def run_study(
             starting_params=starting_params,
             show_progress_bar=show_progress_bar,
             driver=True,
+            budget=budget,
         )
         return study
     if not study.trials:
@@ -216,12 +340,9 @@ def run_study(
             return study
     callbacks = [lambda study, trial: release_freed_memory()]
     if budget is not None:
-        # The budget decides (Optuna's timeout would not even start a first
-        # trial once it has passed, and fit must return a model).
-        timeout = None
 
         def stop_when_spent(study, trial):
-            if budget.exhausted() or budget.remaining() <= 0:
+            if budget.spent():
                 study.stop()
 
         callbacks.append(stop_when_spent)

@@ -7,18 +7,29 @@ import subprocess
 import sys
 import time
 
+import joblib
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
 from optuna.trial import TrialState
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
+import autobalance._budget as budget_module
+import autobalance._objective as objective_module
 from autobalance import (
     AutoBalancedClassifier,
+    FloatParam,
     StorageError,
     StudyMismatchError,
+    Technique,
     load_model,
     make_storage,
     run_worker,
@@ -27,12 +38,13 @@ from autobalance._distributed import (
     OWNER_ATTR,
     RETRY_HISTORY,
     _claim,
+    budget_refused,
     counted_trials,
     slot_of,
     top_up,
 )
 from autobalance._objective import Objective
-from autobalance._study import open_study
+from autobalance._study import canonical, open_study
 
 TECHNIQUES = ["none", "random_over_sampler", "smote", "balanced_class_weight"]
 
@@ -276,6 +288,73 @@ def test_larger_budget_extends_the_study(tmp_path):
     assert again.best_params_ == grown.best_params_
 
 
+# -- timeout: the fit's budget, on a clock that advances one second per fold ----
+class FoldClock:
+    now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def fold_clock(monkeypatch):
+    """Every fold fit takes one second on the budget's clock: a timed search
+    replayed exactly, whatever the machine's load."""
+    clock = FoldClock()
+    fit_and_score = objective_module._fit_and_score
+
+    def one_second(*args, **kwargs):
+        score, _, *rest = fit_and_score(*args, **kwargs)
+        clock.now += 1.0
+        return (score, 1.0, *rest)
+
+    monkeypatch.setattr(objective_module, "_fit_and_score", one_second)
+    monkeypatch.setattr(budget_module, "default_clock", clock)
+    return clock
+
+
+def test_stored_search_stops_where_the_in_memory_one_stops(tmp_path, fold_clock):
+    # 3 folds of 1 s per trial; after two trials (6 s) the 8.5 s budget keeps
+    # 0.25 s for the search once the refit (~1.6 s) and the slack are reserved.
+    X, y = make_data()
+    memory = searcher(None, 8, timeout=8.5).set_params(study_name=None).fit(X, y)
+    stopped_at = fold_clock.now
+    fold_clock.now = 0.0
+    url = f"sqlite:///{tmp_path / 'timed.db'}"
+    stored = searcher(url, 8, timeout=8.5).fit(X, y)
+    assert fold_clock.now == stopped_at == 6.0
+    assert trajectory(stored.study_) == trajectory(memory.study_)
+    # The tickets after the stop were never claimed: none was refused, none
+    # took a slot of the budget, and a resumed fit runs them.
+    states = [t.state for t in stored.study_.get_trials()]
+    assert states == [TrialState.COMPLETE] * 2 + [TrialState.WAITING] * 6
+    resumed = searcher(url, 8).fit(X, y)
+    check_budget(resumed.study_, 8)
+    assert trajectory(resumed.study_)[:2] == trajectory(memory.study_)
+
+
+def test_trials_refused_by_the_budget_do_not_count(tmp_path, fold_clock):
+    # At 9.5 s the budget refuses setups not seen yet (their first fold is
+    # estimated at 1.5 times the model's slowest) while seen ones still fit.
+    X, y = make_data()
+    url = f"sqlite:///{tmp_path / 'refused.db'}"
+    timed = searcher(url, 8, timeout=9.5).fit(X, y)
+    trials = timed.study_.get_trials()
+    refused = {slot_of(t) for t in trials if budget_refused(t)}
+    assert refused
+    for t in trials:
+        if budget_refused(t):
+            assert t.state == TrialState.PRUNED and not t.user_attrs["split_scores"]
+    assert not refused & {slot_of(t) for t in counted_trials(trials)}
+    assert len(timed.cv_results_["params"]) == 8 - len(refused)
+    # A resumed, larger search runs the refused slots again: every slot of its
+    # budget has its fold scores.
+    grown = searcher(url, 10).fit(X, y)
+    check_budget(grown.study_, 10)
+    counted = counted_trials(grown.study_.get_trials())
+    assert all(t.user_attrs["split_scores"] for t in counted)
+
+
 @pytest.mark.parametrize("url", ["sqlite:///search.db", "journal:search.log"])
 def test_process_dead_right_after_its_claim_is_retried(tmp_path, monkeypatch, url):
     monkeypatch.chdir(tmp_path)
@@ -327,3 +406,107 @@ def test_workers_join_only_the_same_search(tmp_path):
     with pytest.raises(StudyMismatchError, match="different data"):
         run_worker(searcher(url, 3), X[:-10], y[:-10])
     check_budget(driver.study_, 3)
+
+
+# -- the fingerprint counts every parameter -------------------------------------
+COLUMNS = [f"column_{i:02d}" for i in range(40)]
+
+
+def long_pipeline(degree):
+    """A pipeline whose repr scikit-learn shortens: the polynomial degree falls
+    in the elided middle."""
+    columns = ColumnTransformer(
+        [
+            ("scale", StandardScaler(), COLUMNS),
+            ("poly", PolynomialFeatures(degree=degree), COLUMNS),
+        ]
+    )
+    return make_pipeline(columns, LogisticRegression())
+
+
+def wide_data():
+    X, y = make_classification(
+        n_samples=150, n_features=40, weights=[0.85], random_state=0
+    )
+    return pd.DataFrame(X, columns=COLUMNS), y
+
+
+def _fingerprint(clf, X, y):
+    return clf._prepare_search(X, y).fingerprint
+
+
+def _ros(ctx, shrinkage):
+    return RandomOverSampler(shrinkage=shrinkage, random_state=ctx.random_state)
+
+
+def _rus(ctx, shrinkage):
+    return RandomUnderSampler(random_state=ctx.random_state)
+
+
+def test_canonical_settings_count_every_parameter():
+    two, three = long_pipeline(2), long_pipeline(3)
+    assert repr(two) == repr(three)  # why reprs cannot tell them apart
+    assert joblib.hash(canonical(two)) != joblib.hash(canonical(three))
+    assert joblib.hash(canonical(clone(two))) == joblib.hash(canonical(two))
+    # A user's technique counts by its parameters' ranges and its build.
+    shrink = FloatParam("shrinkage", 0.05, 1.0, default=0.1)
+    technique = Technique("mine", "custom", "sampler", _ros, params=(shrink,))
+    narrower = Technique(
+        "mine",
+        "custom",
+        "sampler",
+        _ros,
+        params=(FloatParam("shrinkage", 0.05, 0.5, default=0.1),),
+    )
+    other_build = Technique("mine", "custom", "sampler", _rus, params=(shrink,))
+    hashes = {joblib.hash(canonical(t)) for t in (technique, narrower, other_build)}
+    assert len(hashes) == 3
+    # ... and not by its description.
+    described = Technique(
+        "mine", "custom", "sampler", _ros, params=(shrink,), description="Mine."
+    )
+    assert joblib.hash(canonical(described)) == joblib.hash(canonical(technique))
+
+
+def test_fingerprint_tells_deep_parameters_and_user_samplers_apart():
+    X, y = wide_data()
+    by_estimator = {
+        degree: _fingerprint(
+            AutoBalancedClassifier(long_pipeline(degree), random_state=0), X, y
+        )
+        for degree in (2, 3)
+    }
+    assert by_estimator[2] != by_estimator[3]
+    same = AutoBalancedClassifier(clone(long_pipeline(2)), random_state=0)
+    assert _fingerprint(clone(same), X, y) == by_estimator[2]
+
+    def with_sampler(strategy):
+        sampler = RandomUnderSampler(sampling_strategy=strategy, random_state=0)
+        return AutoBalancedClassifier(
+            LogisticRegression(), techniques=[sampler], random_state=0
+        )
+
+    half, most = with_sampler(0.5), with_sampler(0.9)
+    assert _fingerprint(half, X, y) != _fingerprint(most, X, y)
+    assert _fingerprint(clone(half), X, y) == _fingerprint(half, X, y)
+
+
+def test_resume_with_a_changed_deep_parameter_is_refused(tmp_path):
+    X, y = wide_data()
+    url = f"sqlite:///{tmp_path / 'deep.db'}"
+
+    def search(degree):
+        return AutoBalancedClassifier(
+            long_pipeline(degree),
+            techniques=["none"],
+            n_trials=2,
+            cv=3,
+            random_state=0,
+            storage=url,
+            study_name="s",
+        )
+
+    search(2).fit(X, y)
+    with pytest.raises(StudyMismatchError, match="different data or search settings"):
+        search(3).fit(X, y)
+    assert len(search(2).fit(X, y).study_.trials) == 2  # the same search resumes
