@@ -21,6 +21,7 @@ from ._distributed import (
     slot_of,
 )
 from ._footprint import release_freed_memory
+from ._objective import TrialFailure
 from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 
 __all__ = ["data_fingerprint", "open_study", "quiet_optuna", "run_study"]
@@ -229,7 +230,8 @@ def run_study(
         objective,
         n_trials=remaining,
         timeout=timeout,
-        catch=(Exception,),
+        # A failing pipeline fails its trial; any other error is a bug.
+        catch=(TrialFailure,),
         callbacks=callbacks,
         show_progress_bar=show_progress_bar,
     )
