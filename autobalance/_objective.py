@@ -133,9 +133,7 @@ def _fit_and_score(
     ):
         # What the binary roc_auc scorer computes for a model without
         # decision_function (it would call predict_proba a second time).
-        score = _run_pipeline(
-            roc_auc_score, y_test == classes[1], prediction.raw[:, 1]
-        )
+        score = _run_pipeline(roc_auc_score, y_test == classes[1], prediction.raw[:, 1])
     elif auc and decision_ovr(estimator):
         # Several classes, no predict_proba (LinearSVC): the roc_auc_ovr
         # scorer would refuse the model; its one-vs-rest scores rank as well.
