@@ -19,7 +19,8 @@ from optuna.trial import TrialState
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import check_scoring, roc_auc_score
+from sklearn.naive_bayes import GaussianNB
 from sklearn.svm import LinearSVC
 
 import autobalance._classifier as classifier_module
@@ -203,7 +204,7 @@ def test_pipeline_errors_become_trial_failures_inside_the_fold(binary_data):
     # With n_jobs, folds run in joblib workers: the error must be wrapped
     # there (joblib re-raises the worker's exception as it is).
     X, y = binary_data
-    scorer = classifier_module.check_scoring(LogisticRegression(), "roc_auc")
+    scorer = check_scoring(LogisticRegression(), "roc_auc")
     train, test = np.arange(0, 200), np.arange(200, 300)
     with pytest.raises(TrialFailure, match="RuntimeError: boom") as info:
         _fit_and_score(FailingClassifier(), X, y, train, test, scorer)
@@ -277,3 +278,18 @@ def test_multiclass_model_without_predict_proba_on_a_label_metric(multiclass_dat
     assert "FAIL" not in set(clf.cv_results_["state"]), clf.cv_results_["fail_reason"]
     assert 0.5 < clf.best_score_ < 1.0
     assert set(clf.predict(X)) == {0, 1, 2}
+
+
+def test_multiclass_probabilistic_model_keeps_the_ovr_scorer(multiclass_data):
+    # GaussianNB has predict_proba and no decision_function: the binary
+    # shortcut must not score it as if it had two classes.
+    X, y = multiclass_data
+    clf = AutoBalancedClassifier(GaussianNB(), n_trials=1, cv=3, random_state=0)
+    clf.fit(X, y)
+    scorer = check_scoring(GaussianNB(), "roc_auc_ovr")
+    expected = [
+        scorer(GaussianNB().fit(X[train], y[train]), X[test], y[test])
+        for train, test in clf.cv_.split(X, y)
+    ]
+    scores = [clf.cv_results_[f"split{i}_test_score"][0] for i in range(3)]
+    np.testing.assert_allclose(scores, expected)
