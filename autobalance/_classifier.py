@@ -230,7 +230,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         model-replacing ensembles only with the default portfolio).
     scoring : str or callable, default=None
         Scorer to maximise; ``None`` means ``"roc_auc"`` for binary targets and
-        ``"roc_auc_ovr"`` for multi-class ones.
+        ``"roc_auc_ovr"`` for multi-class ones. Under ``"roc_auc_ovr"``, a
+        model without ``predict_proba`` (e.g. ``LinearSVC``) is scored from its
+        one-vs-rest ``decision_function``, each class ranked by its own
+        column.
     cv : int or cross-validation splitter, default=5
         Inner cross-validation. An integer gives a shuffled
         ``StratifiedKFold`` seeded from ``random_state``.
@@ -724,6 +727,18 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         -------
         self : AutoBalancedClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        NoCompletedTrialsError
+            If no trial of the search completed.
+
+        Notes
+        -----
+        A ``fit`` that raises leaves the estimator unfitted, without the
+        attributes of an earlier fit either. A trial fails (and is recorded
+        in ``cv_results_``) only when its pipeline or the scorer raises; an
+        error elsewhere in the search raises out of ``fit``.
         """
         # Fitted attributes exist only after a fit that succeeded: a failed
         # fit (even a refit) leaves an unfitted estimator, not a mix of this
