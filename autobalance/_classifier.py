@@ -51,6 +51,8 @@ from ._objective import (
     ATTR_DUPLICATE,
     ATTR_TECHNIQUE,
     Objective,
+    decision_ovr,
+    ovr_roc_auc,
 )
 from ._persist import library_versions
 from ._preprocessing import describe_features
@@ -71,6 +73,15 @@ from ._threshold import check_threshold, fit_decision_rule
 from .exceptions import SkippedTechniqueWarning
 
 __all__ = ["AutoBalancedClassifier"]
+
+
+#: Attributes set by ``fit`` that do not end with ``_`` (removed with the
+#: public ones when a fit starts or fails).
+_PRIVATE_FIT_ATTRS = ("_feature_info",)
+
+
+def _default_scoring(classes):
+    return "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
 
 
 def _label(value):
@@ -227,7 +238,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         model-replacing ensembles only with the default portfolio).
     scoring : str or callable, default=None
         Scorer to maximise; ``None`` means ``"roc_auc"`` for binary targets and
-        ``"roc_auc_ovr"`` for multi-class ones.
+        ``"roc_auc_ovr"`` for multi-class ones. Under ``"roc_auc_ovr"``, a
+        model without ``predict_proba`` (e.g. ``LinearSVC``) is scored from its
+        one-vs-rest ``decision_function``, each class ranked by its own
+        column.
     cv : int or cross-validation splitter, default=5
         Inner cross-validation. An integer gives a shuffled
         ``StratifiedKFold`` seeded from ``random_state``.
@@ -717,7 +731,38 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         -------
         self : AutoBalancedClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        NoCompletedTrialsError
+            If no trial of the search completed.
+
+        Notes
+        -----
+        A ``fit`` that raises leaves the estimator unfitted, without the
+        attributes of an earlier fit either. A trial fails (and is recorded
+        in ``cv_results_``) only when its pipeline or the scorer raises; an
+        error elsewhere in the search raises out of ``fit``.
         """
+        # Fitted attributes exist only after a fit that succeeded: a failed
+        # fit (even a refit) leaves an unfitted estimator, not a mix of this
+        # fit's and an earlier one's.
+        self._forget_fit()
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self._forget_fit()
+            raise
+
+    def _forget_fit(self):
+        """Remove the attributes a fit sets (public ones end with ``_``)."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or (
+                name in _PRIVATE_FIT_ATTRS
+            ):
+                delattr(self, name)
+
+    def _fit(self, X, y):
         search = self._prepare_search(X, y)
         space, splits, scorer = search.space, search.splits, search.scorer
         X_search, y, classes = search.X_search, search.y, search.classes
@@ -862,7 +907,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
         scoring = self.scoring
         if scoring is None:
-            scoring = "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
+            scoring = _default_scoring(classes)
         scorer = check_scoring(self, scoring=scoring)
 
         # Pass DataFrames through so the models see column names.
@@ -893,7 +938,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             labels=classes if len(classes) > 2 else None,
             keep_oof=ensembling or decision_rule,
             budget=budget,
-            auc=len(classes) == 2 and self.scoring in (None, "roc_auc"),
+            auc=self.scoring in (None, _default_scoring(classes)),
         )
         return SimpleNamespace(
             space=space,
@@ -1100,6 +1145,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             The score of this estimator's (corrected) predictions on ``X, y``.
         """
         X = self._predict_X(X)
+        if self.scoring in (None, "roc_auc_ovr") and decision_ovr(self):
+            # As in the search: the roc_auc_ovr scorer needs predict_proba.
+            decision = self.decision_rule_.decision_function(self.best_estimator_, X)
+            return ovr_roc_auc(y, decision, self.classes_, sample_weight)
         if sample_weight is not None:
             return float(self.scorer_(self, X, y, sample_weight=sample_weight))
         return float(self.scorer_(self, X, y))

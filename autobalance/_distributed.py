@@ -26,6 +26,7 @@ attribute ``budget_refused``: it ran nothing, so it does not count towards
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import math
 import os
@@ -41,7 +42,7 @@ from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from ._footprint import release_freed_memory
-from ._objective import ATTR_BUDGET_REFUSED
+from ._objective import ATTR_BUDGET_REFUSED, TrialFailure
 from .exceptions import StorageError
 
 __all__ = ["make_storage", "run_worker"]
@@ -544,15 +545,13 @@ def _run_one(study, objective, trial_id):
         state = TrialState.PRUNED
     except optuna.exceptions.UpdateFinishedTrialError:
         return  # another process found it dead and enqueued it again
-    except KeyboardInterrupt:
-        if trial is not None:
-            _release(study, trial)
-        raise
-    except Exception:
+    except TrialFailure:
         state = TrialState.FAIL  # the objective recorded fail_reason
-        if trial is None:  # the sampler failed before the trial began
-            study._storage.set_trial_state_values(trial_id, state=state)
-            return
+    except BaseException:
+        # Interrupted, or a bug outside the trial's pipeline: the setup was
+        # not judged, so its ticket goes back to the queue for a resumed run.
+        _release(study, study._storage.get_trial_number_from_id(trial_id))
+        raise
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
         study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
 
@@ -671,7 +670,8 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
     Parameters
     ----------
     estimator : AutoBalancedClassifier
-        Unfitted, with ``storage`` and ``study_name`` set.
+        With ``storage`` and ``study_name`` set. It is left unchanged (not
+        fitted): the driver's ``fit`` refits the winner.
     X : array-like of shape (n_samples, n_features)
         The driver's training data.
     y : array-like of shape (n_samples,)
@@ -726,7 +726,11 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
         )
     storage = as_storage(estimator.storage)
     wait_for_study(storage, estimator.study_name, attr=BUDGET_ATTR, wait=wait)
-    search = estimator._prepare_search(X, y)
+    # The search is prepared on a copy: running trials does not fit (or
+    # change) the estimator given.
+    worker = copy.copy(estimator)
+    worker._forget_fit()
+    search = worker._prepare_search(X, y)
     with quiet_optuna():
         study = open_study(
             storage=storage,

@@ -8,6 +8,7 @@ be tested without a study.
 from __future__ import annotations
 
 import math
+import pickle
 import time
 
 import numpy as np
@@ -15,12 +16,18 @@ import optuna
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import recall_score, roc_auc_score
+from sklearn.preprocessing import label_binarize
 from sklearn.utils import _safe_indexing
 
-from ._calibration import fold_prediction
+from ._calibration import (
+    FoldPrediction,
+    prior_shift_factors,
+    raw_response,
+    trained_shares,
+)
 from ._footprint import model_nbytes
 
-__all__ = ["Objective"]
+__all__ = ["Objective", "TrialFailure"]
 
 # user_attrs written on every trial; _results.py reads them back.
 ATTR_TECHNIQUE = "technique"
@@ -39,38 +46,127 @@ ATTR_MODEL_BYTES = "model_bytes"
 ATTR_BUDGET_REFUSED = "budget_refused"
 
 
+class TrialFailure(Exception):
+    """The trial's pipeline (samplers, preprocessing, model) or scorer raised
+    ``error`` on a fold: the trial fails, the search goes on.
+
+    Only this is caught around a trial; any other error comes from the code
+    around the pipeline (suggesting, building, recording, the budget), i.e. a
+    bug, and stops the search. It carries the original error (not only as
+    ``__cause__``, which joblib does not send back from its workers).
+    """
+
+    def __init__(self, error, reason=None):
+        if reason is None:
+            reason = f"{type(error).__name__}: {error}"
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+
+    def __reduce__(self):
+        # From a joblib worker: an error that cannot be pickled is sent back
+        # as its reason only, still a trial failure.
+        try:
+            pickle.dumps(self.error)
+        except Exception:
+            return type(self), (None, self.reason)
+        return type(self), (self.error, self.reason)
+
+
+def _run_pipeline(method, *args):
+    """Call the trial pipeline's (or the scorer's) ``method``; its errors are
+    the trial's failure."""
+    try:
+        return method(*args)
+    except Exception as exc:
+        raise TrialFailure(exc) from exc
+
+
+def decision_ovr(estimator):
+    """Whether a fitted multi-class ``estimator`` gives one-vs-rest
+    ``decision_function`` scores but no ``predict_proba``."""
+    return (
+        not hasattr(estimator, "predict_proba")
+        and hasattr(estimator, "decision_function")
+        and len(getattr(estimator, "classes_", ())) > 2
+    )
+
+
+def ovr_roc_auc(y, decision, classes, sample_weight=None):
+    """Macro one-vs-rest ROC AUC of per-class scores (any scale).
+
+    What scikit-learn's ``roc_auc_ovr`` computes from probabilities: the ROC
+    AUC of each class against the rest, ranked by that class's column, then
+    averaged. Decision values rank the rows of a class as they are, so no
+    softmax (which would mix the columns) is needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0, 1, 2, 2])
+    >>> scores = np.array([[2.0, -1, -1], [-1, 3, -1], [-1, -2, 1], [0, -1, 5]])
+    >>> ovr_roc_auc(y, scores, np.array([0, 1, 2]))
+    1.0
+    """
+    onehot = label_binarize(y, classes=classes)
+    return float(
+        roc_auc_score(
+            onehot, np.asarray(decision), average="macro", sample_weight=sample_weight
+        )
+    )
+
+
 def _fit_and_score(
     estimator, X, y, train, test, scorer, labels=None, classes=None, auc=False
 ):
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     start = time.perf_counter()
-    estimator.fit(X_train, y_train)
+    _run_pipeline(estimator.fit, X_train, y_train)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     prediction = None
     if classes is not None:
         # Out-of-fold output, kept for the ensemble and for the decision rule
         # (calibration, threshold) of the chosen setup, so neither refits it.
-        prediction = fold_prediction(estimator, X_test, test, y_train, y_test, classes)
+        raw, kind = _run_pipeline(raw_response, estimator, X_test)
+        prediction = FoldPrediction(
+            np.asarray(test),
+            y_test,
+            raw,
+            kind,
+            prior_shift_factors(estimator, y_train, classes),
+            trained_shares(estimator, y_train, classes),
+        )
     if (
         auc
         and prediction is not None
+        and len(classes) == 2
         and prediction.kind == "predict_proba"
         and not hasattr(estimator, "decision_function")
     ):
         # What the binary roc_auc scorer computes for a model without
         # decision_function (it would call predict_proba a second time).
-        score = float(roc_auc_score(y_test == classes[1], prediction.raw[:, 1]))
+        score = _run_pipeline(roc_auc_score, y_test == classes[1], prediction.raw[:, 1])
+    elif auc and decision_ovr(estimator):
+        # Several classes, no predict_proba (LinearSVC): the roc_auc_ovr
+        # scorer would refuse the model; its one-vs-rest scores rank as well.
+        decision = (
+            prediction.raw
+            if prediction is not None
+            else _run_pipeline(estimator.decision_function, X_test)
+        )
+        score = _run_pipeline(ovr_roc_auc, y_test, decision, estimator.classes_)
     else:
-        score = float(scorer(estimator, X_test, y_test))
+        score = _run_pipeline(scorer, estimator, X_test, y_test)
+    score = float(score)
     score_time = time.perf_counter() - start
     recalls = None
     if labels is not None:
         # Per-class recall, so multi-class results show which class suffers.
         recalls = recall_score(
             y_test,
-            estimator.predict(X_test),
+            _run_pipeline(estimator.predict, X_test),
             labels=labels,
             average=None,
             zero_division=0.0,
@@ -109,8 +205,11 @@ class Objective:
     budget : Budget or None
         Time budget; a trial stops before a fold that would overrun it.
     auc : bool
-        ``scorer`` is the binary ROC AUC: with ``keep_oof`` it is computed
-        from the kept probabilities (one ``predict_proba`` per fold, not two).
+        ``scorer`` is the default ROC AUC (``roc_auc`` for two classes,
+        ``roc_auc_ovr`` for more): with ``keep_oof`` the binary one is
+        computed from the kept probabilities (one ``predict_proba`` per fold,
+        not two), and a multi-class model without ``predict_proba`` is scored
+        from its one-vs-rest ``decision_function`` (:func:`ovr_roc_auc`).
     """
 
     def __init__(
@@ -188,13 +287,11 @@ class Objective:
                 trial.report(score, step)
             return duplicate.value
 
+        estimator = self.space.build(config, search=True)
         try:
-            estimator = self.space.build(config, search=True)
             return self._cross_validate(trial, estimator, config)
-        except optuna.TrialPruned:
-            raise
-        except Exception as exc:
-            trial.set_user_attr(ATTR_FAIL, f"{type(exc).__name__}: {exc}"[:500])
+        except TrialFailure as exc:
+            trial.set_user_attr(ATTR_FAIL, exc.reason[:500])
             raise
 
     def _cross_validate(self, trial, estimator, config):
@@ -249,7 +346,9 @@ class Objective:
                 model_bytes.append(nbytes)
                 trial.set_user_attr(ATTR_MODEL_BYTES, model_bytes)
                 if not math.isfinite(score):
-                    raise ValueError(f"the score on fold {step} is {score}")
+                    raise TrialFailure(
+                        ValueError(f"the score on fold {step} is {score}")
+                    )
                 scores.append(score)
                 fit_times.append(fit_time)
                 score_times.append(score_time)

@@ -24,6 +24,7 @@ from ._distributed import (
     slot_of,
 )
 from ._footprint import release_freed_memory
+from ._objective import TrialFailure
 from ._space import REQUIRED, Technique
 from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 
@@ -350,7 +351,8 @@ def run_study(
         objective,
         n_trials=remaining,
         timeout=timeout,
-        catch=(Exception,),
+        # A failing pipeline fails its trial; any other error is a bug.
+        catch=(TrialFailure,),
         callbacks=callbacks,
         show_progress_bar=show_progress_bar,
     )
