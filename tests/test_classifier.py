@@ -6,15 +6,17 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from imblearn.over_sampling import RandomOverSampler
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 import autobalance._classifier as classifier_module
 from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
@@ -197,11 +199,30 @@ def test_no_resampled_row_reaches_a_validation_fold(binary_data):
         assert any(np.array_equal(ids, t) for t in test_sets)
 
 
-def test_random_labels_give_honest_outer_auc():
-    X, _ = make_classification(n_samples=400, n_features=8, random_state=0)
-    y = np.random.default_rng(0).random(400) < 0.15
-    clf = AutoBalancedClassifier(LogisticRegression(), n_trials=8, cv=3, random_state=0)
-    outer = cross_validate(clf, X, y, cv=4, scoring="roc_auc")
+def test_resampled_rows_do_not_inflate_the_inner_score():
+    # Pure noise: an honest cross-validated ROC AUC is near 0.5 for every setup.
+    # Over-sampling before the split puts copies of a validation fold's
+    # minority rows into its training part; a fully grown tree memorises them
+    # and the inner score jumps far above 0.5, as the leaky computation shows.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8))
+    y = (rng.random(300) < 0.15).astype(int)
+    tree = DecisionTreeClassifier(random_state=0)
+    clf = AutoBalancedClassifier(
+        tree, techniques=["random_over_sampler"], n_trials=6, cv=3, random_state=0
+    ).fit(X, y)
+    X_leak, y_leak = RandomOverSampler(random_state=0).fit_resample(X, y)
+    leaky = cross_val_score(tree, X_leak, y_leak, cv=clf.cv_, scoring="roc_auc")
+    assert leaky.mean() > 0.8
+    res = clf.cv_results_
+    oversampled = (res["technique"] == "random_over_sampler") & (
+        res["state"] == "COMPLETE"
+    )
+    assert oversampled.sum() >= 3
+    assert np.all(res["mean_test_score"][oversampled] < 0.65)
+    assert abs(clf.best_score_ - 0.5) < 0.1
+    # The refitted model and its decision rule do not leak either.
+    outer = cross_validate(clf, X, y, cv=3, scoring="roc_auc")
     assert abs(outer["test_score"].mean() - 0.5) < 0.1
 
 
