@@ -12,6 +12,7 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.metrics import roc_auc_score
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -418,12 +419,32 @@ def test_pandas_categorical_labels_and_dataframe(binary_data):
         clf.predict(df[df.columns[::-1]])
 
 
-def test_multiclass(multiclass_data):
+def test_multiclass_probabilities_follow_classes_and_rank_the_true_class(
+    multiclass_data,
+):
     X, y = multiclass_data
-    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
-    assert clf.predict_proba(X).shape == (len(X), 3)
+    # Labels whose sorted order differs from the class sizes' order, so a
+    # column in the wrong place shows.
+    names = np.array(["zeta", "alpha", "mid"])
+    labels = names[y]
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, labels)
+    np.testing.assert_array_equal(clf.classes_, ["alpha", "mid", "zeta"])
     assert "multi_class=ovr" in repr(clf.scorer_)
     assert "custom_class_weight" not in clf.excluded_techniques_
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Column j is the probability of classes_[j]: it ranks that class's rows
+    # above the others (the data are separable, well above chance).
+    for j, label in enumerate(clf.classes_):
+        assert roc_auc_score(labels == label, proba[:, j]) > 0.85, label
+    # The true class gets more probability than the other classes on average.
+    true_col = np.searchsorted(clf.classes_, labels)
+    assert proba[np.arange(len(X)), true_col].mean() > 0.6
+    # threshold=None: predict is the most probable class.
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert (clf.predict(X) == labels).mean() > 0.8
+    # The probabilities depend on the row (not one constant row).
+    assert len(np.unique(proba.round(6), axis=0)) > len(X) // 2
 
 
 # -- bad input, rejected before any trial runs ---------------------------------
