@@ -5,9 +5,11 @@ import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTEN, SMOTENC
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
 
 from autobalance import AutoBalancedClassifier
 from autobalance._catalogue import RatioStrategy
@@ -174,19 +176,45 @@ def test_multiclass_balances_every_minority_and_reports_recall(multiclass_data):
         random_state=0,
     ).fit(X, labels)
     res = clf.cv_results_
-    for label in ("a", "b", "c"):
-        recall = res[f"mean_test_recall_{label}"]
-        assert np.all(
-            (recall[res["state"] == "COMPLETE"] >= 0)
-            & (recall[res["state"] == "COMPLETE"] <= 1)
-        )
-    assert clf.predict_proba(X).shape == (len(X), 3)
-    ratios = [
-        p.get("sampling_strategy")
-        for p in res["params"]
+    folds = list(clf.cv_.split(X, labels))
+    complete = np.flatnonzero(res["state"] == "COMPLETE")
+    assert len(complete) >= 5
+    # Each class's recall is the mean over the folds of the recall of that
+    # class, recomputed from the setup refitted on each training fold.
+    for i in complete:
+        model = clf._estimator_from_params(res["params"][i])
+        per_fold = [
+            recall_score(
+                labels[test],
+                clone(model).fit(X[train], labels[train]).predict(X[test]),
+                labels=clf.classes_,
+                average=None,
+            )
+            for train, test in folds
+        ]
+        expected = np.mean(per_fold, axis=0)
+        for j, label in enumerate(clf.classes_):
+            got = res[f"mean_test_recall_{label}"][i]
+            assert got == pytest.approx(expected[j], abs=1e-12), (i, label)
+    # Balancing helps the rarest class: some setup beats the plain model on it.
+    plain = list(res["technique"]).index("none")
+    assert res["mean_test_recall_c"][complete].max() > res["mean_test_recall_c"][plain]
+    # A float ratio over-samples every minority class, not only the smallest.
+    ros = [
+        p
+        for i, p in enumerate(res["params"])
         if p["technique"] == "random_over_sampler"
     ]
-    assert all(isinstance(r, float) for r in ratios)
+    assert ros, "no random_over_sampler trial"
+    for params in ros:
+        ratio = params["sampling_strategy"]
+        assert isinstance(ratio, float)
+        sampler = dict(clf._estimator_from_params(params).steps)["sampler"]
+        _, y_res = sampler.fit_resample(X, labels)
+        counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+        counts_res = dict(zip(*np.unique(y_res, return_counts=True), strict=True))
+        target = int(ratio * counts["a"])
+        assert counts_res == {k: max(c, target) for k, c in counts.items()}
 
 
 def test_ratio_strategy_per_class():
