@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTEN, SMOTENC
+from optuna.trial import FixedTrial
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -85,7 +86,24 @@ def test_neighbour_techniques_run_on_the_encoded_space(mixed_frame):
     # ADASYN has no categorical variant: left out, with the reason.
     assert "categorical" in clf.excluded_techniques_["adasyn"]
     ros = res[res.technique == "random_over_sampler"]
-    assert ros["param_shrinkage"].isna().all() if len(ros) else True
+    assert len(ros) > 0
+    assert ros["param_shrinkage"].isna().all()
+    # Smoothing the copies would turn category codes into values no category
+    # has: the space never draws a shrinkage here, even when a trial asks.
+    asked = {
+        "technique": "random_over_sampler",
+        "algorithm": "logistic_regression",
+        "random_over_sampler__sampling_strategy": 1.0,
+        "random_over_sampler__shrinkage_set": True,
+        "random_over_sampler__shrinkage": 0.5,
+    }
+    config = clf.search_space_.suggest(FixedTrial(asked))
+    assert config.params["shrinkage"] is None
+    params = {"technique": config.technique, "algorithm": config.algorithm}
+    _, Xt, X_res = _codes_after_prepare(clf, df, y, {**params, **config.params})
+    assert len(X_res) > len(Xt)
+    for j in range(4):  # colour, shape, size, flag come first
+        assert set(np.unique(X_res[:, j])) <= set(np.unique(Xt[:, j]))
 
 
 def _codes_after_prepare(clf, df, y, params):
