@@ -178,8 +178,22 @@ def test_summary_pairs_chosen_and_none(result):
     assert summary.loc["roc_auc", "wins"] == int((diff > 0).sum())
     brier_diff = frame["brier_score"] - frame["baseline_brier_score"]
     assert summary.loc["brier_score", "wins"] == int((brier_diff < 0).sum())
-    p = summary.loc["roc_auc", "p_value"]
-    assert np.isnan(p) or 0 <= p <= 1
+    # The p-value of the corrected resampled t-test (Nadeau & Bengio),
+    # recomputed from the fold scores: the variance is inflated by
+    # 1/k + n_test/n_train because the outer training sets overlap.
+    ratio = np.mean([len(te) / len(tr) for tr, te in result.splits])
+    assert ratio == pytest.approx(0.5, abs=0.01)
+    tested = 0
+    for metric in METRICS:
+        d = (frame[metric] - frame[f"baseline_{metric}"]).to_numpy()
+        if not np.any(d):
+            assert summary.loc[metric, "p_value"] == 1.0
+            continue
+        se = math.sqrt((1 / len(d) + ratio) * d.var(ddof=1))
+        expected = 2 * stats.t.sf(abs(d.mean()) / se, df=len(d) - 1)
+        assert summary.loc[metric, "p_value"] == pytest.approx(expected, rel=1e-9)
+        tested += 1
+    assert tested > 0, "the chosen setup equals the baseline on every fold"
     assert "Nadeau" in summary.attrs["test"]
     assert "outer folds" in repr(result)
 
