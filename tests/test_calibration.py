@@ -124,7 +124,27 @@ def test_classifier_corrects_by_default_and_keeps_the_ranking(prior_data):
         n_trials=5,
     ).fit(X_train, y_train)
     info = clf.calibration_
-    assert info["method"] in ("none", "prior_shift", "sigmoid", "isotonic")
+    # The correction follows the winner: class weights and random
+    # under-sampling change the class prior by a factor known exactly (their
+    # counts), so they get the exact prior shift, SMOTE a recalibration.
+    n_neg, n_pos = np.bincount(y_train)
+    if clf.best_technique_ == "balanced_class_weight":
+        odds_factor, tol = n_neg / n_pos, 1e-9
+    elif clf.best_technique_ == "random_under_sampler":
+        # Kept rows are whole numbers: the ratio is met up to rounding.
+        odds_factor = clf.best_params_["sampling_strategy"] * n_neg / n_pos
+        tol = 0.02
+    else:
+        odds_factor = None
+    assert clf.best_technique_ != "none", "nothing to correct: pick other data"
+    if odds_factor is None:
+        assert clf.best_technique_ == "smote"
+        assert info["method"] == min(info["candidates"], key=info["candidates"].get)
+    else:
+        assert info["method"] == "prior_shift"
+        assert info["factors"][1] / info["factors"][0] == pytest.approx(
+            odds_factor, rel=tol
+        )
     # The out-of-fold predictions come from the search's folds and models.
     assert info["oof_roc_auc_before"] == pytest.approx(clf.best_score_, abs=1e-9)
     proba = clf.predict_proba(X_test)
