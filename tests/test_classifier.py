@@ -7,6 +7,7 @@ import optuna
 import pandas as pd
 import pytest
 from imblearn.over_sampling import RandomOverSampler
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
@@ -23,6 +24,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.class_weight import compute_sample_weight
 
 import autobalance._classifier as classifier_module
 from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
@@ -316,7 +318,12 @@ def test_class_weight_uses_sample_weight_when_model_has_no_class_weight(binary_d
     )
     assert type(built).__name__ == "ClassWeightAdapter"
     fitted = built.fit(X, y)
-    assert fitted.predict_proba(X).shape == (len(X), 2)
+    # The same model as GaussianNB fitted with balanced per-row weights, which
+    # moves its class prior to 1:1; unweighted it keeps the 9:1 prior.
+    weights = compute_sample_weight("balanced", y)
+    weighted = GaussianNB().fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(fitted.predict_proba(X), weighted.predict_proba(X))
+    np.testing.assert_allclose(fitted.estimator_.class_prior_, [0.5, 0.5])
 
 
 def test_inapplicable_techniques_are_left_out_with_a_reason(binary_data):
@@ -583,7 +590,11 @@ def test_ensemble_of_the_best_setup_of_each_model(binary_data):
         assert res[f"split{i}_test_score"][row] == pytest.approx(expected, abs=1e-6)
     # When it wins, the refitted model averages the members.
     ensemble = clf._estimator_from_params(res["params"][row]).fit(X, y)
-    assert ensemble.predict_proba(X).shape == (len(X), 2)
+    refitted = [clf._estimator_from_params(m).fit(X, y) for m in members]
+    p = np.clip([m.predict_proba(X)[:, 1] for m in refitted], 1e-6, 1 - 1e-6)
+    positive = expit(np.mean(np.log(p) - np.log1p(-p), axis=0))
+    np.testing.assert_allclose(ensemble.predict_proba(X)[:, 1], positive, atol=1e-6)
+    np.testing.assert_allclose(ensemble.predict_proba(X).sum(axis=1), 1.0)
     # Off: no ensemble row.
     off = AutoBalancedClassifier(**kw, ensemble=False).fit(X, y)
     assert "ensemble" not in set(off.cv_results_["technique"])
