@@ -424,7 +424,15 @@ def test_labels_round_trip(binary_data, labels):
     y_user = labels[y]
     clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y_user)
     np.testing.assert_array_equal(clf.classes_, labels)
-    assert set(np.unique(clf.predict(X))) <= set(labels)
+    # The same search as on 0/1 labels, answered in the user's labels.
+    ref = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    pred = clf.predict(X)
+    assert pred.dtype == labels.dtype
+    np.testing.assert_array_equal(pred, labels[ref.predict(X)])
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X))
+    # Column 1 is the probability of labels[1]: it ranks those rows first.
+    assert roc_auc_score(y_user == labels[1], clf.predict_proba(X)[:, 1]) > 0.85
+    assert (pred == y_user).mean() > np.mean(y == 0)  # beats the majority
 
 
 def test_pandas_categorical_labels_and_dataframe(binary_data):
@@ -434,7 +442,10 @@ def test_pandas_categorical_labels_and_dataframe(binary_data):
     clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(df, target)
     np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
     np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
-    assert set(clf.predict(df)) <= {"no", "yes"}
+    pred = clf.predict(df)
+    np.testing.assert_array_equal(pred, clf.classes_[clf.predict_proba(df).argmax(1)])
+    assert roc_auc_score(target == "yes", clf.predict_proba(df)[:, 1]) > 0.85
+    assert (pred == target).mean() > np.mean(y == 0)  # beats the majority
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(df[df.columns[::-1]])
 
