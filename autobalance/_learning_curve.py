@@ -76,10 +76,10 @@ class MinorityLearningCurve:
     >>> curve = autobalance.minority_learning_curve(
     ...     GaussianNB(), X, y, fractions=(0.5, 1.0), n_repeats=1, cv=3,
     ...     random_state=0)
-    >>> curve.scores.shape
+    >>> curve.n_minority  # half, then all, of each training fold's 40 positives
+    array([20., 40.])
+    >>> curve.scores.shape  # one row per fraction, one column per fold
     (2, 3)
-    >>> bool(curve.gain_low <= curve.gain <= curve.gain_high)
-    True
     """
 
     fractions: np.ndarray
@@ -302,9 +302,9 @@ def minority_learning_curve(
     >>> X, y = make_classification(n_samples=400, weights=[0.85], random_state=0)
     >>> curve = minority_learning_curve(LogisticRegression(), X, y, n_repeats=1,
     ...                                 cv=3, random_state=0)
-    >>> curve.scores.shape
-    (4, 3)
-    >>> curve.sentence.startswith("Collecting about")
+    >>> curve.n_minority.round(1)  # mean positives per training fold, by fraction
+    array([11. , 21. , 31.3, 41.3])
+    >>> curve.sentence.startswith("Collecting about 62 more positives")
     True
     """
     fractions = np.asarray(fractions, dtype=float)

@@ -124,7 +124,27 @@ def test_classifier_corrects_by_default_and_keeps_the_ranking(prior_data):
         n_trials=5,
     ).fit(X_train, y_train)
     info = clf.calibration_
-    assert info["method"] in ("none", "prior_shift", "sigmoid", "isotonic")
+    # The correction follows the winner: class weights and random
+    # under-sampling change the class prior by a factor known exactly (their
+    # counts), so they get the exact prior shift, SMOTE a recalibration.
+    n_neg, n_pos = np.bincount(y_train)
+    if clf.best_technique_ == "balanced_class_weight":
+        odds_factor, tol = n_neg / n_pos, 1e-9
+    elif clf.best_technique_ == "random_under_sampler":
+        # Kept rows are whole numbers: the ratio is met up to rounding.
+        odds_factor = clf.best_params_["sampling_strategy"] * n_neg / n_pos
+        tol = 0.02
+    else:
+        odds_factor = None
+    assert clf.best_technique_ != "none", "nothing to correct: pick other data"
+    if odds_factor is None:
+        assert clf.best_technique_ == "smote"
+        assert info["method"] == min(info["candidates"], key=info["candidates"].get)
+    else:
+        assert info["method"] == "prior_shift"
+        assert info["factors"][1] / info["factors"][0] == pytest.approx(
+            odds_factor, rel=tol
+        )
     # The out-of-fold predictions come from the search's folds and models.
     assert info["oof_roc_auc_before"] == pytest.approx(clf.best_score_, abs=1e-9)
     proba = clf.predict_proba(X_test)
@@ -179,10 +199,21 @@ def test_forced_methods_and_multiclass(method):
     assert clf.calibration_["method"] == method
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    prior = np.bincount(y) / len(y)
-    np.testing.assert_allclose(proba.mean(axis=0), prior, atol=0.03)
-    if clf.best_technique_ == "balanced_class_weight" and method == "prior_shift":
-        assert clf.calibration_["factors"][2] > clf.calibration_["factors"][0]
+    counts = np.bincount(y)
+    np.testing.assert_allclose(proba.mean(axis=0), counts / len(y), atol=0.03)
+    # Each column ranks its own class's rows first.
+    for j in range(3):
+        assert roc_auc_score(y == j, proba[:, j]) > 0.85, j
+    assert clf.best_technique_ == "balanced_class_weight", "no weight to correct"
+    if method == "prior_shift":
+        # Balanced weights raise each class's odds by 1 / its count: the
+        # factors, scaled to 1 for the rarest class, are n_rarest / n_class.
+        factors = [clf.calibration_["factors"][c] for c in range(3)]
+        np.testing.assert_allclose(factors, counts.min() / counts, rtol=1e-9)
+    else:
+        # A forced recalibration is the only candidate; no prior factors.
+        assert list(clf.calibration_["candidates"]) == [method]
+        assert clf.calibration_["factors"] is None
 
 
 def test_scores_that_are_not_probabilities_are_recalibrated(prior_data):

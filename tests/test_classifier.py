@@ -6,15 +6,25 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from imblearn.over_sampling import RandomOverSampler
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.class_weight import compute_sample_weight
 
 import autobalance._classifier as classifier_module
 from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
@@ -197,11 +207,30 @@ def test_no_resampled_row_reaches_a_validation_fold(binary_data):
         assert any(np.array_equal(ids, t) for t in test_sets)
 
 
-def test_random_labels_give_honest_outer_auc():
-    X, _ = make_classification(n_samples=400, n_features=8, random_state=0)
-    y = np.random.default_rng(0).random(400) < 0.15
-    clf = AutoBalancedClassifier(LogisticRegression(), n_trials=8, cv=3, random_state=0)
-    outer = cross_validate(clf, X, y, cv=4, scoring="roc_auc")
+def test_resampled_rows_do_not_inflate_the_inner_score():
+    # Pure noise: an honest cross-validated ROC AUC is near 0.5 for every setup.
+    # Over-sampling before the split puts copies of a validation fold's
+    # minority rows into its training part; a fully grown tree memorises them
+    # and the inner score jumps far above 0.5, as the leaky computation shows.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8))
+    y = (rng.random(300) < 0.15).astype(int)
+    tree = DecisionTreeClassifier(random_state=0)
+    clf = AutoBalancedClassifier(
+        tree, techniques=["random_over_sampler"], n_trials=6, cv=3, random_state=0
+    ).fit(X, y)
+    X_leak, y_leak = RandomOverSampler(random_state=0).fit_resample(X, y)
+    leaky = cross_val_score(tree, X_leak, y_leak, cv=clf.cv_, scoring="roc_auc")
+    assert leaky.mean() > 0.8
+    res = clf.cv_results_
+    oversampled = (res["technique"] == "random_over_sampler") & (
+        res["state"] == "COMPLETE"
+    )
+    assert oversampled.sum() >= 3
+    assert np.all(res["mean_test_score"][oversampled] < 0.65)
+    assert abs(clf.best_score_ - 0.5) < 0.1
+    # The refitted model and its decision rule do not leak either.
+    outer = cross_validate(clf, X, y, cv=3, scoring="roc_auc")
     assert abs(outer["test_score"].mean() - 0.5) < 0.1
 
 
@@ -214,9 +243,17 @@ def test_clone_pickle_and_gridsearch(binary_data):
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     grid = GridSearchCV(clf, {"n_trials": [2, 4]}, cv=3).fit(X, y)
-    assert grid.best_params_["n_trials"] in (2, 4)
-    # score() uses the search's scorer (ROC AUC), so GridSearchCV ranks by AUC.
-    assert grid.best_score_ > 0.5
+    # score() uses the search's scorer (ROC AUC), not accuracy, so
+    # GridSearchCV ranks by AUC: each split score is the fold's ROC AUC.
+    train, test = next(StratifiedKFold(3).split(X, y))
+    for i, n_trials in enumerate(grid.cv_results_["param_n_trials"]):
+        est = clone(clf).set_params(n_trials=n_trials).fit(X[train], y[train])
+        auc = roc_auc_score(y[test], est.predict_proba(X[test])[:, 1])
+        assert grid.cv_results_["split0_test_score"][i] == pytest.approx(auc)
+    best = int(np.argmax(grid.cv_results_["mean_test_score"]))
+    assert grid.best_params_ == grid.cv_results_["params"][best]
+    # The refitted clone ran the budget it was given.
+    assert len(grid.best_estimator_.study_.trials) == grid.best_params_["n_trials"]
 
 
 def test_last_step_of_a_pipeline_and_cross_validate(binary_data):
@@ -281,7 +318,12 @@ def test_class_weight_uses_sample_weight_when_model_has_no_class_weight(binary_d
     )
     assert type(built).__name__ == "ClassWeightAdapter"
     fitted = built.fit(X, y)
-    assert fitted.predict_proba(X).shape == (len(X), 2)
+    # The same model as GaussianNB fitted with balanced per-row weights, which
+    # moves its class prior to 1:1; unweighted it keeps the 9:1 prior.
+    weights = compute_sample_weight("balanced", y)
+    weighted = GaussianNB().fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(fitted.predict_proba(X), weighted.predict_proba(X))
+    np.testing.assert_allclose(fitted.estimator_.class_prior_, [0.5, 0.5])
 
 
 def test_inapplicable_techniques_are_left_out_with_a_reason(binary_data):
@@ -382,7 +424,15 @@ def test_labels_round_trip(binary_data, labels):
     y_user = labels[y]
     clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y_user)
     np.testing.assert_array_equal(clf.classes_, labels)
-    assert set(np.unique(clf.predict(X))) <= set(labels)
+    # The same search as on 0/1 labels, answered in the user's labels.
+    ref = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
+    pred = clf.predict(X)
+    assert pred.dtype == labels.dtype
+    np.testing.assert_array_equal(pred, labels[ref.predict(X)])
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X))
+    # Column 1 is the probability of labels[1]: it ranks those rows first.
+    assert roc_auc_score(y_user == labels[1], clf.predict_proba(X)[:, 1]) > 0.85
+    assert (pred == y_user).mean() > np.mean(y == 0)  # beats the majority
 
 
 def test_pandas_categorical_labels_and_dataframe(binary_data):
@@ -392,17 +442,40 @@ def test_pandas_categorical_labels_and_dataframe(binary_data):
     clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(df, target)
     np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
     np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
-    assert set(clf.predict(df)) <= {"no", "yes"}
+    pred = clf.predict(df)
+    np.testing.assert_array_equal(pred, clf.classes_[clf.predict_proba(df).argmax(1)])
+    assert roc_auc_score(target == "yes", clf.predict_proba(df)[:, 1]) > 0.85
+    assert (pred == target).mean() > np.mean(y == 0)  # beats the majority
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(df[df.columns[::-1]])
 
 
-def test_multiclass(multiclass_data):
+def test_multiclass_probabilities_follow_classes_and_rank_the_true_class(
+    multiclass_data,
+):
     X, y = multiclass_data
-    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
-    assert clf.predict_proba(X).shape == (len(X), 3)
+    # Labels whose sorted order differs from the class sizes' order, so a
+    # column in the wrong place shows.
+    names = np.array(["zeta", "alpha", "mid"])
+    labels = names[y]
+    clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, labels)
+    np.testing.assert_array_equal(clf.classes_, ["alpha", "mid", "zeta"])
     assert "multi_class=ovr" in repr(clf.scorer_)
     assert "custom_class_weight" not in clf.excluded_techniques_
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Column j is the probability of classes_[j]: it ranks that class's rows
+    # above the others (the data are separable, well above chance).
+    for j, label in enumerate(clf.classes_):
+        assert roc_auc_score(labels == label, proba[:, j]) > 0.85, label
+    # The true class gets more probability than the other classes on average.
+    true_col = np.searchsorted(clf.classes_, labels)
+    assert proba[np.arange(len(X)), true_col].mean() > 0.6
+    # threshold=None: predict is the most probable class.
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert (clf.predict(X) == labels).mean() > 0.8
+    # The probabilities depend on the row (not one constant row).
+    assert len(np.unique(proba.round(6), axis=0)) > len(X) // 2
 
 
 # -- bad input, rejected before any trial runs ---------------------------------
@@ -528,7 +601,11 @@ def test_ensemble_of_the_best_setup_of_each_model(binary_data):
         assert res[f"split{i}_test_score"][row] == pytest.approx(expected, abs=1e-6)
     # When it wins, the refitted model averages the members.
     ensemble = clf._estimator_from_params(res["params"][row]).fit(X, y)
-    assert ensemble.predict_proba(X).shape == (len(X), 2)
+    refitted = [clf._estimator_from_params(m).fit(X, y) for m in members]
+    p = np.clip([m.predict_proba(X)[:, 1] for m in refitted], 1e-6, 1 - 1e-6)
+    positive = expit(np.mean(np.log(p) - np.log1p(-p), axis=0))
+    np.testing.assert_allclose(ensemble.predict_proba(X)[:, 1], positive, atol=1e-6)
+    np.testing.assert_allclose(ensemble.predict_proba(X).sum(axis=1), 1.0)
     # Off: no ensemble row.
     off = AutoBalancedClassifier(**kw, ensemble=False).fit(X, y)
     assert "ensemble" not in set(off.cv_results_["technique"])

@@ -9,8 +9,14 @@ from scipy import stats
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    roc_auc_score,
+)
 from sklearn.model_selection import KFold
+from sklearn.preprocessing import label_binarize
 
 from autobalance import AutoBalancedClassifier, NestedCVResult, nested_cross_validate
 from autobalance.reporting._stats import corrected_std_error, paired_p_value
@@ -72,14 +78,23 @@ def test_result_has_one_row_per_outer_fold(result, data):
         "n_test_minority",
     ]:
         assert column in frame
-    assert frame["roc_auc"].between(0, 1).all()
-    assert frame["brier_score"].between(0, 1).all()
-    assert (frame["log_loss"] > 0).all()
-    assert set(frame["technique"]) <= {
-        "none",
-        "random_over_sampler",
-        "balanced_class_weight",
-    }
+    # Each row describes its own fold's search and scores its predictions on
+    # that fold's test rows (positive class: the minority, 1).
+    X, _ = data
+    for i, (_, test) in enumerate(result.splits):
+        est, row = result.estimators[i], frame.loc[i]
+        assert row["technique"] == est.best_technique_
+        assert row["algorithm"] == est.best_algorithm_
+        assert row["inner_score"] == est.best_score_
+        proba = est.predict_proba(X[test])
+        expected = {
+            "roc_auc": roc_auc_score(y[test], proba[:, 1]),
+            "average_precision": average_precision_score(y[test], proba[:, 1]),
+            "brier_score": brier_score_loss(y[test], proba[:, 1]),
+            "log_loss": log_loss(y[test], proba),
+        }
+        for metric, value in expected.items():
+            assert row[metric] == pytest.approx(value, rel=1e-12), (i, metric)
     # The outer test folds partition the rows; every fold is scored on its own.
     tests = np.concatenate([te for _, te in result.splits])
     assert sorted(tests) == list(range(len(y)))
@@ -178,8 +193,22 @@ def test_summary_pairs_chosen_and_none(result):
     assert summary.loc["roc_auc", "wins"] == int((diff > 0).sum())
     brier_diff = frame["brier_score"] - frame["baseline_brier_score"]
     assert summary.loc["brier_score", "wins"] == int((brier_diff < 0).sum())
-    p = summary.loc["roc_auc", "p_value"]
-    assert np.isnan(p) or 0 <= p <= 1
+    # The p-value of the corrected resampled t-test (Nadeau & Bengio),
+    # recomputed from the fold scores: the variance is inflated by
+    # 1/k + n_test/n_train because the outer training sets overlap.
+    ratio = np.mean([len(te) / len(tr) for tr, te in result.splits])
+    assert ratio == pytest.approx(0.5, abs=0.01)
+    tested = 0
+    for metric in METRICS:
+        d = (frame[metric] - frame[f"baseline_{metric}"]).to_numpy()
+        if not np.any(d):
+            assert summary.loc[metric, "p_value"] == 1.0
+            continue
+        se = math.sqrt((1 / len(d) + ratio) * d.var(ddof=1))
+        expected = 2 * stats.t.sf(abs(d.mean()) / se, df=len(d) - 1)
+        assert summary.loc[metric, "p_value"] == pytest.approx(expected, rel=1e-9)
+        tested += 1
+    assert tested > 0, "the chosen setup equals the baseline on every fold"
     assert "Nadeau" in summary.attrs["test"]
     assert "outer folds" in repr(result)
 
@@ -193,12 +222,27 @@ def test_multiclass_metrics(multiclass_data):
         cv=2,
         random_state=0,
     )
-    frame = nested_cross_validate(
-        search, X, y, outer_cv=2, random_state=0, baseline=False
-    ).to_frame()
-    assert frame[METRICS].notna().all().all()
-    assert frame["roc_auc"].between(0.5, 1).all()
+    result = nested_cross_validate(
+        search, X, y, outer_cv=2, random_state=0, baseline=False,
+        return_estimators=True,
+    )  # fmt: skip
+    frame = result.to_frame()
     assert "baseline_roc_auc" not in frame
+    # One-vs-rest macro ROC AUC and average precision, the multi-class Brier
+    # score and log loss, recomputed on each outer test fold.
+    for i, (_, test) in enumerate(result.splits):
+        proba = result.estimators[i].predict_proba(X[test])
+        expected = {
+            "roc_auc": roc_auc_score(y[test], proba, multi_class="ovr"),
+            "average_precision": average_precision_score(
+                label_binarize(y[test], classes=[0, 1, 2]), proba, average="macro"
+            ),
+            "brier_score": brier_score_loss(y[test], proba, labels=[0, 1, 2]),
+            "log_loss": log_loss(y[test], proba),
+        }
+        for metric, value in expected.items():
+            assert frame.loc[i, metric] == pytest.approx(value, rel=1e-12), metric
+        assert frame.loc[i, "roc_auc"] > 0.8  # the classes are learnable
 
 
 def test_storage_is_not_shared_between_folds(data, tmp_path):

@@ -1,11 +1,14 @@
 """Would more data help? The minority learning curve (issue 7)."""
 
+import math
+
 import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import make_pipeline
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 from autobalance import AutoBalancedClassifier, minority_learning_curve
 
@@ -63,11 +66,35 @@ def test_curve_of_a_fitted_search_plots_and_tabulates(tmp_path):
     clf = AutoBalancedClassifier(
         LogisticRegression(), n_trials=2, cv=3, random_state=0
     ).fit(X, y)
-    curve = minority_learning_curve(clf, X, y, n_repeats=1, random_state=0)
-    assert curve.scores.shape == (4, clf.n_splits_)
+    curve = minority_learning_curve(clf, X, y, n_repeats=2, random_state=0)
+    # The search's 3 folds (not the default 5), twice.
+    assert clf.n_splits_ == 3
+    assert curve.scores.shape == (4, 2 * 3)
+    # n_minority: the share of each training fold's minority rows, rounded
+    # up, averaged over the folds (stratified folds hold fixed class counts).
+    train_minority = [
+        np.sum(y[train] == 1) for train, _ in StratifiedKFold(3).split(X, y)
+    ]
+    expected = [
+        np.mean([max(2, math.ceil(f * n)) for n in train_minority])
+        for f in curve.fractions
+    ]
+    np.testing.assert_allclose(curve.n_minority, expected)
+    assert curve.n_minority[-1] == pytest.approx(np.sum(y == 1) * 2 / 3)
+    # With every minority row the chosen setup scores like in the search.
+    assert curve.current == pytest.approx(curve.scores[-1].mean())
+    assert abs(curve.current - clf.best_score_) < 0.05
+    # The table holds the same numbers, each under its fraction and unit.
     frame = curve.to_frame()
-    assert len(frame) == 4 * clf.n_splits_
     assert set(frame.columns) == {"fraction", "n_minority", "repeat", "fold", "score"}
+    assert len(frame) == 4 * 6
+    for row in frame.itertuples():
+        i = int(np.flatnonzero(curve.fractions == row.fraction)[0])
+        assert row.n_minority == curve.n_minority[i]
+        assert row.score == curve.scores[i, row.repeat * 3 + row.fold]
+    assert sorted(set(zip(frame["repeat"], frame["fold"], strict=True))) == [
+        (r, f) for r in range(2) for f in range(3)
+    ]
     ax = curve.plot()
     path = tmp_path / "curve.png"
     ax.figure.savefig(path)

@@ -4,10 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTEN, SMOTENC
+from optuna.trial import FixedTrial
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
 
 from autobalance import AutoBalancedClassifier
 from autobalance._catalogue import RatioStrategy
@@ -83,7 +86,24 @@ def test_neighbour_techniques_run_on_the_encoded_space(mixed_frame):
     # ADASYN has no categorical variant: left out, with the reason.
     assert "categorical" in clf.excluded_techniques_["adasyn"]
     ros = res[res.technique == "random_over_sampler"]
-    assert ros["param_shrinkage"].isna().all() if len(ros) else True
+    assert len(ros) > 0
+    assert ros["param_shrinkage"].isna().all()
+    # Smoothing the copies would turn category codes into values no category
+    # has: the space never draws a shrinkage here, even when a trial asks.
+    asked = {
+        "technique": "random_over_sampler",
+        "algorithm": "logistic_regression",
+        "random_over_sampler__sampling_strategy": 1.0,
+        "random_over_sampler__shrinkage_set": True,
+        "random_over_sampler__shrinkage": 0.5,
+    }
+    config = clf.search_space_.suggest(FixedTrial(asked))
+    assert config.params["shrinkage"] is None
+    params = {"technique": config.technique, "algorithm": config.algorithm}
+    _, Xt, X_res = _codes_after_prepare(clf, df, y, {**params, **config.params})
+    assert len(X_res) > len(Xt)
+    for j in range(4):  # colour, shape, size, flag come first
+        assert set(np.unique(X_res[:, j])) <= set(np.unique(Xt[:, j]))
 
 
 def _codes_after_prepare(clf, df, y, params):
@@ -174,19 +194,45 @@ def test_multiclass_balances_every_minority_and_reports_recall(multiclass_data):
         random_state=0,
     ).fit(X, labels)
     res = clf.cv_results_
-    for label in ("a", "b", "c"):
-        recall = res[f"mean_test_recall_{label}"]
-        assert np.all(
-            (recall[res["state"] == "COMPLETE"] >= 0)
-            & (recall[res["state"] == "COMPLETE"] <= 1)
-        )
-    assert clf.predict_proba(X).shape == (len(X), 3)
-    ratios = [
-        p.get("sampling_strategy")
-        for p in res["params"]
+    folds = list(clf.cv_.split(X, labels))
+    complete = np.flatnonzero(res["state"] == "COMPLETE")
+    assert len(complete) >= 5
+    # Each class's recall is the mean over the folds of the recall of that
+    # class, recomputed from the setup refitted on each training fold.
+    for i in complete:
+        model = clf._estimator_from_params(res["params"][i])
+        per_fold = [
+            recall_score(
+                labels[test],
+                clone(model).fit(X[train], labels[train]).predict(X[test]),
+                labels=clf.classes_,
+                average=None,
+            )
+            for train, test in folds
+        ]
+        expected = np.mean(per_fold, axis=0)
+        for j, label in enumerate(clf.classes_):
+            got = res[f"mean_test_recall_{label}"][i]
+            assert got == pytest.approx(expected[j], abs=1e-12), (i, label)
+    # Balancing helps the rarest class: some setup beats the plain model on it.
+    plain = list(res["technique"]).index("none")
+    assert res["mean_test_recall_c"][complete].max() > res["mean_test_recall_c"][plain]
+    # A float ratio over-samples every minority class, not only the smallest.
+    ros = [
+        p
+        for i, p in enumerate(res["params"])
         if p["technique"] == "random_over_sampler"
     ]
-    assert all(isinstance(r, float) for r in ratios)
+    assert ros, "no random_over_sampler trial"
+    for params in ros:
+        ratio = params["sampling_strategy"]
+        assert isinstance(ratio, float)
+        sampler = dict(clf._estimator_from_params(params).steps)["sampler"]
+        _, y_res = sampler.fit_resample(X, labels)
+        counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+        counts_res = dict(zip(*np.unique(y_res, return_counts=True), strict=True))
+        target = int(ratio * counts["a"])
+        assert counts_res == {k: max(c, target) for k, c in counts.items()}
 
 
 def test_ratio_strategy_per_class():

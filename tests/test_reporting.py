@@ -174,15 +174,20 @@ def oof(clf, data):
 
 def test_out_of_fold_predictions_use_the_search_folds(clf, data, oof):
     X, y = data
-    assert len(oof.probas) in (1, 2)
-    for proba in oof.probas.values():
-        assert proba.shape == (len(y), 2)
+    # The chosen setup and, as it is not ``none`` here, the best ``none`` trial.
+    assert clf.best_technique_ != "none"
+    chosen_name, base_name = oof.probas
+    assert chosen_name.startswith("chosen: ")
+    base_index = list(clf.cv_results_["trial_number"]).index(
+        int(clf.leaderboard_.loc["none", "trial_number"])
+    )
+    # Each setup's OOF ROC AUC on each fold is its trial's fold score.
+    for name, index in [(chosen_name, clf.best_index_), (base_name, base_index)]:
+        proba = oof.probas[name]
         np.testing.assert_allclose(proba.sum(axis=1), 1)
-    # The chosen setup's OOF ROC AUC on each fold is its trial's fold score.
-    chosen = next(iter(oof.probas.values()))[:, 1]
-    for i, (_, test) in enumerate(clf.cv_.split(X, y)):
-        fold = clf.cv_results_[f"split{i}_test_score"][clf.best_index_]
-        assert roc_auc_score(y[test], chosen[test]) == pytest.approx(fold)
+        for i, (_, test) in enumerate(clf.cv_.split(X, y)):
+            fold = clf.cv_results_[f"split{i}_test_score"][index]
+            assert roc_auc_score(y[test], proba[test, 1]) == pytest.approx(fold), name
     with pytest.raises(ValueError, match="not the data the estimator was fitted on"):
         out_of_fold_predictions(clf, X[:-5], y[:-5])
 

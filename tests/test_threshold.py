@@ -83,8 +83,20 @@ def test_threshold_applies_to_corrected_probabilities(data):
         threshold={"recall": 0.8},
     ).fit(X, y)
     info = clf.threshold_info_
+    # The reported rates are those of the corrected out-of-fold probabilities
+    # at threshold_, rows pooled over the folds.
+    oof = clf.decision_rule_.out_of_fold()
+    pred = oof["proba"][:, 1] >= clf.threshold_
+    pos = oof["y"] == 1
+    assert info["recall"] == pytest.approx((pred & pos).sum() / pos.sum())
+    assert info["precision"] == pytest.approx((pred & pos).sum() / pred.sum())
+    assert info["specificity"] == pytest.approx((~pred & ~pos).sum() / (~pos).sum())
+    assert info["positive_rate"] == pytest.approx(pred.mean())
+    # The target is met (mean over folds), and with about 12 % positives a
+    # recall of 0.8 costs precision: well below 1, above the base rate.
+    assert info["score"] >= 0.8
     assert info["recall"] >= 0.78
-    assert 0 < info["precision"] <= 1
+    assert pos.mean() < info["precision"] < 0.8
     proba = clf.predict_proba(X)[:, 1]
     np.testing.assert_array_equal(clf.predict(X), (proba >= clf.threshold_).astype(int))
     # decision_function agrees with predict (positive means classes_[1]).
