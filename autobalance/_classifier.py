@@ -298,11 +298,14 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         the minority's predicted risk several-fold). ``"auto"``: an exact
         prior-shift correction for random over/under-sampling and class weights
         (the odds are divided by the known change of class ratio, read from
-        the fitted sampler's counts and the weights); a cross-validated sigmoid
-        or isotonic recalibration (whichever has the lower out-of-fold log
-        loss) for SMOTE-family, cleaning and combined samplers, balanced
-        ensembles and models without ``predict_proba``; nothing for ``none``
-        with a probabilistic model. ``"prior_shift"`` forces the prior shift
+        the fitted sampler's counts and the weights) unless a cross-validated
+        recalibration has the lower out-of-fold log loss (a model that does
+        not learn the reweighted prior exactly, e.g. fully grown trees with
+        class weights); a cross-validated sigmoid or isotonic recalibration
+        (whichever has the lower out-of-fold log loss) for SMOTE-family,
+        cleaning and combined samplers, balanced ensembles and models without
+        ``predict_proba``; nothing for ``none`` with a probabilistic model.
+        ``"prior_shift"`` forces the prior shift
         (approximate for synthetic or cleaned rows and ensembles);
         ``"sigmoid"``/``"isotonic"`` force that recalibration (one-vs-rest and
         renormalised for several classes); ``"off"`` or ``None`` keep the raw

@@ -336,7 +336,9 @@ class DecisionRule:
         oof : dict of ndarray or None
             ``row`` (index into the training data), ``fold``, ``y``, ``raw``
             (the model's probabilities, or scores when it has none) and
-            ``proba`` (corrected; ``None`` without probabilities). ``None``
+            ``proba`` (corrected; ``None`` without probabilities) and
+            ``weight`` (the rows' weights back to the class prior of every
+            training row after a search on a subsample; ``None``: ones). ``None``
             when no out-of-fold predictions were made (``calibration="off"``
             and no threshold).
         """
@@ -349,6 +351,11 @@ class DecisionRule:
             "y": np.concatenate([f.y for f in folds]),
             "raw": np.concatenate([f.raw for f in folds]),
             "proba": None if proba is None else np.concatenate(proba),
+            "weight": None
+            if all(f.weight is None for f in folds)
+            else np.concatenate(
+                [np.ones(len(f.y)) if f.weight is None else f.weight for f in folds]
+            ),
         }
 
     def predict_proba(self, estimator, X):

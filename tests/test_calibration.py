@@ -253,3 +253,35 @@ def test_isotonic_keeps_the_ranking(prior_data):
         roc_auc_score(y_test, raw[:, 1]), abs=1e-12
     )
     assert abs(corrected[:, 1].mean() - y_test.mean()) < 0.025
+
+
+def test_auto_prior_shift_gives_way_when_the_model_ignores_the_weights(prior_data):
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    # Fully grown trees have pure leaves whatever the class weights, so their
+    # probabilities keep the data's prior; dividing their odds by the
+    # "exact" factor of balanced weights (9) left the minority's predicted
+    # risk several times too low.
+    X_train, X_test, y_train, y_test = prior_data
+    template = ExtraTreesClassifier(
+        n_estimators=60, class_weight="balanced", random_state=0
+    )
+    splits = list(
+        StratifiedKFold(3, shuffle=True, random_state=0).split(X_train, y_train)
+    )
+    fitted = template.fit(X_train, y_train)
+    correction, info, _, _ = fit_calibration(
+        template,
+        fitted,
+        X_train,
+        y_train,
+        splits,
+        np.array([0, 1]),
+        technique_kind="class_weight",
+    )
+    assert info["method"] in {"sigmoid", "isotonic"}, info["reason"]
+    assert set(info["candidates"]) == {"prior_shift", "sigmoid", "isotonic"}
+    assert info["candidates"][info["method"]] < info["candidates"]["prior_shift"]
+    assert "does not learn the reweighted prior" in info["reason"]
+    corrected = correction.transform(fitted.predict_proba(X_test), "predict_proba")
+    assert corrected[:, 1].mean() == pytest.approx(y_test.mean(), rel=0.25)

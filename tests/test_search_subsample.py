@@ -229,3 +229,45 @@ def test_cli_saves_the_model_before_a_failing_report(tmp_path, monkeypatch, caps
     assert "autobalance report --model m.skops" in err
     assert load_model(tmp_path / "m.skops").best_technique_ == "none"
     assert not (tmp_path / "r.html").exists()
+
+
+def test_curves_weigh_the_searched_rows_back_to_the_data_prior(subsampled_fit):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autobalance import PrecisionRecallComparisonDisplay
+    from autobalance.reporting import out_of_fold_predictions
+
+    clf, X, y = subsampled_fit
+    oof = out_of_fold_predictions(clf, X, y)
+    searched = y[clf.search_rows_]
+    assert searched.mean() > 3 * y.mean()
+    # Precision of a random ranking is the data's prevalence, not the
+    # subsample's.
+    disp = PrecisionRecallComparisonDisplay.from_oof(oof)
+    assert disp.prevalence == pytest.approx(y.mean())
+    plt.close("all")
+
+
+def test_weighted_reliability_curve_counts_rows_as_duplicates():
+    from sklearn.calibration import calibration_curve
+
+    from autobalance.reporting._plots import _weighted_calibration_curve
+
+    rng = np.random.default_rng(0)
+    scores = rng.random(200)
+    is_pos = rng.random(200) < scores
+    ones = np.ones(200)
+    for strategy in ("uniform", "quantile"):
+        expected = calibration_curve(is_pos, scores, n_bins=5, strategy=strategy)
+        got = _weighted_calibration_curve(is_pos, scores, ones, 5, strategy)
+        np.testing.assert_allclose(got, expected)
+    # Integer weights are duplicated rows (uniform bins do not move).
+    weight = rng.integers(1, 4, size=200)
+    expected = calibration_curve(
+        np.repeat(is_pos, weight), np.repeat(scores, weight), n_bins=5
+    )
+    got = _weighted_calibration_curve(is_pos, scores, weight, 5, "uniform")
+    np.testing.assert_allclose(got, expected)

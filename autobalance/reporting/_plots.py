@@ -26,6 +26,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import cross_val_predict
 
+from .._prior import ClassPrior
 from ._leaderboard import (
     BASELINE,
     best_complete_trials,
@@ -92,6 +93,12 @@ class OutOfFoldPredictions:
         Out-of-fold probabilities per setup; the first one is the chosen setup.
     minority : label
         The least frequent class (the default positive class).
+    sample_weight : ndarray of shape (n_samples,) or None
+        Weights of the rows in every curve: when the search ran on a
+        subsample whose class prior differs from the data's, each row weighs
+        its class's share in all rows over its share in the searched rows
+        (:class:`~autobalance._prior.ClassPrior`), so that precision and
+        observed frequencies are those of the data. ``None``: ones.
 
     Examples
     --------
@@ -108,11 +115,12 @@ class OutOfFoldPredictions:
     (1, [0.1, 0.4, 0.8])
     """
 
-    def __init__(self, y_true, classes, probas, minority):
+    def __init__(self, y_true, classes, probas, minority, sample_weight=None):
         self.y_true = y_true
         self.classes = classes
         self.probas = probas
         self.minority = minority
+        self.sample_weight = sample_weight
 
     def scores(self, pos_label=None):
         """``(pos_label, {name: probability of pos_label})``."""
@@ -203,7 +211,11 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
         )
         for name, params in setups.items()
     }
-    return OutOfFoldPredictions(y, classes, probas, classes[int(np.argmin(counts))])
+    prior = ClassPrior(ctx.classes, ctx.refit_counts, ctx.class_counts)
+    weight = None if prior.is_identity else prior.row_weights(y)
+    return OutOfFoldPredictions(
+        y, classes, probas, classes[int(np.argmin(counts))], weight
+    )
 
 
 def _check_scores(y_true, y_scores, pos_label, caller):
@@ -278,11 +290,18 @@ class _CurveComparisonDisplay:
         """Plot from :func:`out_of_fold_predictions` (computed once, reused)."""
         pos_label, scores = oof.scores(pos_label)
         return cls.from_predictions(
-            oof.y_true, scores, pos_label=pos_label, ax=ax, **kwargs
+            oof.y_true,
+            scores,
+            pos_label=pos_label,
+            sample_weight=oof.sample_weight,
+            ax=ax,
+            **kwargs,
         )
 
     @classmethod
-    def from_predictions(cls, y_true, y_scores, *, pos_label, ax=None, **kwargs):
+    def from_predictions(
+        cls, y_true, y_scores, *, pos_label, sample_weight=None, ax=None, **kwargs
+    ):
         """Curves from the scores of named setups on the same rows.
 
         Parameters
@@ -293,6 +312,8 @@ class _CurveComparisonDisplay:
             Probability of ``pos_label`` per setup.
         pos_label : label
             The positive class.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Row weights.
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure when ``None``.
         **kwargs
@@ -305,14 +326,16 @@ class _CurveComparisonDisplay:
         """
         is_pos = _check_scores(y_true, y_scores, pos_label, cls.__name__)
         curves = {
-            name: cls._curve(is_pos, np.asarray(s, dtype=float), **kwargs)
+            name: cls._curve(
+                is_pos, np.asarray(s, dtype=float), sample_weight, **kwargs
+            )
             for name, s in y_scores.items()
         }
-        extra = cls._extra(is_pos, **kwargs)
+        extra = cls._extra(is_pos, sample_weight, **kwargs)
         return cls(curves, _plain(pos_label), **extra).plot(ax=ax)
 
     @classmethod
-    def _extra(cls, is_pos, **kwargs):
+    def _extra(cls, is_pos, sample_weight=None, **kwargs):
         return {}
 
     def _styled(self, name):
@@ -380,8 +403,8 @@ class ROCComparisonDisplay(_CurveComparisonDisplay):
         super().__init__(curves, pos_label)
 
     @staticmethod
-    def _curve(is_pos, scores):
-        fpr, tpr, _ = roc_curve(is_pos, scores)
+    def _curve(is_pos, scores, sample_weight=None):
+        fpr, tpr, _ = roc_curve(is_pos, scores, sample_weight=sample_weight)
         return fpr, tpr, float(auc(fpr, tpr))
 
     @staticmethod
@@ -441,13 +464,16 @@ class PrecisionRecallComparisonDisplay(_CurveComparisonDisplay):
         super().__init__(curves, pos_label, prevalence=prevalence)
 
     @staticmethod
-    def _curve(is_pos, scores):
-        precision, recall, _ = precision_recall_curve(is_pos, scores)
-        return precision, recall, float(average_precision_score(is_pos, scores))
+    def _curve(is_pos, scores, sample_weight=None):
+        precision, recall, _ = precision_recall_curve(
+            is_pos, scores, sample_weight=sample_weight
+        )
+        ap = average_precision_score(is_pos, scores, sample_weight=sample_weight)
+        return precision, recall, float(ap)
 
     @classmethod
-    def _extra(cls, is_pos):
-        return {"prevalence": float(is_pos.mean())}
+    def _extra(cls, is_pos, sample_weight=None):
+        return {"prevalence": float(np.average(is_pos, weights=sample_weight))}
 
     @staticmethod
     def _xy(curve):
@@ -475,7 +501,8 @@ class PrecisionRecallComparisonDisplay(_CurveComparisonDisplay):
 
 
 def _predict_proba_lines(estimator, oof, pos_label, raw):
-    """``(lines, raw_names)``: reliability lines ``{name: (y_true, scores)}``
+    """``(lines, raw_names)``: reliability lines
+    ``{name: (y_true, scores, sample_weight)}``
     of a search, and the names among them of raw output before a correction.
 
     The chosen setup's line is what ``predict_proba`` returns on rows it did
@@ -490,8 +517,10 @@ def _predict_proba_lines(estimator, oof, pos_label, raw):
     correction = getattr(rule, "correction", None)
     method = getattr(correction, "method", "none")
     folds = rule.out_of_fold() if rule is not None else None
+    weight = oof.sample_weight
     if folds is not None and folds["proba"] is not None:
         y_true, proba = folds["y"], folds["proba"][:, column]
+        weight = folds.get("weight")
         kind = rule.oof_folds[0].kind
         before = folds["raw"][:, column] if kind == "predict_proba" else None
     else:
@@ -506,13 +535,33 @@ def _predict_proba_lines(estimator, oof, pos_label, raw):
         name = f"{chosen}, predict_proba (model output, no correction)"
     else:
         name = f"{chosen}, predict_proba ({method}-corrected)"
-    lines, raw_names = {name: (y_true, proba)}, []
+    lines, raw_names = {name: (y_true, proba, weight)}, []
     if raw and before is not None and not np.allclose(before, proba):
         raw_names.append(f"{chosen}, raw (before correction)")
-        lines[raw_names[-1]] = (y_true, before)
+        lines[raw_names[-1]] = (y_true, before, weight)
     for name in others:
-        lines[f"{name}, raw model output"] = (oof.y_true, oof.probas[name][:, column])
+        lines[f"{name}, raw model output"] = (
+            oof.y_true,
+            oof.probas[name][:, column],
+            oof.sample_weight,
+        )
     return lines, raw_names
+
+
+def _weighted_calibration_curve(is_pos, scores, weight, n_bins, strategy):
+    """:func:`~sklearn.calibration.calibration_curve` with row weights: the
+    same bins, and in each the weighted observed frequency and the weighted
+    mean predicted probability."""
+    if strategy == "quantile":
+        edges = np.percentile(scores, np.linspace(0, 100, n_bins + 1))
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.searchsorted(edges[1:-1], scores, side="right")
+    total = np.bincount(bins, weights=weight, minlength=n_bins)
+    positive = np.bincount(bins, weights=weight * is_pos, minlength=n_bins)
+    predicted = np.bincount(bins, weights=weight * scores, minlength=n_bins)
+    kept = total > 0
+    return positive[kept] / total[kept], predicted[kept] / total[kept]
 
 
 class ReliabilityDisplay(_CurveComparisonDisplay):
@@ -647,24 +696,33 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
         pos_label, scores = oof.scores(pos_label)
         if estimator is None:
             return cls.from_predictions(
-                oof.y_true, scores, pos_label=pos_label, ax=ax, **kwargs
+                oof.y_true,
+                scores,
+                pos_label=pos_label,
+                sample_weight=oof.sample_weight,
+                ax=ax,
+                **kwargs,
             )
         check_search(estimator, f"{cls.__name__}.from_oof")
         lines, raw_lines = _predict_proba_lines(estimator, oof, pos_label, raw)
         curves = {}
-        for name, (y_true, s) in lines.items():
+        for name, (y_true, s, w) in lines.items():
             is_pos = _check_scores(y_true, {name: s}, pos_label, cls.__name__)
-            curves[name] = cls._curve(is_pos, np.asarray(s, dtype=float), **kwargs)
+            curves[name] = cls._curve(is_pos, np.asarray(s, dtype=float), w, **kwargs)
         return cls(
             curves, pos_label, kwargs.get("strategy", "quantile"), raw_lines
         ).plot(ax=ax)
 
     @staticmethod
-    def _curve(is_pos, scores, n_bins=10, strategy="quantile"):
-        return calibration_curve(is_pos, scores, n_bins=n_bins, strategy=strategy)
+    def _curve(is_pos, scores, sample_weight=None, n_bins=10, strategy="quantile"):
+        if sample_weight is None:
+            return calibration_curve(is_pos, scores, n_bins=n_bins, strategy=strategy)
+        return _weighted_calibration_curve(
+            is_pos, scores, sample_weight, n_bins, strategy
+        )
 
     @classmethod
-    def _extra(cls, is_pos, n_bins=10, strategy="quantile"):
+    def _extra(cls, is_pos, sample_weight=None, n_bins=10, strategy="quantile"):
         return {"strategy": strategy}
 
     def _styled(self, name):
