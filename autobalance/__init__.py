@@ -13,6 +13,8 @@ from .exceptions import (
     SkippedTechniqueWarning,
     StorageError,
     StudyMismatchError,
+    UntrustedPickleError,
+    UntrustedTypesError,
 )
 
 # Public names are imported on first use (PEP 562): importing scikit-learn,
@@ -30,7 +32,6 @@ _LAZY = {
     "._evaluation": ("NestedCVResult", "nested_cross_validate"),
     "._learning_curve": ("MinorityLearningCurve", "minority_learning_curve"),
     "._persist": (
-        "UntrustedTypesError",
         "library_versions",
         "load_model",
         "save_model",
@@ -83,7 +84,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ._evaluation import NestedCVResult, nested_cross_validate
     from ._learning_curve import MinorityLearningCurve, minority_learning_curve
     from ._persist import (
-        UntrustedTypesError,
         library_versions,
         load_model,
         save_model,
@@ -132,6 +132,7 @@ __all__ = [
     "StudyMismatchError",
     "Technique",
     "TechniqueComparisonDisplay",
+    "UntrustedPickleError",
     "UntrustedTypesError",
     "__version__",
     "default_algorithms",

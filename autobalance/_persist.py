@@ -1,10 +1,11 @@
 """Saving and loading fitted models: skops (the secure format) or joblib.
 
 A skops file is loaded only when every type it holds is one autobalance
-expects (classes of autobalance, scikit-learn, imbalanced-learn, NumPy and
-SciPy, and the functions of autobalance and ``sklearn.metrics``); anything
-else must be named in ``trusted``. A joblib/pickle file runs code when loaded:
-load only files you made or trust.
+expects: scikit-learn's and imbalanced-learn's estimator classes, the classes
+of autobalance, and, by exact name, the functions and other types that the
+built-in setups keep (:data:`TRUSTED_NAMES`); anything else must be named in
+``trusted``. A joblib/pickle file runs code when loaded, so it is opened only
+with ``trust_pickle=True``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ import copy
 import importlib
 import os
 import platform
+import stat
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
-__all__ = ["UntrustedTypesError", "library_versions", "load_model", "save_model"]
+from .exceptions import UntrustedPickleError, UntrustedTypesError
+
+__all__ = [
+    "UntrustedPickleError",
+    "UntrustedTypesError",
+    "library_versions",
+    "load_model",
+    "save_model",
+]
 
 SKOPS_SUFFIXES = (".skops",)
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -31,28 +42,95 @@ VERSIONED = (
     "pandas",
     "joblib",
 )
-# Types a saved AutoBalancedClassifier may hold.
-TRUSTED_PACKAGES = ("autobalance", "sklearn", "imblearn", "numpy", "scipy")
-TRUSTED_FUNCTION_MODULES = ("autobalance.", "sklearn.metrics.")
-TRUSTED_NAMES = ("builtins.object",)  # the sentinel of required parameters
+# Packages whose classes a saved model may hold: every class of autobalance,
+# the estimator classes of the other two. Classes are rebuilt without calling
+# ``__init__``; calling one (an estimator's ``__init__`` only stores its
+# arguments) does no harm.
+OWN_PACKAGE = "autobalance"
+ESTIMATOR_PACKAGES = ("sklearn", "imblearn")
 
+# The score functions of scikit-learn's named scorers for classifiers
+# (``scoring="f1"`` and so on keep the scorer, and it keeps its function).
+SCORE_FUNCTIONS = (
+    "sklearn.metrics._classification.accuracy_score",
+    "sklearn.metrics._classification.balanced_accuracy_score",
+    "sklearn.metrics._classification.brier_score_loss",
+    "sklearn.metrics._classification.d2_brier_score",
+    "sklearn.metrics._classification.d2_log_loss_score",
+    "sklearn.metrics._classification.f1_score",
+    "sklearn.metrics._classification.jaccard_score",
+    "sklearn.metrics._classification.log_loss",
+    "sklearn.metrics._classification.matthews_corrcoef",
+    "sklearn.metrics._classification.precision_score",
+    "sklearn.metrics._classification.recall_score",
+    "sklearn.metrics._ranking.average_precision_score",
+    "sklearn.metrics._ranking.roc_auc_score",
+    "sklearn.metrics._ranking.top_k_accuracy_score",
+    "sklearn.metrics._scorer.negative_likelihood_ratio",
+    "sklearn.metrics._scorer.positive_likelihood_ratio",
+)
 
-class UntrustedTypesError(ValueError):
-    """Raised by :func:`load_model` when a skops file holds types that are
-    neither expected nor named in ``trusted``. ``types`` lists them.
-
-    Examples
-    --------
-    >>> from autobalance import UntrustedTypesError
-    >>> exc = UntrustedTypesError("untrusted types", ["mypkg.Model"])
-    >>> exc.types
-    ['mypkg.Model']
-    >>> # load_model(path, trusted=exc.types) after reviewing where they come from
-    """
-
-    def __init__(self, message, types):
-        super().__init__(message)
-        self.types = list(types)
+#: Functions and non-estimator types that saved models of the built-in setups
+#: hold, trusted by their exact dotted name (the name skops gives them). A
+#: function is never trusted for its module alone: a file naming
+#: ``autobalance.save_model`` in a ``FunctionTransformer`` would write the
+#: caller's data wherever its author chose. ``tests/test_persistence.py``
+#: saves every built-in setup and loads it untrusted, so a type the built-in
+#: setups start to hold must be added here on purpose.
+TRUSTED_NAMES = frozenset(
+    {
+        "builtins.object",  # the sentinel of required parameters
+        # The builders, bounds and requirements of the built-in techniques
+        # (``search_space_`` keeps the techniques).
+        *(
+            f"autobalance._catalogue.{name}"
+            for name in (
+                "_binary_only",
+                "_build_adasyn",
+                "_build_balanced",
+                "_build_borderline",
+                "_build_brf",
+                "_build_cc",
+                "_build_custom_weight",
+                "_build_easy",
+                "_build_enn",
+                "_build_ros",
+                "_build_rus",
+                "_build_smote_enn",
+                "_build_smote_tomek",
+                "_build_tomek",
+                "_dense_only",
+                "_k_default",
+                "_k_high",
+                "_needs_two_minority",
+                "_numeric_only",
+                "_over_ratio_high",
+                "_ratio_low",
+                "_shrinkage_high",
+                "_smote",
+                "_sparse_ok_no_nan",
+                "_weight_default",
+                "_weight_high",
+            )
+        ),
+        # The string conversion of categorical columns before their codes.
+        "autobalance._preprocessing._as_str",
+        # HistGradientBoostingClassifier keeps a partial of check_array for
+        # string columns, and the predictors of its trees.
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        # Trees, neighbour searches (samplers), folds, scorers, arrays.
+        "sklearn.tree._tree.Tree",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.metrics._scorer._Scorer",
+        *SCORE_FUNCTIONS,
+        "numpy.dtype",
+        "scipy.sparse._csr.csr_matrix",
+    }
+)
 
 
 def library_versions():
@@ -101,23 +179,71 @@ def _format(path, format):
     )
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask():
+    """The process umask, read without changing it where the system says it
+    (Linux), else set and restored at once under a lock."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open("/proc/self/status", encoding="ascii") as f,
+    ):
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        # 0o077 while probing: a file another thread creates meanwhile is
+        # created more private, never more open.
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def _final_mode(path):
+    """The permissions ``open(path, "w")`` would give: an existing file keeps
+    its own, a new one gets ``0o666`` less the umask."""
+    with contextlib.suppress(OSError):
+        info = os.stat(path)
+        if stat.S_ISREG(info.st_mode):
+            return stat.S_IMODE(info.st_mode)
+    return 0o666 & ~current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; rename it to ``path`` when the
-    block succeeds, delete it otherwise. Never leaves a partial file."""
+    block succeeds, delete it otherwise. Never leaves a partial file; the file
+    gets the permissions a plain ``open(path, "w")`` would give."""
     path = Path(os.fspath(path))
     if not path.parent.is_dir():
         raise FileNotFoundError(
             f"The folder {str(path.parent)!r} does not exist; create it first."
         )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise OSError(
+            exc.errno,
+            f"Cannot write {str(path)!r} ({exc.strerror}); choose a folder you "
+            "can write to.",
+        ) from exc
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes the file 0600 whatever the umask.
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename == tmp:
+            # Name the user's file, not the temporary one.
+            raise OSError(
+                exc.errno, f"Cannot write {str(path)!r} ({exc.strerror})."
+            ) from exc
         raise
 
 
@@ -144,13 +270,15 @@ def _without_study(model):
     return out
 
 
-def save_model(model, path, *, format=None):
+def save_model(model, path, *, format=None, trusted=None):
     """Save a fitted model with skops (secure) or joblib.
 
-    The file is written to a temporary name and renamed, so an existing file
-    is never left half-written. The Optuna study (``study_``) is not saved;
-    ``cv_results_`` holds every trial, and a stored study stays in its storage
-    (the saved ``storage`` parameter is its URL without the password).
+    The file is written to a temporary name, loaded back, and only then
+    renamed, so a file that cannot be read back is never left behind and an
+    existing file is never left half-written. The file gets the permissions a
+    plain ``open(path, "w")`` would give. The Optuna study (``study_``) is not
+    saved; ``cv_results_`` holds every trial, and a stored study stays in its
+    storage (the saved ``storage`` parameter is its URL without the password).
 
     Parameters
     ----------
@@ -161,11 +289,21 @@ def save_model(model, path, *, format=None):
         joblib; its folder must exist.
     format : {"skops", "joblib", "pickle"} or None, default=None
         Overrides the extension.
+    trusted : list of str or None, default=None
+        Types of your own code that the model holds (a custom model or
+        scorer), to trust when the skops file is read back; load it with the
+        same ``trusted``.
 
     Returns
     -------
     path : pathlib.Path
         The written file.
+
+    Raises
+    ------
+    UntrustedTypesError
+        If the skops file would hold types autobalance does not expect and
+        ``trusted`` does not name; nothing is written.
 
     Examples
     --------
@@ -190,30 +328,39 @@ def save_model(model, path, *, format=None):
             import skops.io
 
             skops.io.dump(model, tmp)
+            # What a user's load_model would refuse is refused now.
+            _load_skops(tmp, trusted, shown=path, saving=True)
         else:
             import joblib
 
             joblib.dump(model, tmp)
+            joblib.load(tmp)  # the file just made from ``model``
     return path
 
 
 def _is_expected(name):
+    """Whether a type name from a skops file is one autobalance trusts."""
     if name in TRUSTED_NAMES:
         return True
     module, _, attr = name.rpartition(".")
-    if module.split(".")[0] not in TRUSTED_PACKAGES:
+    package = module.split(".")[0]
+    if package != OWN_PACKAGE and package not in ESTIMATOR_PACKAGES:
         return False
     try:
         obj = getattr(importlib.import_module(module), attr)
     except Exception:
         return False
-    if isinstance(obj, type):
+    # Only a class defined under this very name: ``autobalance._persist.Path``
+    # would be pathlib's, ``autobalance.save_model`` a function.
+    if not (
+        isinstance(obj, type) and obj.__module__ == module and obj.__qualname__ == attr
+    ):
+        return False
+    if package == OWN_PACKAGE:
         return True
-    return (
-        callable(obj)
-        and name.startswith(TRUSTED_FUNCTION_MODULES)
-        and getattr(obj, "__module__", None) == module
-    )
+    from sklearn.base import BaseEstimator
+
+    return issubclass(obj, BaseEstimator)
 
 
 def skops_types(path):
@@ -224,6 +371,31 @@ def skops_types(path):
     names = skops.io.get_untrusted_types(file=os.fspath(path))
     expected = [n for n in names if _is_expected(n)]
     return expected, [n for n in names if n not in expected]
+
+
+def _load_skops(file, trusted, *, shown, saving=False):
+    """Load a skops file after checking its types; ``shown`` is the path the
+    messages name."""
+    import skops.io
+
+    expected, others = skops_types(file)
+    unknown = [n for n in others if n not in set(trusted or ())]
+    if unknown:
+        if saving:
+            message = (
+                f"Not saved: {str(shown)!r} would hold types autobalance does not "
+                f"expect ({', '.join(unknown)}), so load_model would refuse it. If "
+                "they are your own code, pass trusted=[...] naming them to "
+                "save_model and to load_model."
+            )
+        else:
+            message = (
+                f"{str(shown)!r} holds types autobalance does not expect: "
+                f"{', '.join(unknown)}. Load it with trusted=[...] naming them "
+                "only if you trust where the file comes from."
+            )
+        raise UntrustedTypesError(message, unknown)
+    return skops.io.load(file, trusted=expected + list(others))
 
 
 def check_versions(model):
@@ -246,15 +418,19 @@ def check_versions(model):
         )
 
 
-def load_model(path, *, trusted=None, format=None):
+def load_model(path, *, trusted=None, format=None, trust_pickle=False):
     """Load a model saved by :func:`save_model`.
 
     A skops file is checked before anything is built from it: every type it
-    holds must be one autobalance expects (classes of autobalance,
-    scikit-learn, imbalanced-learn, NumPy, SciPy; functions of autobalance and
-    ``sklearn.metrics``) or be named in ``trusted``. A joblib/pickle file can
-    run any code when loaded: load only files you trust. A model trained with
-    other library versions (``versions_``) loads with a warning.
+    holds must be one autobalance expects or be named in ``trusted``.
+    Expected are the estimator classes of scikit-learn and imbalanced-learn,
+    the classes of autobalance, and, by exact name, the functions and other
+    types the built-in setups hold (``autobalance._persist.TRUSTED_NAMES``);
+    no other function is trusted for its module alone. A joblib/pickle file
+    runs whatever code it holds when loaded: it is opened only with
+    ``trust_pickle=True``. Use skops files for models you share or receive. A
+    model trained with other library versions (``versions_``) loads with a
+    warning.
 
     Parameters
     ----------
@@ -265,6 +441,9 @@ def load_model(path, *, trusted=None, format=None):
         scorer's function), as listed by :class:`UntrustedTypesError`.
     format : {"skops", "joblib", "pickle"} or None, default=None
         Overrides the extension.
+    trust_pickle : bool, default=False
+        Open a joblib/pickle file. Only for files you made or whose source you
+        trust: unpickling can run any code.
 
     Returns
     -------
@@ -277,6 +456,9 @@ def load_model(path, *, trusted=None, format=None):
         If ``path`` does not exist.
     UntrustedTypesError
         If a skops file holds types that are neither expected nor trusted.
+    UntrustedPickleError
+        If ``path`` is a joblib/pickle file and ``trust_pickle`` is not set;
+        the file is not read.
 
     Examples
     --------
@@ -287,19 +469,15 @@ def load_model(path, *, trusted=None, format=None):
     if not path.is_file():
         raise FileNotFoundError(f"No model file {str(path)!r}.")
     if fmt == "skops":
-        import skops.io
-
-        expected, others = skops_types(path)
-        unknown = [n for n in others if n not in set(trusted or ())]
-        if unknown:
-            raise UntrustedTypesError(
-                f"{str(path)!r} holds types autobalance does not expect: "
-                f"{', '.join(unknown)}. Load it with trusted=[...] naming them only "
-                "if you trust where the file comes from.",
-                unknown,
-            )
-        model = skops.io.load(path, trusted=expected + list(others))
+        model = _load_skops(path, trusted, shown=path)
     else:
+        if not trust_pickle:
+            raise UntrustedPickleError(
+                f"{str(path)!r} is a joblib/pickle file, and loading one runs "
+                "whatever code it holds. Load it with trust_pickle=True only if "
+                "you made it or trust where it comes from; share models as .skops "
+                "files, which load without running code."
+            )
         import joblib
 
         model = joblib.load(path)

@@ -12,7 +12,11 @@ Commands::
 
 DATA is a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``,
 ``.pq``) file; every column but the target is a feature. Models are saved with
-skops (``.skops``, secure) or joblib (``.joblib``, ``.pkl``).
+skops (``.skops``, secure: use it for files you share or receive) or joblib
+(``.joblib``, ``.pkl``: loading one runs any code it holds, so ``predict`` and
+``report`` open it only with ``--trust-pickle``). Outputs are checked for
+writability before any work starts, written atomically, and get the
+permissions of a plain new file (``0o666`` less the umask).
 
 Exit codes (a script can rely on them; each error is one line on stderr and no
 output file is written):
@@ -27,7 +31,10 @@ output file is written):
 6     the storage cannot be opened, or holds no such study
 7     the stored study was made for other data or search settings
 8     no trial of the search completed
-9     the model file is not a model autobalance can load safely
+9     the model file is not a model autobalance can load safely (unexpected
+      types in a skops file, or a pickle file without ``--trust-pickle``)
+10    an output (``--out``, ``--report``) cannot be written: its folder is
+      not writable, or its parent is not a folder
 130   interrupted (Ctrl-C); run the same command again to resume a stored study
 ====  ===========================================================
 """
@@ -54,6 +61,7 @@ EXIT_STORAGE = 6
 EXIT_MISMATCH = 7
 EXIT_NO_TRIAL = 8
 EXIT_MODEL = 9
+EXIT_OUTPUT = 10
 EXIT_INTERRUPTED = 130
 
 CONFIG_ATTR = "autobalance_cli"  # what a worker needs, recorded by `fit`
@@ -140,7 +148,7 @@ def split_target(frame, target, path):
 def _check_out(path, kinds):
     """Fail before any work when an output cannot be written."""
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
+    if not os.path.lexists(folder):
         raise CliError(EXIT_INPUT, f"{path}: the folder {folder} does not exist.")
     if os.path.isdir(path):
         raise CliError(EXIT_USAGE, f"{path}: is a folder; give a file name.")
@@ -148,6 +156,30 @@ def _check_out(path, kinds):
         raise CliError(
             EXIT_USAGE, f"{path}: use one of the extensions {', '.join(kinds)}."
         )
+    _probe_folder(path, folder)
+
+
+def _probe_folder(path, folder):
+    """Create and remove a file where the output's temporary file will go:
+    what the atomic write needs. Permission bits alone do not tell (root
+    writes anywhere they deny, not in /proc)."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(
+            dir=folder, prefix=".autobalance-", suffix=".probe"
+        )
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, NotADirectoryError) or not os.path.isdir(folder):
+            reason = f"{folder} is not a folder"
+        raise CliError(
+            EXIT_OUTPUT,
+            f"{path}: cannot be written ({reason}); choose a path in a folder you "
+            "can write to.",
+        ) from exc
+    os.close(fd)
+    os.unlink(probe)
 
 
 # --------------------------------------------------------------------------
@@ -348,20 +380,27 @@ def cmd_fit(args):
     return EXIT_OK
 
 
-def load_cli_model(path, trusted=()):
-    from ._persist import UntrustedTypesError, load_model
+def load_cli_model(path, trusted=(), trust_pickle=False):
+    from ._persist import UntrustedPickleError, UntrustedTypesError, load_model
 
     if not os.path.isfile(path):
         raise CliError(EXIT_INPUT, f"{path}: no such file.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", UserWarning)
-            model = load_model(path, trusted=list(trusted))
+            model = load_model(path, trusted=list(trusted), trust_pickle=trust_pickle)
     except UntrustedTypesError as exc:
         raise CliError(
             EXIT_MODEL,
             f"{path}: refused, it holds unexpected types {', '.join(exc.types)} "
             "(pass --trust TYPE for each only if you trust the file).",
+        ) from exc
+    except UntrustedPickleError as exc:
+        raise CliError(
+            EXIT_MODEL,
+            f"{path}: refused, loading a joblib/pickle file runs whatever code it "
+            "holds; pass --trust-pickle only if you made it or trust where it "
+            "comes from (share models as .skops files).",
         ) from exc
     except ValueError as exc:
         raise CliError(EXIT_USAGE, str(exc)) from exc
@@ -377,7 +416,7 @@ def cmd_predict(args):
     import pandas as pd
 
     _check_out(args.out, CSV_SUFFIXES + PARQUET_SUFFIXES)
-    model = load_cli_model(args.model, args.trust)
+    model = load_cli_model(args.model, args.trust, args.trust_pickle)
     frame = read_table(args.data)
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
@@ -459,7 +498,7 @@ def cmd_report(args):
     _check_out(args.out, (".html", ".htm"))
     X = y = None
     if args.model:
-        clf = load_cli_model(args.model, args.trust)
+        clf = load_cli_model(args.model, args.trust, args.trust_pickle)
         if args.data:
             if not args.target:
                 raise CliError(EXIT_USAGE, "give --target with DATA.")
@@ -616,6 +655,23 @@ def _add_storage_options(p, *, required):
     )
 
 
+def _add_trust_options(p):
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="a type the skops file holds that autobalance does not expect, as "
+        "the refusal names it; repeat for each (only for files you trust)",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="open a .joblib/.pkl model: loading one runs any code it holds, "
+        "so only for files you made or trust",
+    )
+
+
 def _add_progress(p):
     p.add_argument(
         "--progress",
@@ -642,7 +698,8 @@ def build_parser():
         description="Pick the class-imbalance technique (and model) for a data file.",
         epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 file missing or unreadable, "
         "4 column missing, 5 target unusable, 6 storage, 7 study mismatch, "
-        "8 no trial completed, 9 model file refused, 130 interrupted.",
+        "8 no trial completed, 9 model file refused, 10 output not writable, "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("--verbose", action="store_true", help="show library warnings")
@@ -661,9 +718,7 @@ def build_parser():
     p.add_argument("model", help="model file from `fit`")
     p.add_argument("data", help="rows to predict (.csv or .parquet)")
     p.add_argument("--out", required=True, help="predictions (.csv or .parquet)")
-    p.add_argument(
-        "--trust", action="append", default=[], help="extra type to trust (skops)"
-    )
+    _add_trust_options(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="nested cross-validation of the search")
@@ -679,9 +734,7 @@ def build_parser():
     p.add_argument("--target", help="label column of DATA")
     _add_storage_options(p, required=False)
     p.add_argument("--out", required=True, help="HTML file")
-    p.add_argument(
-        "--trust", action="append", default=[], help="extra type to trust (skops)"
-    )
+    _add_trust_options(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("worker", help="run trials of a stored search")

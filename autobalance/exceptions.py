@@ -5,6 +5,8 @@ __all__ = [
     "SkippedTechniqueWarning",
     "StorageError",
     "StudyMismatchError",
+    "UntrustedPickleError",
+    "UntrustedTypesError",
 ]
 
 
@@ -92,4 +94,46 @@ class SkippedTechniqueWarning(UserWarning):
     ...     except SkippedTechniqueWarning as exc:
     ...         print(exc)
     smote left out
+    """
+
+
+class UntrustedTypesError(ValueError):
+    """Raised by :func:`~autobalance.load_model` when a skops file holds types
+    that are neither expected nor named in ``trusted`` (and by
+    :func:`~autobalance.save_model` when the file it wrote could not be loaded
+    back for that reason). ``types`` lists them.
+
+    Examples
+    --------
+    >>> from autobalance import UntrustedTypesError
+    >>> exc = UntrustedTypesError("untrusted types", ["mypkg.Model"])
+    >>> exc.types
+    ['mypkg.Model']
+    >>> # load_model(path, trusted=exc.types) after reviewing where they come from
+    """
+
+    def __init__(self, message, types):
+        super().__init__(message)
+        self.types = list(types)
+
+
+class UntrustedPickleError(ValueError):
+    """Raised by :func:`~autobalance.load_model` for a joblib or pickle file
+    when ``trust_pickle=True`` is not given: unpickling runs whatever code the
+    file holds, so such a file is opened only on request. Nothing is read from
+    the file before the error.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from autobalance import UntrustedPickleError, load_model
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "model.pkl")
+    ...     with open(path, "wb") as f:  # never unpickled
+    ...         _ = f.write(b"anything")
+    ...     try:
+    ...         load_model(path)
+    ...     except UntrustedPickleError as exc:
+    ...         print("trust_pickle=True" in str(exc))
+    True
     """
