@@ -541,7 +541,11 @@ def _auto_method(template_kind, shift, kind):
     if kind != "predict_proba":
         return "recalibrate", "the model gives scores, not probabilities"
     if template_kind == "estimator":
-        return "recalibrate", "an ensemble that balances inside its members"
+        return (
+            "recalibrate",
+            "an ensemble (balanced inside its members, or an average of several "
+            "setups' log-odds)",
+        )
     if shift is None:
         return "recalibrate", "the change of class prior is not known"
     if shift.sources and not shift.exact:

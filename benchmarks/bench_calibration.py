@@ -18,7 +18,7 @@ setups within 10 % of plain logistic regression's, at the same AUC.
 Run (about 15-30 minutes on 2 cores with the defaults)::
 
     python benchmarks/bench_calibration.py
-    python benchmarks/bench_calibration.py --datasets ecoli1 glass2 --n-trials 10
+    python benchmarks/bench_calibration.py --datasets ecoli1 glass4 --n-trials 10
     python benchmarks/bench_calibration.py --portfolio   # default model portfolio
 """
 
@@ -44,11 +44,11 @@ from autobalance import AutoBalancedClassifier
 DATASETS = (
     "abalone19",
     "ecoli1",
-    "glass2",
+    "glass4",
     "haberman",
     "pima",
     "vehicle0",
-    "yeast3",
+    "yeast6",
     "yeast4",
 )
 EPS = 1e-15

