@@ -429,9 +429,9 @@ class FoldPrediction:
     on_refit_prior: bool = False
 
 
-def fold_prediction(estimator, X_test, test, y_train, y_test, classes):
-    """The :class:`FoldPrediction` of a fitted fold model on its test rows."""
-    raw, kind = raw_response(estimator, X_test)
+def fold_prediction(estimator, raw, kind, test, y_train, y_test, classes):
+    """The :class:`FoldPrediction` of a fold model fitted on ``y_train``,
+    whose output on its test rows is ``raw`` (of ``kind``)."""
     return FoldPrediction(
         np.asarray(test),
         y_test,
@@ -444,9 +444,8 @@ def fold_prediction(estimator, X_test, test, y_train, y_test, classes):
 
 def _fit_fold(template, X, y, train, test, classes):
     est = clone(template).fit(_safe_indexing(X, train), y[train])
-    return fold_prediction(
-        est, _safe_indexing(X, test), test, y[train], y[test], classes
-    )
+    raw, kind = raw_response(est, _safe_indexing(X, test))
+    return fold_prediction(est, raw, kind, test, y[train], y[test], classes)
 
 
 def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
@@ -534,6 +533,15 @@ def _weights(folds):
     return np.concatenate(
         [np.ones(len(f.y)) if f.weight is None else f.weight for f in folds]
     )
+
+
+def _recalibrations(methods, folds, classes):
+    """``{method: (out-of-fold log loss, cross-fitted probabilities)}``."""
+    scored = {}
+    for name in methods:
+        probas = _cross_fitted(name, folds, classes)
+        scored[name] = (_metrics(folds, probas, classes)["log_loss"], probas)
+    return scored
 
 
 def _auto_method(template_kind, shift, kind):
@@ -683,30 +691,53 @@ def fit_calibration(
     ):
         chosen, reason = "recalibrate", "the change of class prior is not known"
 
-    if chosen == "none":
-        correction, oof = Identity(), raw_probas
-    elif chosen == "prior_shift":
-        correction = PriorShiftCorrection(final_shift.factors)
+    if chosen == "prior_shift":
         # A fold moved to the refit's footing is corrected as the refit is.
-        oof = [
+        shifted = [
             PriorShiftCorrection(
                 final_shift.factors if f.on_refit_prior else f.shift.factors
             ).transform(f.raw, kind)
             for f in folds
         ]
+        if method == "auto":
+            # The prior shift is exact only for a model that learns the
+            # (re)weighted posterior; fully grown trees do not (their leaves
+            # are pure whatever the weights), and dividing their odds by the
+            # change of prior leaves the minority's risk far too low. The
+            # out-of-fold log loss decides, on rows no model saw.
+            shift_loss = _metrics(folds, shifted, classes)["log_loss"]
+            scored = _recalibrations(("sigmoid", "isotonic"), folds, classes)
+            best = min(scored, key=lambda n: scored[n][0])
+            info["candidates"] = {"prior_shift": shift_loss} | {
+                n: v[0] for n, v in scored.items()
+            }
+            if scored[best][0] < shift_loss:
+                chosen = best
+                reason = (
+                    f"{reason}, but a {best} recalibration has the lower "
+                    f"out-of-fold log loss ({scored[best][0]:.4g} against "
+                    f"{shift_loss:.4g}): the model does not learn the "
+                    "reweighted prior exactly"
+                )
+    if chosen == "none":
+        correction, oof = Identity(), raw_probas
+    elif chosen == "prior_shift":
+        correction, oof = PriorShiftCorrection(final_shift.factors), shifted
         info["factors"] = dict(
             zip(classes.tolist(), final_shift.factors.tolist(), strict=True)
         )
         info["exact"] = final_shift.exact
     else:
-        candidates = ("sigmoid", "isotonic") if chosen == "recalibrate" else (chosen,)
-        scored = {}
-        for name in candidates:
-            probas = _cross_fitted(name, folds, classes)
-            scored[name] = (_metrics(folds, probas, classes)["log_loss"], probas)
-        chosen = min(scored, key=lambda n: scored[n][0])
-        info["candidates"] = {n: v[0] for n, v in scored.items()}
-        oof = scored[chosen][1]
+        if chosen in ("sigmoid", "isotonic") and info["candidates"] is not None:
+            oof = scored[chosen][1]
+        else:
+            candidates = (
+                ("sigmoid", "isotonic") if chosen == "recalibrate" else (chosen,)
+            )
+            scored = _recalibrations(candidates, folds, classes)
+            chosen = min(scored, key=lambda n: scored[n][0])
+            info["candidates"] = {n: v[0] for n, v in scored.items()}
+            oof = scored[chosen][1]
         correction = Recalibration(chosen, len(classes)).fit(
             np.concatenate([f.raw for f in folds]),
             kind,

@@ -19,12 +19,7 @@ from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import _safe_indexing
 
-from ._calibration import (
-    FoldPrediction,
-    prior_shift_factors,
-    raw_response,
-    trained_shares,
-)
+from ._calibration import fold_prediction, raw_response
 from ._footprint import model_nbytes
 
 __all__ = ["Objective", "TrialFailure"]
@@ -130,13 +125,8 @@ def _fit_and_score(
         # Out-of-fold output, kept for the ensemble and for the decision rule
         # (calibration, threshold) of the chosen setup, so neither refits it.
         raw, kind = _run_pipeline(raw_response, estimator, X_test)
-        prediction = FoldPrediction(
-            np.asarray(test),
-            y_test,
-            raw,
-            kind,
-            prior_shift_factors(estimator, y_train, classes),
-            trained_shares(estimator, y_train, classes),
+        prediction = fold_prediction(
+            estimator, raw, kind, test, y_train, y_test, classes
         )
     if (
         auc
