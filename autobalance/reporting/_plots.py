@@ -6,7 +6,10 @@ from a fitted :class:`~autobalance.AutoBalancedClassifier` and calls
 imported only when a plot is drawn.
 
 The ROC, precision-recall and reliability curves come from out-of-fold
-predictions on the search's own folds (``clf.cv_``). They show *how* the chosen
+predictions on the search's own folds (``clf.cv_``); each curve is drawn by
+scikit-learn's :class:`~sklearn.metrics.RocCurveDisplay`,
+:class:`~sklearn.metrics.PrecisionRecallDisplay` or
+:class:`~sklearn.calibration.CalibrationDisplay`. They show *how* the chosen
 setup differs from ``none``; the chosen setup was selected on these folds, so
 its curve is optimistic. :func:`~autobalance.nested_cross_validate` gives the
 unbiased number. The reliability curve of the chosen setup shows what
