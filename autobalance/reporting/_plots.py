@@ -528,9 +528,8 @@ class PrecisionRecallComparisonDisplay(_CurveComparisonDisplay):
         disp = PrecisionRecallDisplay.from_predictions(
             is_pos, scores, sample_weight=sample_weight, ax=ax, name=name
         )
-        return (disp.precision, disp.recall, float(disp.average_precision)), (
-            disp.line_
-        )
+        curve = (disp.precision, disp.recall, float(disp.average_precision))
+        return curve, disp.line_
 
     @staticmethod
     def _drawn(ax, name, curve):
@@ -804,7 +803,7 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
 
     def _drawn(self, ax, name, curve):
         prob_true, prob_pred = curve
-        # y_prob feeds scikit-learn's histograms of scores only, never plot.
+        # plot never reads y_prob (the scores); a stored curve has only bins.
         disp = CalibrationDisplay(prob_true, prob_pred, None)
         return disp.plot(ax=ax, name=name, ref_line=False, **self._styled(name)).line_
 
