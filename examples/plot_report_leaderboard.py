@@ -98,12 +98,15 @@ plt.show()
 # %%
 # Curves from out-of-fold predictions
 # -----------------------------------
-# The chosen setup and the ``none`` baseline are rebuilt exactly as the search
-# built them and cross-validated on the search's folds. Compute the
-# predictions once and draw several curves from them. These are the setups'
-# raw probabilities; given ``estimator=clf``, the reliability curve shows what
-# ``clf.predict_proba`` returns instead (the out-of-fold probabilities after
-# the correction ``clf.calibration_`` describes), with the raw ones dashed.
+# The chosen setup's out-of-fold predictions are those the search made on its
+# folds (kept in ``clf.decision_rule_``); the ``none`` baseline is rebuilt
+# exactly as the search built it and cross-validated on the same folds. Compute
+# the predictions once and draw several curves from them, each with
+# scikit-learn's ``RocCurveDisplay``, ``PrecisionRecallDisplay`` or
+# ``CalibrationDisplay``. These are the setups' raw probabilities; given
+# ``estimator=clf``, the reliability curve shows what ``clf.predict_proba``
+# returns instead (the out-of-fold probabilities after the correction
+# ``clf.calibration_`` describes), with the raw ones dashed.
 oof = out_of_fold_predictions(clf, X, y)
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
 ROCComparisonDisplay.from_oof(oof, ax=axes[0])

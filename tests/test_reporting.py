@@ -12,6 +12,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import cross_val_predict
 
 import autobalance.reporting._html as html_module
 from autobalance import (
@@ -223,6 +224,84 @@ def test_curve_from_estimator_matches_from_oof(clf, data, oof):
     assert {k: v[2] for k, v in disp.curves.items()} == {
         k: v[2] for k, v in again.curves.items()
     }
+
+
+def _spy_cross_val_predict(monkeypatch):
+    """The estimators ``out_of_fold_predictions`` cross-validates, in order."""
+    import autobalance.reporting._plots as plots_module
+
+    fitted = []
+
+    def spy(estimator, *args, **kwargs):
+        fitted.append(estimator)
+        return cross_val_predict(estimator, *args, **kwargs)
+
+    monkeypatch.setattr(plots_module, "cross_val_predict", spy)
+    return fitted
+
+
+def _refitted(clf, X, y, params):
+    splits = list(clf.cv_.split(X, y))
+    est = clf._estimator_from_params(params)
+    return cross_val_predict(est, X, y, cv=splits, method="predict_proba")
+
+
+def test_out_of_fold_predictions_reuse_the_chosen_setups_fold_fits(
+    clf, data, monkeypatch
+):
+    from matplotlib.figure import Figure
+
+    X, y = data
+    fitted = _spy_cross_val_predict(monkeypatch)
+    oof = out_of_fold_predictions(clf, X, y)
+    chosen, _ = oof.probas
+    # Only the none baseline is cross-validated; the chosen setup's
+    # predictions are those its decision_rule_ was fitted on.
+    base_params = clf.cv_results_["params"][
+        list(clf.cv_results_["technique"]).index("none")
+    ]
+    assert [repr(e) for e in fitted] == [repr(clf._estimator_from_params(base_params))]
+    # The search's fold fits have the refit's seeds: refitting gives the same
+    # probabilities, row for row, and so the same curves.
+    refitted = _refitted(clf, X, y, clf.best_params_)
+    np.testing.assert_array_equal(oof.probas[chosen], refitted)
+    again = PrecisionRecallComparisonDisplay.from_predictions(
+        y,
+        {chosen: refitted[:, 1]},
+        pos_label=1,
+        ax=Figure().subplots(),
+    )
+    disp = PrecisionRecallComparisonDisplay.from_oof(oof, ax=Figure().subplots())
+    for got, expected in zip(disp.curves[chosen], again.curves[chosen], strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_setup_searched_at_a_cheaper_fidelity_is_refitted(data, monkeypatch):
+    from autobalance import Algorithm
+
+    X, y = data
+    # A model searched as C=1e-3 and refitted as C=1 (as the catalogue's
+    # forests are searched with fewer trees).
+    cheap = Algorithm("lr", LogisticRegression(), search_params={"C": 1e-3})
+    with monkeypatch.context() as m:
+        m.setattr(
+            AutoBalancedClassifier, "_resolve_algorithms", lambda *a, **k: [cheap]
+        )
+        clf = AutoBalancedClassifier(
+            LogisticRegression(),
+            techniques=["balanced_class_weight"],
+            n_trials=3,
+            cv=3,
+            random_state=0,
+        ).fit(X, y)
+    fitted = _spy_cross_val_predict(monkeypatch)
+    oof = out_of_fold_predictions(clf, X, y)
+    assert len(fitted) == len(oof.probas) == 2
+    chosen = next(iter(oof.probas))
+    refitted = _refitted(clf, X, y, clf.best_params_)
+    np.testing.assert_allclose(oof.probas[chosen], refitted)
+    kept = clf.decision_rule_.out_of_fold()
+    assert not np.allclose(kept["raw"], refitted[kept["row"]])
 
 
 @pytest.fixture(scope="module")

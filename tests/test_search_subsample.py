@@ -271,3 +271,33 @@ def test_weighted_reliability_curve_counts_rows_as_duplicates():
     )
     got = _weighted_calibration_curve(is_pos, scores, weight, 5, "uniform")
     np.testing.assert_allclose(got, expected)
+
+
+def test_curves_show_the_model_output_not_the_one_moved_to_the_refit_prior():
+    from sklearn.model_selection import cross_val_predict
+
+    from autobalance.reporting import out_of_fold_predictions
+
+    X, y = _gaussian(3_000, 2)
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["none"],
+        max_search_samples=400,
+        n_trials=2,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    (proba,) = out_of_fold_predictions(clf, X, y).probas.values()
+    X_s, y_s = X[clf.search_rows_], y[clf.search_rows_]
+    expected = cross_val_predict(
+        clf._estimator_from_params(clf.best_params_),
+        X_s,
+        y_s,
+        cv=list(clf.cv_.split(X_s, y_s)),
+        method="predict_proba",
+    )
+    np.testing.assert_allclose(proba, expected)
+    # The decision rule's out-of-fold probabilities were moved to the data's
+    # lower prior, so they are not the model's output the curves show.
+    kept = clf.decision_rule_.out_of_fold()
+    assert kept["raw"][:, 1].mean() < 0.5 * expected[kept["row"], 1].mean()

@@ -6,7 +6,10 @@ from a fitted :class:`~autobalance.AutoBalancedClassifier` and calls
 imported only when a plot is drawn.
 
 The ROC, precision-recall and reliability curves come from out-of-fold
-predictions on the search's own folds (``clf.cv_``). They show *how* the chosen
+predictions on the search's own folds (``clf.cv_``); each curve is drawn by
+scikit-learn's :class:`~sklearn.metrics.RocCurveDisplay`,
+:class:`~sklearn.metrics.PrecisionRecallDisplay` or
+:class:`~sklearn.calibration.CalibrationDisplay`. They show *how* the chosen
 setup differs from ``none``; the chosen setup was selected on these folds, so
 its curve is optimistic. :func:`~autobalance.nested_cross_validate` gives the
 unbiased number. The reliability curve of the chosen setup shows what
@@ -17,15 +20,11 @@ unbiased number. The reliability curve of the chosen setup shows what
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import (
-    auc,
-    average_precision_score,
-    precision_recall_curve,
-    roc_curve,
-)
+from sklearn.calibration import CalibrationDisplay
+from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
 from sklearn.model_selection import cross_val_predict
 
+from .._ensemble import ENSEMBLE
 from .._prior import ClassPrior
 from ._leaderboard import (
     BASELINE,
@@ -143,6 +142,12 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
     happens inside each training fold only. The baseline is the best completed
     ``none`` trial. When ``none`` won, there is a single entry.
 
+    The chosen setup is not refitted when its ``decision_rule_`` holds the
+    out-of-fold probabilities the search made on these folds (all but
+    ``calibration="off"`` without a threshold), the search scored the model it
+    refits (no cheaper ``search_params``) and they are the model's own output
+    (not moved to the refit's class prior after a search on a subsample).
+
     Parameters
     ----------
     clf : AutoBalancedClassifier
@@ -194,28 +199,62 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
         X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
         y = y[rows]
     splits = list(clf.cv_.split(X, y))
-    setups = {f"chosen: {_setup_label(clf.best_params_)}": clf.best_params_}
+    chosen = f"chosen: {_setup_label(clf.best_params_)}"
+    setups = {chosen: clf.best_params_}
     base = best_complete_trials(clf.cv_results_).get(BASELINE)
     if base is not None:
         params = clf.cv_results_["params"][base]
         if params != clf.best_params_:
             setups[_setup_label(params)] = params
-    probas = {
-        name: cross_val_predict(
-            clf._estimator_from_params(params),
-            X,
-            y,
-            cv=splits,
-            method="predict_proba",
-            n_jobs=n_jobs,
-        )
-        for name, params in setups.items()
-    }
+    kept = _kept_predictions(clf, len(y))
+    probas = {} if kept is None else {chosen: kept}
+    for name, params in setups.items():
+        if name not in probas:
+            probas[name] = cross_val_predict(
+                clf._estimator_from_params(params),
+                X,
+                y,
+                cv=splits,
+                method="predict_proba",
+                n_jobs=n_jobs,
+            )
     prior = ClassPrior(ctx.classes, ctx.refit_counts, ctx.class_counts)
     weight = None if prior.is_identity else prior.row_weights(y)
     return OutOfFoldPredictions(
         y, classes, probas, classes[int(np.argmin(counts))], weight
     )
+
+
+def _kept_predictions(clf, n_rows):
+    """The chosen setup's raw out-of-fold probabilities its ``decision_rule_``
+    was fitted on, in the order of the searched rows; ``None`` when they are
+    not what refitting it on the search's folds would give."""
+    rule = getattr(clf, "decision_rule_", None)
+    folds = getattr(rule, "oof_folds", None)
+    if (
+        not folds
+        or any(f.kind != "predict_proba" or f.on_refit_prior for f in folds)
+        or not _scored_as_refitted(clf.search_space_, clf.best_params_)
+    ):
+        return None
+    kept = rule.out_of_fold()
+    row = kept["row"]
+    if len(row) != n_rows or not np.array_equal(np.sort(row), np.arange(n_rows)):
+        return None  # not a partition of the rows (e.g. a single split)
+    proba = np.empty_like(kept["raw"])
+    proba[row] = kept["raw"]
+    return proba
+
+
+def _scored_as_refitted(space, params):
+    """Whether the search scored ``params`` with the model it refits: no
+    cheaper ``search_params`` (fewer trees) on its technique or algorithm."""
+    if params["technique"] == ENSEMBLE:
+        return all(_scored_as_refitted(space, m) for m in params["members"])
+    technique = space.techniques[params["technique"]]
+    if technique.kind == "estimator":
+        return not technique.search_params
+    return not space.algorithms[params["algorithm"]].search_params
 
 
 def _check_scores(y_true, y_scores, pos_label, caller):
@@ -242,13 +281,14 @@ def _check_scores(y_true, y_scores, pos_label, caller):
 class _CurveComparisonDisplay:
     """Shared constructors and drawing of the out-of-fold curve displays.
 
-    Subclasses define ``_curve`` (numbers of one curve), ``_xy`` and
-    ``_legend`` (how to draw it), ``_reference`` (chance line or diagonal),
-    ``_labels`` (axis labels and title) and ``_legend_loc``.
+    Each curve is one scikit-learn Display: subclasses define
+    ``_predicted`` (compute and draw a curve from scores with the Display's
+    ``from_predictions``), ``_drawn`` (draw stored numbers with the Display's
+    constructor and ``plot``), ``_legend``, ``_reference`` (chance line or
+    diagonal), ``_labels`` (axis labels and title) and ``_legend_loc``.
     """
 
     _legend_loc = "best"
-    _style = {"drawstyle": "steps-post"}
 
     def __init__(self, curves, pos_label, **extra):
         self.curves = curves
@@ -325,21 +365,28 @@ class _CurveComparisonDisplay:
         display
         """
         is_pos = _check_scores(y_true, y_scores, pos_label, cls.__name__)
-        curves = {
-            name: cls._curve(
-                is_pos, np.asarray(s, dtype=float), sample_weight, **kwargs
-            )
+        lines = {
+            name: (is_pos, np.asarray(s, dtype=float), sample_weight)
             for name, s in y_scores.items()
         }
         extra = cls._extra(is_pos, sample_weight, **kwargs)
-        return cls(curves, _plain(pos_label), **extra).plot(ax=ax)
+        display = cls({}, _plain(pos_label), **extra)
+        return display._plot_predictions(lines, ax, **kwargs)
 
     @classmethod
     def _extra(cls, is_pos, sample_weight=None, **kwargs):
         return {}
 
-    def _styled(self, name):
-        return self._style
+    def _plot_predictions(self, lines, ax, **kwargs):
+        """Compute and draw the curves of ``{name: (is_pos, scores,
+        sample_weight)}`` into ``curves``."""
+        ax, _ = _axes(ax, f"{type(self).__name__}.from_predictions")
+        self.lines_ = {}
+        for name, (is_pos, scores, weight) in lines.items():
+            self.curves[name], self.lines_[name] = self._predicted(
+                ax, name, is_pos, scores, weight, **kwargs
+            )
+        return self._finish(ax)
 
     def plot(self, ax=None):
         """Draw the curves and the reference line on ``ax``.
@@ -353,16 +400,24 @@ class _CurveComparisonDisplay:
         -------
         self
         """
-        ax, fig = _axes(ax, f"{type(self).__name__}.plot")
-        self.lines_ = {}
-        for name, curve in self.curves.items():
-            (self.lines_[name],) = ax.plot(
-                *self._xy(curve), label=self._legend(name, curve), **self._styled(name)
-            )
+        ax, _ = _axes(ax, f"{type(self).__name__}.plot")
+        self.lines_ = {
+            name: self._drawn(ax, name, curve) for name, curve in self.curves.items()
+        }
+        return self._finish(ax)
+
+    def _finish(self, ax):
+        # scikit-learn's labels round the score to 2 decimals, where the
+        # chosen setup and none often differ in the third.
+        for name, line in self.lines_.items():
+            line.set_label(self._legend(name, self.curves[name]))
         self._reference(ax)
-        ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), **self._labels())
+        # scikit-learn's square axes would leave the legend's setup names no
+        # room beside the curves.
+        ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="auto")
+        ax.set(**self._labels())
         ax.legend(loc=self._legend_loc, fontsize="small")
-        self.ax_, self.figure_ = ax, fig
+        self.ax_, self.figure_ = ax, ax.figure
         return self
 
 
@@ -403,13 +458,18 @@ class ROCComparisonDisplay(_CurveComparisonDisplay):
         super().__init__(curves, pos_label)
 
     @staticmethod
-    def _curve(is_pos, scores, sample_weight=None):
-        fpr, tpr, _ = roc_curve(is_pos, scores, sample_weight=sample_weight)
-        return fpr, tpr, float(auc(fpr, tpr))
+    def _predicted(ax, name, is_pos, scores, sample_weight):
+        disp = RocCurveDisplay.from_predictions(
+            is_pos, scores, sample_weight=sample_weight, ax=ax, name=name
+        )
+        return (disp.fpr, disp.tpr, float(disp.roc_auc)), disp.line_
 
     @staticmethod
-    def _xy(curve):
-        return curve[0], curve[1]
+    def _drawn(ax, name, curve):
+        fpr, tpr, roc_auc = curve
+        return (
+            RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=roc_auc).plot(ax, name=name).line_
+        )
 
     @staticmethod
     def _legend(name, curve):
@@ -464,20 +524,24 @@ class PrecisionRecallComparisonDisplay(_CurveComparisonDisplay):
         super().__init__(curves, pos_label, prevalence=prevalence)
 
     @staticmethod
-    def _curve(is_pos, scores, sample_weight=None):
-        precision, recall, _ = precision_recall_curve(
-            is_pos, scores, sample_weight=sample_weight
+    def _predicted(ax, name, is_pos, scores, sample_weight):
+        disp = PrecisionRecallDisplay.from_predictions(
+            is_pos, scores, sample_weight=sample_weight, ax=ax, name=name
         )
-        ap = average_precision_score(is_pos, scores, sample_weight=sample_weight)
-        return precision, recall, float(ap)
+        curve = (disp.precision, disp.recall, float(disp.average_precision))
+        return curve, disp.line_
+
+    @staticmethod
+    def _drawn(ax, name, curve):
+        precision, recall, ap = curve
+        disp = PrecisionRecallDisplay(precision, recall, average_precision=ap)
+        return disp.plot(ax, name=name).line_
 
     @classmethod
     def _extra(cls, is_pos, sample_weight=None):
+        # Weighted: the chance level of the data's prior, which scikit-learn's
+        # unweighted chance line would miss after a search on a subsample.
         return {"prevalence": float(np.average(is_pos, weights=sample_weight))}
-
-    @staticmethod
-    def _xy(curve):
-        return curve[1], curve[0]
 
     @staticmethod
     def _legend(name, curve):
@@ -615,7 +679,6 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
     """
 
     _legend_loc = "upper left"
-    _style = {"marker": "s"}
 
     def __init__(self, curves, pos_label, strategy, raw_lines=()):
         super().__init__(
@@ -705,21 +768,44 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
             )
         check_search(estimator, f"{cls.__name__}.from_oof")
         lines, raw_lines = _predict_proba_lines(estimator, oof, pos_label, raw)
-        curves = {}
-        for name, (y_true, s, w) in lines.items():
-            is_pos = _check_scores(y_true, {name: s}, pos_label, cls.__name__)
-            curves[name] = cls._curve(is_pos, np.asarray(s, dtype=float), w, **kwargs)
-        return cls(
-            curves, pos_label, kwargs.get("strategy", "quantile"), raw_lines
-        ).plot(ax=ax)
+        lines = {
+            name: (
+                _check_scores(y_true, {name: s}, pos_label, cls.__name__),
+                np.asarray(s, dtype=float),
+                w,
+            )
+            for name, (y_true, s, w) in lines.items()
+        }
+        display = cls({}, pos_label, kwargs.get("strategy", "quantile"), raw_lines)
+        return display._plot_predictions(lines, ax, **kwargs)
 
-    @staticmethod
-    def _curve(is_pos, scores, sample_weight=None, n_bins=10, strategy="quantile"):
+    def _predicted(
+        self, ax, name, is_pos, scores, sample_weight, n_bins=10, strategy="quantile"
+    ):
         if sample_weight is None:
-            return calibration_curve(is_pos, scores, n_bins=n_bins, strategy=strategy)
-        return _weighted_calibration_curve(
+            disp = CalibrationDisplay.from_predictions(
+                is_pos,
+                scores,
+                n_bins=n_bins,
+                strategy=strategy,
+                ax=ax,
+                name=name,
+                ref_line=False,
+                **self._styled(name),
+            )
+            return (disp.prob_true, disp.prob_pred), disp.line_
+        # CalibrationDisplay.from_predictions takes no sample_weight: the
+        # weighted bins are computed here and drawn by its constructor.
+        curve = _weighted_calibration_curve(
             is_pos, scores, sample_weight, n_bins, strategy
         )
+        return curve, self._drawn(ax, name, curve)
+
+    def _drawn(self, ax, name, curve):
+        prob_true, prob_pred = curve
+        # plot never reads y_prob (the scores); a stored curve has only bins.
+        disp = CalibrationDisplay(prob_true, prob_pred, None)
+        return disp.plot(ax=ax, name=name, ref_line=False, **self._styled(name)).line_
 
     @classmethod
     def _extra(cls, is_pos, sample_weight=None, n_bins=10, strategy="quantile"):
@@ -729,13 +815,8 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
         if name in self.raw_lines:
             # The chosen setup's colour (the first line's), dashed; an
             # explicit colour leaves ``none`` its colour of the other plots.
-            return {**self._style, "color": "C0", "ls": "--", "alpha": 0.6}
-        return self._style
-
-    @staticmethod
-    def _xy(curve):
-        prob_true, prob_pred = curve
-        return prob_pred, prob_true
+            return {"color": "C0", "linestyle": "--", "alpha": 0.6}
+        return {}
 
     @staticmethod
     def _legend(name, curve):
