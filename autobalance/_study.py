@@ -245,7 +245,10 @@ def check_completed(study, excluded=None):
     if complete:
         return
     reasons = {}
-    for t in study.trials:
+    # Trials still queued (enqueued starting points the budget did not reach)
+    # never ran: they are no cause.
+    finished = [t for t in study.trials if t.state.is_finished()]
+    for t in finished:
         if t.state == TrialState.FAIL:
             # A trial that failed before its setup was built records nothing.
             reason = t.user_attrs.get("fail_reason") or "failed with no reason recorded"
@@ -263,7 +266,7 @@ def check_completed(study, excluded=None):
             + "."
         )
     raise NoCompletedTrialsError(
-        f"No trial completed out of {len(study.trials)} "
+        f"No trial completed out of {len(finished)} "
         f"({summary or 'no trial ran'}).{left_out} Fix the cause above (check "
         "that each model can be fitted on this data, e.g. by fitting it alone), "
         "or raise n_trials/timeout if trials were pruned or stopped in time."

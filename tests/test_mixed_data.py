@@ -458,3 +458,62 @@ def test_failed_search_lists_failures_and_left_out_techniques(holes):
         r"smote \(cannot handle missing values\)\. Fix the cause",
     ):
         clf.fit(X, y)
+
+
+# -- found by the property-based suite (tests/test_properties.py) ---------------
+def _categories(rng, n):
+    return pd.Categorical(rng.choice(["a", "b", "c"], n))
+
+
+def test_integer_column_names_select_the_right_columns(rng):
+    # A ColumnTransformer reads integer names as positions: columns named
+    # [2, 1] were taken for positions 2 and 1, and every trial failed.
+    n = 150
+    y = np.r_[np.zeros(120, dtype=int), np.ones(30, dtype=int)]
+    df = pd.DataFrame({2: _categories(rng, n), 1: rng.normal(size=n) + y})
+    clf = AutoBalancedClassifier(**FAST).fit(df, y)
+    assert "FAIL" not in set(clf.cv_results_["state"])
+    np.testing.assert_allclose(clf.predict_proba(df.head(3)).sum(axis=1), 1.0)
+
+
+def test_duplicated_column_names_are_refused(rng, no_search):
+    df = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "a"])
+    y = np.r_[np.zeros(50, dtype=int), np.ones(10, dtype=int)]
+    with pytest.raises(
+        ValueError, match=r"Column names \['a'\] appear more than once .*unique name"
+    ):
+        AutoBalancedClassifier(**FAST).fit(df, y)
+
+
+@pytest.mark.parametrize("container", ["array", "sparse", "frame"])
+def test_a_table_with_no_values_is_refused(container, no_search):
+    X = np.full((60, 2), np.nan)
+    X = {
+        "array": X,
+        "sparse": sparse.csr_matrix(X),
+        "frame": pd.DataFrame(X, columns=["a", "b"]),
+    }[container]
+    y = np.r_[np.zeros(50, dtype=int), np.ones(10, dtype=int)]
+    with pytest.raises(
+        ValueError, match=r"is missing in every row.*pass columns that hold values"
+    ):
+        AutoBalancedClassifier(**FAST).fit(X, y)
+
+
+def test_queued_trials_are_not_counted_as_causes(binary_data):
+    from autobalance import NoCompletedTrialsError
+
+    X, y = binary_data
+    # 3 trials run; the other starting points stay queued and never run.
+    clf = AutoBalancedClassifier(
+        [("a", _FailsOnNaN()), ("b", _FailsOnNaN())],
+        techniques=["balanced_class_weight"],
+        n_trials=3,
+        cv=3,
+        ensemble=False,
+    )
+    with pytest.raises(NoCompletedTrialsError) as info:
+        clf.fit(X, y)
+    message = str(info.value)
+    assert "out of 3 (3 x RuntimeError: boom: cannot fit)" in message
+    assert "waiting" not in message
