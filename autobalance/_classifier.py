@@ -26,7 +26,12 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._budget import Budget
 from ._catalogue import (
@@ -675,7 +680,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         if info is not None and info.categorical:
             # Mixed tables: column kinds were checked by describe_features; here
             # only the shape and the feature names are registered and checked.
-            kwargs.update(dtype=None, ensure_all_finite=False)
+            # Converting the table to one array would copy it, and fails for
+            # some mixes (a categorical column next to a bool one: "Cannot
+            # cast str dtype to float64").
+            kwargs = {"reset": reset, "skip_check_array": True}
+            if y is None:
+                return validate_data(self, X, **kwargs), None
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            return validate_data(self, X, y, **kwargs)
         try:
             if y is None:
                 return validate_data(self, X, **kwargs), None

@@ -517,3 +517,18 @@ def test_queued_trials_are_not_counted_as_causes(binary_data):
     message = str(info.value)
     assert "out of 3 (3 x RuntimeError: boom: cannot fit)" in message
     assert "waiting" not in message
+
+
+def test_categorical_next_to_bool_column(rng):
+    # Input validation turned the table into one array, which failed for a
+    # categorical column next to a bool one ("Cannot cast str dtype to float64").
+    n = 120
+    y = np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
+    colour = rng.choice(["red", "blue"], n).astype(object)
+    colour[::5] = None
+    df = pd.DataFrame({"colour": pd.Categorical(colour), "flag": rng.random(n) < 0.5})
+    clf = AutoBalancedClassifier(**FAST).fit(df, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["colour", "flag"])
+    np.testing.assert_allclose(clf.predict_proba(df.head(3)).sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="flag"):
+        clf.predict(df.drop(columns="flag"))
