@@ -26,7 +26,12 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from . import _budget
 from ._budget import Budget
@@ -46,6 +51,13 @@ from ._ensemble import (
     ensemble_predictions,
 )
 from ._footprint import data_nbytes, release_freed_memory
+from ._inputs import (
+    check_model_input,
+    describe_columns,
+    missing_columns,
+    probe_rows,
+    sample,
+)
 from ._objective import (
     ATTR_ALGORITHM,
     ATTR_DUPLICATE,
@@ -569,11 +581,85 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
     # -- validation ------------------------------------------------------------
     def _allow_nan(self, algorithms=None):
+        """Whether every model takes missing values, as far as their tags
+        tell before any data is seen (``fit`` checks what imputing
+        pipelines do, see :meth:`_check_model_inputs`)."""
         # The default portfolio imputes in its shared ``prepare`` step.
         if self.estimator is None:
             return True
         algorithms = algorithms or self._resolve_algorithms()
         return all(a.allows_nan() for a in algorithms)
+
+    def _check_model_inputs(self, algorithms, X, y, info, classes):
+        """Refuse, before the search, models that cannot be trained on ``X``.
+
+        Clones of each user model's steps are fitted on a sample of the rows
+        (those with a missing value, and some of each class): a model passes
+        when its steps before the final one remove the missing values or its
+        final model takes them, and, for tables with non-numeric columns,
+        when it can be fitted on them. Returns, for each model, whether the
+        rows its sampler would see hold missing values (empty when ``X`` has
+        none, or for the default portfolio, which imputes first).
+        """
+        if self.estimator is None or not (info.has_nan or info.categorical):
+            return {}
+        X_probe, y_probe = sample(X, y, probe_rows(X, y, classes))
+        seen, problems = {}, []
+        for algorithm in algorithms:
+            result = check_model_input(
+                algorithm.estimator,
+                X_probe,
+                y_probe,
+                fit_model=bool(info.categorical),
+            )
+            seen[algorithm.name] = result.sampler_sees_missing
+            if result.problem:
+                problems.append(f"{algorithm.name!r}: {result.problem}")
+        if problems:
+            fixes = []
+            if info.has_nan:
+                fixes.append(
+                    f"X has missing values (NaN) in columns "
+                    f"{describe_columns(missing_columns(X))}: impute them in the "
+                    "model's pipeline, e.g. make_pipeline(SimpleImputer(), "
+                    "LogisticRegression()), or pass a model that takes them, "
+                    "e.g. HistGradientBoostingClassifier(), or estimator=None (the "
+                    "default portfolio imputes)."
+                )
+            if info.categorical:
+                fixes.append(
+                    f"Columns {describe_columns(info.categorical)} are not "
+                    "numeric: encode them in the model's pipeline, e.g. "
+                    "make_pipeline(make_column_transformer((OneHotEncoder("
+                    "handle_unknown='ignore'), columns), remainder='passthrough'), "
+                    "model), or pass estimator=None (the default portfolio encodes "
+                    "them)."
+                )
+            raise ValueError(
+                f"Not every model can be trained on X ({'; '.join(problems)}). "
+                + " ".join(fixes)
+            )
+        return seen if info.has_nan else {}
+
+    @staticmethod
+    def _keep_samplers_from_missing(algorithms, techniques, context, seen):
+        """Models whose sampler would see missing values (their steps do not
+        impute) are not paired with the techniques that cannot take them,
+        while models that impute first keep them."""
+        if context.has_nan or not any(seen.values()):
+            return algorithms
+        with_missing = dataclasses.replace(context, has_nan=True)
+        refused = tuple(
+            t.name
+            for t in techniques
+            if t.why_not(with_missing) and not t.why_not(context)
+        )
+        return [
+            dataclasses.replace(a, exclude_techniques=(*a.exclude_techniques, *refused))
+            if seen.get(a.name)
+            else a
+            for a in algorithms
+        ]
 
     def _allow_sparse(self, algorithms=None, info=None):
         # The default portfolio follows the data (sparse X: models and a
@@ -619,7 +705,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         if info is not None and info.categorical:
             # Mixed tables: column kinds were checked by describe_features; here
             # only the shape and the feature names are registered and checked.
-            kwargs.update(dtype=None, ensure_all_finite=False)
+            # Converting the table to one array would copy it, and fails for
+            # some mixes (a categorical column next to a bool one: "Cannot
+            # cast str dtype to float64").
+            kwargs = {"reset": reset, "skip_check_array": True}
+            if y is None:
+                return validate_data(self, X, **kwargs), None
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            return validate_data(self, X, y, **kwargs)
         try:
             if y is None:
                 return validate_data(self, X, **kwargs), None
@@ -627,10 +721,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         except ValueError as exc:
             msg = str(exc)
             if "NaN" in msg and not allow_nan:
+                # Only at predict: fit judges missing values by what the models
+                # do with them (_check_model_inputs).
                 raise ValueError(
-                    f"{msg} Not every candidate model handles missing values; impute "
-                    "them first (e.g. a Pipeline with SimpleImputer) or pass "
-                    "estimator=HistGradientBoostingClassifier()."
+                    f"{msg} The training data had no missing values, so fit did "
+                    "not check that the models handle them; fill them before "
+                    "predicting, or fit on data that holds them."
                 ) from exc
             raise
 
@@ -681,7 +777,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 )
         return splits
 
-    def _context(self, classes, counts, y, splits, X_checked, seed, info):
+    def _context(self, classes, counts, y, splits, X_checked, seed, info, missing_seen):
         min_train = np.array(
             [min(int(np.sum(y[train] == c)) for train, _ in splits) for c in classes]
         )
@@ -696,9 +792,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             max_train_minority_ratio=float(max(ratios)),
             n_samples=X_checked.shape[0],
             n_features=X_checked.shape[1],
-            # Missing values reach the samplers only without the default
-            # portfolio's imputing ``prepare`` step.
-            has_nan=info.has_nan and self.estimator is not None,
+            # What the samplers see: missing values reach them only when no
+            # model imputes before them (the default portfolio's ``prepare``
+            # step, a user pipeline's imputer); see _keep_samplers_from_missing
+            # for portfolios where only some models impute.
+            has_nan=bool(missing_seen) and all(missing_seen.values()),
             is_sparse=info.is_sparse,
             random_state=int(seed),
             categorical_positions=tuple(range(info.n_categorical))
@@ -788,7 +886,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 show_progress_bar=self.show_progress_bar,
                 budget=search.budget,
             )
-            check_completed(study)
+            check_completed(study, excluded=space.excluded)
             ensemble_trial = None
             if search.ensembling:
                 ensemble_trial = add_ensemble_trial(
@@ -875,12 +973,21 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         info = describe_features(X)
         algorithms = self._resolve_algorithms(info)
         techniques = self._resolve_techniques()
-        allow_nan = self._allow_nan(algorithms)
         self._check_sparse(X, algorithms)
-        X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=allow_nan, info=info)
+        # Missing values are judged by what the models do with them, below.
+        X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=True, info=info)
         self._feature_info = info
         classes, counts = self._check_target(y)
         check_threshold(self.threshold, classes)
+        missing_seen = self._check_model_inputs(
+            algorithms,
+            X if isinstance(X, pd.DataFrame) else X_checked,
+            y,
+            info,
+            classes,
+        )
+        # predict lets missing values through when fit saw the models take them.
+        self._accepts_nan = info.has_nan or self._allow_nan(algorithms)
 
         rng = check_random_state(self.random_state)
         study_seed, cv_seed, model_seed = (
@@ -901,7 +1008,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         # what is fitted on its out-of-fold predictions is moved back.
         prior = ClassPrior(classes, full_counts, counts)
         splits = self._make_splits(X_checked, y, counts, cv_seed)
-        context = self._context(classes, counts, y, splits, X_checked, model_seed, info)
+        context = self._context(
+            classes, counts, y, splits, X_checked, model_seed, info, missing_seen
+        )
+        algorithms = self._keep_samplers_from_missing(
+            algorithms, techniques, context, missing_seen
+        )
         if rows is not None:
             # Size limits of costly techniques apply to the refit, on every row.
             context = dataclasses.replace(context, refit_class_counts=full_counts)
@@ -1039,7 +1151,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 "This model was fitted on a DataFrame with categorical columns; pass "
                 f"a DataFrame with the columns {list(self.feature_names_in_)}."
             )
-        X_checked, _ = self._check_X(X, reset=False, info=info)
+        X_checked, _ = self._check_X(
+            X, reset=False, info=info, allow_nan=getattr(self, "_accepts_nan", None)
+        )
         if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
             return X
         return X_checked

@@ -89,7 +89,10 @@ class FeatureInfo:
     """Column kinds of the training data.
 
     ``categorical`` and ``numeric`` hold column names for DataFrames and
-    positions for arrays.
+    positions for arrays. With ``by_position``, the ``prepare`` step selects
+    the columns by their positions, ``categorical_at`` and ``numeric_at``: a
+    ``ColumnTransformer`` reads integer column names as positions, so a
+    DataFrame whose names are not all strings cannot be selected by name.
     """
 
     categorical: tuple = ()
@@ -99,6 +102,11 @@ class FeatureInfo:
     has_nan: bool = False
     native_categorical: tuple = ()  # positions among the categorical block
     n_rows: int = 0
+    # Positions of the categorical and numeric columns in X, used instead of
+    # the names when these are not all strings.
+    by_position: bool = False
+    categorical_at: tuple = ()
+    numeric_at: tuple = ()
 
     @property
     def n_categorical(self):
@@ -125,8 +133,12 @@ def describe_features(X):
     time spans) or infinite numeric values, naming the columns.
     """
     if sp.issparse(X):
-        data = X.tocsr().data if X.format != "csr" else X.data
-        has_nan = bool(data.dtype.kind == "f" and np.isnan(data).any())
+        X = X.tocsr()
+        nan = X.data.dtype.kind == "f" and np.isnan(X.data)
+        has_nan = bool(np.any(nan))
+        if has_nan and X.shape[0]:
+            per_column = np.bincount(X.indices[nan], minlength=X.shape[1])
+            _check_some_values(per_column == X.shape[0], range(X.shape[1]))
         return FeatureInfo(
             numeric=tuple(range(X.shape[1])),
             is_sparse=True,
@@ -146,8 +158,16 @@ def describe_features(X):
                 f"Columns {bad} hold dates or time spans; turn them into numbers "
                 "(e.g. day of week, days since an event) before fitting."
             )
-        categorical = tuple(c for c, t in X.dtypes.items() if _is_categorical_dtype(t))
-        numeric = tuple(c for c in X.columns if c not in set(categorical))
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(
+                f"Column names {duplicated} appear more than once in X; give every "
+                "column a unique name (e.g. X.columns = [...] or "
+                "X.loc[:, ~X.columns.duplicated()] to drop the repeats)."
+            )
+        kinds = [_is_categorical_dtype(t) for t in X.dtypes]
+        categorical = tuple(c for c, k in zip(X.columns, kinds, strict=True) if k)
+        numeric = tuple(c for c, k in zip(X.columns, kinds, strict=True) if not k)
         num = (
             X[list(numeric)].to_numpy(dtype=float, na_value=np.nan) if numeric else None
         )
@@ -161,14 +181,25 @@ def describe_features(X):
                 f"Input X contains infinity in columns {cols}; replace it with a "
                 "finite value or NaN."
             )
-        has_nan = bool(X.isna().to_numpy().any())
+        missing = X.isna().to_numpy()
+        _check_some_values(missing.all(axis=0), X.columns)
+        has_nan = bool(missing.any())
         native = tuple(
             i
             for i, c in enumerate(categorical)
             if X[c].nunique(dropna=True) <= MAX_NATIVE_CATEGORIES
         )
         return FeatureInfo(
-            categorical, numeric, True, False, has_nan, native, n_rows=len(X)
+            categorical,
+            numeric,
+            True,
+            False,
+            has_nan,
+            native,
+            n_rows=len(X),
+            by_position=not all(isinstance(c, str) for c in X.columns),
+            categorical_at=tuple(np.flatnonzero(kinds).tolist()),
+            numeric_at=tuple(np.flatnonzero(~np.asarray(kinds, dtype=bool)).tolist()),
         )
     arr = np.asarray(X)
     if arr.ndim != 2:
@@ -185,9 +216,21 @@ def describe_features(X):
         except ValueError:
             raise ValueError(hint) from None
     has_nan = bool(arr.dtype.kind == "f" and np.isnan(arr).any())
+    if has_nan:
+        _check_some_values(np.isnan(arr).all(axis=0), range(arr.shape[1]))
     return FeatureInfo(
         numeric=tuple(range(arr.shape[1])), has_nan=has_nan, n_rows=arr.shape[0]
     )
+
+
+def _check_some_values(empty, columns):
+    """Refuse a table whose every column is missing in every row
+    (``empty``: one flag per column)."""
+    if len(empty) and np.all(empty):
+        raise ValueError(
+            f"Every column of X ({list(columns)[:10]}) is missing in every row, "
+            "so there is nothing to learn from; pass columns that hold values."
+        )
 
 
 def _as_str(X):
@@ -365,14 +408,15 @@ def make_prepare(info):
                         dtype=np.float64,
                     ),
                 ),
-                list(info.categorical),
+                list(info.categorical_at if info.by_position else info.categorical),
             )
         )
     if info.numeric:
         # The same numbers as SimpleImputer(strategy="median",
         # add_indicator=True) then StandardScaler(), at one copy of the block
         # instead of about four.
-        transformers.append(("numeric", NumericPrepare(), list(info.numeric)))
+        numeric = info.numeric_at if info.by_position else info.numeric
+        transformers.append(("numeric", NumericPrepare(), list(numeric)))
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
 
 

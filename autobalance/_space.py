@@ -69,7 +69,9 @@ class SearchContext:
     n_samples, n_features : int
         Shape of the rows the search cross-validates on.
     has_nan : bool
-        Whether ``X`` holds missing values.
+        Whether the rows the samplers see hold missing values: ``X`` has some
+        and no model removes them before its sampler (the default portfolio's
+        ``prepare`` step and a user pipeline's imputer do).
     is_sparse : bool
         Whether ``X`` is a sparse matrix.
     random_state : int
@@ -503,7 +505,14 @@ class Algorithm:
         return has_fit_parameter(self.final_estimator, "sample_weight")
 
     def allows_nan(self):
-        return bool(self.estimator.__sklearn_tags__().input_tags.allow_nan)
+        """Whether the model takes missing values as its tags tell: its own
+        tag or, for a ``Pipeline`` (always tagged ``allow_nan=False`` by
+        scikit-learn), its final model's. ``fit`` also checks on the data
+        whether a pipeline's steps remove them."""
+        return bool(
+            self.estimator.__sklearn_tags__().input_tags.allow_nan
+            or self.final_estimator.__sklearn_tags__().input_tags.allow_nan
+        )
 
     def allows_sparse(self):
         return bool(self.estimator.__sklearn_tags__().input_tags.sparse)
@@ -594,6 +603,17 @@ class SearchSpace:
                 continue
             self.techniques[t.name] = t
             self.compatible[t.name] = algos
+        if not self.techniques:
+            raise ValueError(
+                "No technique applies to this data, so there is nothing to "
+                f"search: {self._left_out()}. Pass models that accept the data "
+                "(e.g. impute missing values in a Pipeline with SimpleImputer, or "
+                "use HistGradientBoostingClassifier), or techniques that apply "
+                "to it."
+            )
+
+    def _left_out(self):
+        return "; ".join(f"{name} ({reason})" for name, reason in self.excluded.items())
 
     # -- applicability -----------------------------------------------------
     def _compatible_algorithms(self, technique, ctx):
@@ -635,6 +655,11 @@ class SearchSpace:
     def suggest(self, trial):
         """Sample one :class:`Config` with ``trial`` (a Trial or FixedTrial)."""
         names = tuple(self.techniques)
+        if not names:  # a space emptied after it was built
+            raise ValueError(
+                f"The search space has no technique: {self._left_out()}. Pass "
+                "models that accept the data, or techniques that apply to it."
+            )
         name = (
             names[0]
             if len(names) == 1

@@ -359,18 +359,38 @@ def run_study(
     return study
 
 
-def check_completed(study):
+def check_completed(study, excluded=None):
+    """Raise :class:`NoCompletedTrialsError` when no trial of ``study``
+    completed, listing every cause: the distinct failure reasons with their
+    counts, and the techniques left out of the space (``excluded``: name ->
+    reason)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if complete:
         return
     reasons = {}
-    for t in study.trials:
-        reason = t.user_attrs.get("fail_reason") or t.state.name.lower()
+    # Trials still queued (enqueued starting points the budget did not reach)
+    # never ran: they are no cause.
+    finished = [t for t in study.trials if t.state.is_finished()]
+    for t in finished:
+        if t.state == TrialState.FAIL:
+            # A trial that failed before its setup was built records nothing.
+            reason = t.user_attrs.get("fail_reason") or "failed with no reason recorded"
+        else:
+            reason = t.state.name.lower()
         reasons[reason] = reasons.get(reason, 0) + 1
     summary = "; ".join(
         f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])
     )
+    left_out = ""
+    if excluded:
+        left_out = (
+            " Left out of the search: "
+            + "; ".join(f"{name} ({reason})" for name, reason in excluded.items())
+            + "."
+        )
     raise NoCompletedTrialsError(
-        f"No trial completed out of {len(study.trials)} ({summary or 'no trial ran'}). "
-        "Check that the model can be fitted on this data, or raise n_trials/timeout."
+        f"No trial completed out of {len(finished)} "
+        f"({summary or 'no trial ran'}).{left_out} Fix the cause above (check "
+        "that each model can be fitted on this data, e.g. by fitting it alone), "
+        "or raise n_trials/timeout if trials were pruned or stopped in time."
     )

@@ -13,7 +13,9 @@ __all__ = [
 class NoCompletedTrialsError(RuntimeError):
     """Raised by ``fit`` when every trial of the search failed or was pruned.
 
-    The message counts the trials by failure reason.
+    The message lists every cause: each distinct failure reason with the
+    number of trials it failed, and the techniques left out of the search with
+    their reasons.
 
     Examples
     --------

@@ -346,3 +346,235 @@ def test_one_hot_codes_match_one_hot_encoder_with_passthrough():
     np.testing.assert_allclose(out, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="5 features"):
         encoder.transform(X_new[:, :4])
+
+
+# -- missing values: judged by what the user's model does with them -------------
+FAST = {"n_trials": 4, "cv": 3, "random_state": 0, "ensemble": False}
+
+
+@pytest.fixture
+def no_search(monkeypatch):
+    import autobalance._classifier as classifier_module
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the search started before the input was checked")
+
+    monkeypatch.setattr(classifier_module, "Objective", forbidden)
+
+
+@pytest.fixture
+def holes(binary_data):
+    X, y = binary_data
+    X = X.copy()
+    X[::7, 2] = np.nan
+    X[::11, 4] = np.nan
+    return X, y
+
+
+def test_imputing_pipeline_takes_missing_values_and_keeps_samplers(holes):
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    X, y = holes
+    model = make_pipeline(SimpleImputer(), LogisticRegression())
+    clf = AutoBalancedClassifier(
+        model, techniques=["smote", "random_under_sampler"], **FAST
+    ).fit(X, y)
+    # The sampler goes after the imputer: it never sees a missing value.
+    assert not clf.search_space_.context.has_nan
+    assert clf.excluded_techniques_ == {}
+    assert clf.search_space_.compatible["smote"] == ["logistic_regression"]
+    assert (np.asarray(clf.cv_results_["state"]) == "COMPLETE").all()
+    new = X[:5].copy()
+    new[:, 0] = np.nan  # a column without gaps in training
+    np.testing.assert_allclose(clf.predict_proba(new).sum(axis=1), 1.0)
+
+
+def test_pipeline_that_leaves_missing_values_is_refused(holes, no_search):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = holes
+    model = make_pipeline(StandardScaler(), LogisticRegression())
+    with pytest.raises(
+        ValueError,
+        match=r"leave missing values, which LogisticRegression does not accept\)\. "
+        r"X has missing values \(NaN\) in columns \[2, 4\]: impute them .*"
+        r"SimpleImputer",
+    ):
+        AutoBalancedClassifier(model, **FAST).fit(X, y)
+    frame = pd.DataFrame(X, columns=["a", "b", "income", "d", "age", "f"])
+    with pytest.raises(ValueError, match=r"columns \['income', 'age'\]: impute"):
+        AutoBalancedClassifier(model, **FAST).fit(frame, y)
+
+
+def test_model_taking_missing_values_keeps_needing_finite_samplers_out(holes):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = holes
+    # StandardScaler passes NaN on; the final model takes it. A Pipeline's own
+    # allow_nan tag is False, which once emptied the space.
+    model = make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=10))
+    clf = AutoBalancedClassifier(model, techniques=["smote"], **FAST).fit(X, y)
+    assert clf.search_space_.context.has_nan
+    assert clf.excluded_techniques_ == {"smote": "cannot handle missing values"}
+    assert set(clf.cv_results_["technique"]) == {"none"}
+
+
+def test_only_the_models_that_see_missing_values_lose_samplers(holes):
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    X, y = holes
+    clf = AutoBalancedClassifier(
+        [
+            ("lr", make_pipeline(SimpleImputer(), LogisticRegression())),
+            ("hgb", HistGradientBoostingClassifier(max_iter=10)),
+        ],
+        techniques=["smote", "balanced_class_weight"],
+        **FAST,
+    ).fit(X, y)
+    space = clf.search_space_
+    assert not space.context.has_nan
+    assert space.compatible["smote"] == ["lr"]
+    assert space.compatible["balanced_class_weight"] == ["lr", "hgb"]
+    assert "smote" in space.algorithms["hgb"].exclude_techniques
+    assert "FAIL" not in set(clf.cv_results_["state"])
+
+
+def test_text_column_with_none_and_a_plain_model_is_refused(no_search):
+    # Every technique used to be left out, then every trial failed as
+    # "4 x fail" with no cause.
+    X, y = make_classification(n_samples=120, weights=[0.8], random_state=0)
+    df = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    df["o"] = pd.Series(np.resize(["u", "v", None], len(df)), dtype=object)
+    with pytest.raises(
+        ValueError,
+        match=r"'logistic_regression': LogisticRegression does not accept missing "
+        r"values\)\. X has missing values \(NaN\) in columns \['o'\].*"
+        r"Columns \['o'\] are not numeric: encode them .*OneHotEncoder",
+    ):
+        AutoBalancedClassifier(LogisticRegression(), **FAST).fit(df, y)
+    with pytest.raises(
+        ValueError,
+        match=r"LogisticRegression raised ValueError: could not convert string to "
+        r"float: 'u'\)\. Columns \['o'\] are not numeric",
+    ):
+        AutoBalancedClassifier(LogisticRegression(), **FAST).fit(df.fillna("w"), y)
+
+
+def test_empty_space_is_refused_with_each_reason():
+    from autobalance import Algorithm, SearchContext, SearchSpace, get_technique
+
+    ctx = SearchContext(
+        classes=np.array([0, 1]),
+        class_counts=np.array([90, 10]),
+        min_train_counts=np.array([60, 6]),
+        max_train_minority_ratio=0.12,
+        n_samples=100,
+        n_features=5,
+        has_nan=True,
+    )
+    techniques = [get_technique(n) for n in ("none", "smote")]
+    with pytest.raises(
+        ValueError,
+        match=r"No technique applies to this data.*none \(no model of the portfolio "
+        r"accepts this data\); smote \(cannot handle missing values\)\. Pass models "
+        r"that accept the data",
+    ):
+        SearchSpace(techniques, [Algorithm("lr", LogisticRegression())], ctx)
+
+
+class _FailsOnNaN(HistGradientBoostingClassifier):
+    def fit(self, X, y, sample_weight=None):
+        raise RuntimeError("boom: cannot fit")
+
+
+def test_failed_search_lists_failures_and_left_out_techniques(holes):
+    from autobalance import NoCompletedTrialsError
+
+    X, y = holes
+    clf = AutoBalancedClassifier(
+        _FailsOnNaN(), techniques=["smote", "balanced_class_weight"], **FAST
+    )
+    with pytest.raises(
+        NoCompletedTrialsError,
+        match=r"\(4 x RuntimeError: boom: cannot fit\)\. Left out of the search: "
+        r"smote \(cannot handle missing values\)\. Fix the cause",
+    ):
+        clf.fit(X, y)
+
+
+# -- found by the property-based suite (tests/test_properties.py) ---------------
+def _categories(rng, n):
+    return pd.Categorical(rng.choice(["a", "b", "c"], n))
+
+
+def test_integer_column_names_select_the_right_columns(rng):
+    # A ColumnTransformer reads integer names as positions: columns named
+    # [2, 1] were taken for positions 2 and 1, and every trial failed.
+    n = 150
+    y = np.r_[np.zeros(120, dtype=int), np.ones(30, dtype=int)]
+    df = pd.DataFrame({2: _categories(rng, n), 1: rng.normal(size=n) + y})
+    clf = AutoBalancedClassifier(**FAST).fit(df, y)
+    assert "FAIL" not in set(clf.cv_results_["state"])
+    np.testing.assert_allclose(clf.predict_proba(df.head(3)).sum(axis=1), 1.0)
+
+
+def test_duplicated_column_names_are_refused(rng, no_search):
+    df = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "a"])
+    y = np.r_[np.zeros(50, dtype=int), np.ones(10, dtype=int)]
+    with pytest.raises(
+        ValueError, match=r"Column names \['a'\] appear more than once .*unique name"
+    ):
+        AutoBalancedClassifier(**FAST).fit(df, y)
+
+
+@pytest.mark.parametrize("container", ["array", "sparse", "frame"])
+def test_a_table_with_no_values_is_refused(container, no_search):
+    X = np.full((60, 2), np.nan)
+    X = {
+        "array": X,
+        "sparse": sparse.csr_matrix(X),
+        "frame": pd.DataFrame(X, columns=["a", "b"]),
+    }[container]
+    y = np.r_[np.zeros(50, dtype=int), np.ones(10, dtype=int)]
+    with pytest.raises(
+        ValueError, match=r"is missing in every row.*pass columns that hold values"
+    ):
+        AutoBalancedClassifier(**FAST).fit(X, y)
+
+
+def test_queued_trials_are_not_counted_as_causes(binary_data):
+    from autobalance import NoCompletedTrialsError
+
+    X, y = binary_data
+    # 3 trials run; the other starting points stay queued and never run.
+    clf = AutoBalancedClassifier(
+        [("a", _FailsOnNaN()), ("b", _FailsOnNaN())],
+        techniques=["balanced_class_weight"],
+        n_trials=3,
+        cv=3,
+        ensemble=False,
+    )
+    with pytest.raises(NoCompletedTrialsError) as info:
+        clf.fit(X, y)
+    message = str(info.value)
+    assert "out of 3 (3 x RuntimeError: boom: cannot fit)" in message
+    assert "waiting" not in message
+
+
+def test_categorical_next_to_bool_column(rng):
+    # Input validation turned the table into one array, which failed for a
+    # categorical column next to a bool one ("Cannot cast str dtype to float64").
+    n = 120
+    y = np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
+    colour = rng.choice(["red", "blue"], n).astype(object)
+    colour[::5] = None
+    df = pd.DataFrame({"colour": pd.Categorical(colour), "flag": rng.random(n) < 0.5})
+    clf = AutoBalancedClassifier(**FAST).fit(df, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["colour", "flag"])
+    np.testing.assert_allclose(clf.predict_proba(df.head(3)).sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="flag"):
+        clf.predict(df.drop(columns="flag"))
