@@ -302,37 +302,17 @@ def _mixed_frame(n=150, seed=0, missing=True):
     return frame
 
 
-MISSING_WITH_ESTIMATOR = pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 item 4: --estimator on a table with missing values runs no "
-    "trial (the portfolio's imputation is not counted); remove this mark with "
-    "that fix",
-)
-
-
 @pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize(
-    "estimator, missing, fmt",
-    [
-        (None, True, "csv"),
-        (None, True, "parquet"),
-        *[
-            (name, False, fmt)
-            for name in ("logistic_regression", "extra_trees", "hist_gradient_boosting")
-            for fmt in ("csv", "parquet")
-        ],
-        *[
-            pytest.param(name, True, "parquet", marks=MISSING_WITH_ESTIMATOR)
-            for name in ("logistic_regression", "extra_trees", "hist_gradient_boosting")
-        ],
-    ],
+    "estimator",
+    [None, "logistic_regression", "extra_trees", "hist_gradient_boosting"],
 )
-def test_round_trip_on_a_mixed_table(tmp_path, monkeypatch, capsys, estimator,
-                                     missing, fmt):  # fmt: skip
+def test_round_trip_on_a_mixed_table(tmp_path, monkeypatch, capsys, estimator, fmt):
     """fit -> predict -> evaluate -> report on an ordinary table, no --trust
     (bug 1: HGB with a text column saved a file predict refused)."""
     monkeypatch.chdir(tmp_path)
-    frame = _mixed_frame(missing=missing)
+    frame = _mixed_frame(missing=True)
     data, new = f"data.{fmt}", f"new.{fmt}"
     if fmt == "csv":
         frame.to_csv(data, index=False)
