@@ -535,6 +535,31 @@ def _weights(folds):
     )
 
 
+def _row_log_loss(folds, probas, classes):
+    """Each out-of-fold row's log loss under ``probas``."""
+    out = []
+    for fold, p in zip(folds, probas, strict=True):
+        p = np.clip(p, _EPS, 1.0)
+        column = np.searchsorted(classes, fold.y)
+        out.append(-np.log(p[np.arange(len(fold.y)), column] / p.sum(axis=1)))
+    return np.concatenate(out)
+
+
+def _clearly_lower_loss(folds, probas, reference, classes, z=2.0):
+    """Whether ``probas`` have a lower mean (weighted) log loss than
+    ``reference`` by more than ``z`` standard errors of the paired row
+    differences."""
+    diff = _row_log_loss(folds, reference, classes) - _row_log_loss(
+        folds, probas, classes
+    )
+    w = _weights(folds)
+    w = np.ones(len(diff)) if w is None else w
+    mean = np.average(diff, weights=w)
+    n_eff = w.sum() ** 2 / np.sum(w**2)
+    se = np.sqrt(np.average((diff - mean) ** 2, weights=w) / max(n_eff - 1, 1))
+    return bool(mean > z * se)
+
+
 def _recalibrations(methods, folds, classes):
     """``{method: (out-of-fold log loss, cross-fitted probabilities)}``."""
     scored = {}
@@ -711,10 +736,12 @@ def fit_calibration(
             info["candidates"] = {"prior_shift": shift_loss} | {
                 n: v[0] for n, v in scored.items()
             }
-            if scored[best][0] < shift_loss:
+            # The prior shift fits nothing, so it stays unless a recalibration
+            # is clearly better row by row, not by the noise of a few rows.
+            if _clearly_lower_loss(folds, scored[best][1], shifted, classes):
                 chosen = best
                 reason = (
-                    f"{reason}, but a {best} recalibration has the lower "
+                    f"{reason}, but a {best} recalibration has a clearly lower "
                     f"out-of-fold log loss ({scored[best][0]:.4g} against "
                     f"{shift_loss:.4g}): the model does not learn the "
                     "reweighted prior exactly"

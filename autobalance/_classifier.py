@@ -311,7 +311,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         prior-shift correction for random over/under-sampling and class weights
         (the odds are divided by the known change of class ratio, read from
         the fitted sampler's counts and the weights) unless a cross-validated
-        recalibration has the lower out-of-fold log loss (a model that does
+        recalibration has a clearly lower out-of-fold log loss (a model that does
         not learn the reweighted prior exactly, e.g. fully grown trees with
         class weights); a cross-validated sigmoid or isotonic recalibration
         (whichever has the lower out-of-fold log loss) for SMOTE-family,
