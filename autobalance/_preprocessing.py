@@ -329,8 +329,12 @@ class NumericPrepare(TransformerMixin, BaseEstimator):
         missing = np.zeros(n_cols, dtype=bool)
         for j in range(n_cols):
             column = X[:, j]
-            missing[j] = np.isnan(column).any()
-            statistics[j] = np.nanmedian(column) if missing[j] else np.median(column)
+            nan = np.isnan(column)
+            missing[j] = nan.any()
+            # A column with no value on these rows (e.g. a training fold) is
+            # filled with 0, as SimpleImputer(keep_empty_features=True) does;
+            # its indicator column still says every value was missing.
+            statistics[j] = np.median(column[~nan]) if not nan.all() else 0.0
         self.statistics_ = statistics
         self.indicator_features_ = np.flatnonzero(missing)
         out = self._impute(X)

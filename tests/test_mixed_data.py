@@ -578,3 +578,21 @@ def test_categorical_next_to_bool_column(rng):
     np.testing.assert_allclose(clf.predict_proba(df.head(3)).sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="flag"):
         clf.predict(df.drop(columns="flag"))
+
+
+def test_numeric_prepare_fills_a_column_with_no_value():
+    import warnings
+
+    from autobalance._preprocessing import NumericPrepare
+
+    # A column missing on every row of a training fold: its median is
+    # undefined (numpy warned "All-NaN slice") and the NaN it left reached
+    # the model, failing the trial.
+    X = np.c_[np.full(10, np.nan), np.arange(10.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare = NumericPrepare().fit(X)
+        out = prepare.transform(np.array([[np.nan, 3.0], [5.0, 4.0]]))
+    assert not np.isnan(out).any()
+    assert prepare.statistics_[0] == 0.0
+    assert list(prepare.indicator_features_) == [0]
