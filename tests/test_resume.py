@@ -189,7 +189,11 @@ def test_killed_fit_resumes_to_the_same_search(tmp_path):
     ((clf, _, X_seen, _),) = reported
     assert clf.best_params_ == model.best_params_
     assert len(clf.cv_results_["params"]) == N_KILL
-    np.testing.assert_array_equal(X_seen, frame)
+    # The data as the command read it back: pandas < 3 parses CSV floats to
+    # within one ulp, not to the values written.
+    np.testing.assert_array_equal(
+        X_seen, pd.read_csv(tmp_path / "data.csv").drop(columns="Class")
+    )
     assert len(clf.study_.trials) == N_KILL + 1  # no trial was added
 
 
