@@ -331,10 +331,10 @@ class NumericPrepare(TransformerMixin, BaseEstimator):
             column = X[:, j]
             nan = np.isnan(column)
             missing[j] = nan.any()
-            # A column with no value on these rows (e.g. a training fold) is
-            # filled with 0, as SimpleImputer(keep_empty_features=True) does;
-            # its indicator column still says every value was missing.
-            statistics[j] = np.median(column[~nan]) if not nan.all() else 0.0
+            # A column with no value on these rows (e.g. a training fold) has
+            # no median: NaN marks it to be dropped, as SimpleImputer drops
+            # it, while its indicator stays (np.nanmedian would warn).
+            statistics[j] = np.median(column[~nan]) if not nan.all() else np.nan
         self.statistics_ = statistics
         self.indicator_features_ = np.flatnonzero(missing)
         out = self._impute(X)
