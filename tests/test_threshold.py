@@ -8,7 +8,7 @@ from sklearn.metrics import confusion_matrix, make_scorer
 from sklearn.model_selection import TunedThresholdClassifierCV
 
 from autobalance import AutoBalancedClassifier
-from autobalance._threshold import check_threshold
+from autobalance._threshold import check_threshold, tune_threshold
 
 
 def _search(estimator=None, **kwargs):
@@ -156,3 +156,35 @@ def test_cost_matrix_follows_the_order_of_classes():
     matrix = check_threshold([[0, 10], [1, 0]], classes, pos_label="a_rare")
     as_dict = check_threshold({"fp": 1, "fn": 10}, classes, pos_label="a_rare")
     np.testing.assert_array_equal(matrix.costs, as_dict.costs)
+
+
+def test_recall_target_is_met_by_the_highest_threshold_that_reaches_it():
+    # Positives' scores crowd in a narrow band while the scores span [0, 1]:
+    # a 100-point grid over the whole range put the threshold two steps of
+    # 0.01 below the one needed, at a recall of 1.0 for a target of 0.8.
+    rng = np.random.default_rng(0)
+    y_splits, s_splits = [], []
+    for _ in range(3):
+        y = np.r_[np.zeros(300, dtype=int), np.ones(50, dtype=int)]
+        s = np.r_[rng.random(300), 0.5 + 0.02 * rng.random(50)]
+        y_splits.append(y)
+        s_splits.append(s)
+    objective = check_threshold({"recall": 0.8}, np.array([0, 1]))
+    t, info = tune_threshold(y_splits, s_splits, objective, 1)
+    fold_recall = [
+        np.mean(s[y == 1] >= t) for y, s in zip(y_splits, s_splits, strict=True)
+    ]
+    assert np.mean(fold_recall) >= 0.8
+    assert info["recall"] == pytest.approx(0.8, abs=1 / 50)
+    # Any higher positive score misses the target.
+    higher = np.unique(
+        np.concatenate([s[y == 1] for y, s in zip(y_splits, s_splits, strict=True)])
+    )
+    higher = higher[higher > t]
+    mean_at = np.mean(
+        [
+            np.mean(s[y == 1] >= higher[0])
+            for y, s in zip(y_splits, s_splits, strict=True)
+        ]
+    )
+    assert mean_at < 0.8
