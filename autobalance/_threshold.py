@@ -5,7 +5,8 @@ The threshold search follows scikit-learn's
 objective is computed at 100 thresholds evenly spaced between the lowest and
 highest out-of-fold score, the fold curves are interpolated onto 100 thresholds
 spanning all folds and averaged, and the best mean wins. With the same folds,
-model and objective both give the same threshold.
+model and objective both give the same threshold. A target recall is
+searched exactly instead, over every positive's out-of-fold score.
 
 :class:`DecisionRule` bundles the probability correction of
 :mod:`autobalance._calibration` with that threshold; ``AutoBalancedClassifier``
