@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import optuna
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed
 from sklearn.base import clone
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
@@ -234,7 +234,7 @@ class Objective:
     def _batch_size(self):
         n_jobs = self.n_jobs or 1
         if n_jobs < 0:
-            n_jobs = max(1, (optuna_cpu_count() + 1 + n_jobs))
+            n_jobs = max(1, (cpu_count() + 1 + n_jobs))
         return max(1, n_jobs)
 
     def _find_duplicate(self, trial, config):
@@ -377,9 +377,3 @@ class Objective:
 
 def _clean(params):
     return {k: _jsonable(v) for k, v in params.items()}
-
-
-def optuna_cpu_count():
-    from joblib import cpu_count
-
-    return cpu_count()

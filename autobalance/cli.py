@@ -208,11 +208,8 @@ def search_config(args, data):
 def _portfolio(X):
     """The default portfolio, prepared for the columns of ``X``."""
     from . import default_algorithms
+    from ._preprocessing import describe_features
 
-    try:
-        from ._preprocessing import describe_features
-    except ImportError:  # pragma: no cover - portfolios without preparation
-        return default_algorithms()
     return default_algorithms(describe_features(X))
 
 
