@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ._objective import ATTR_FIT_TIMES, ATTR_MODEL_BYTES, ATTR_PARAMS
+from ._attrs import ATTR_FIT_TIMES, ATTR_MODEL_BYTES, ATTR_PARAMS
 from ._space import Config
 
 __all__ = ["Budget"]

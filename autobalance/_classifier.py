@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _budget
+from ._attrs import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_MEMBERS, ATTR_TECHNIQUE
 from ._budget import Budget
 from ._catalogue import (
     _DENSE_REQUIREMENTS,
@@ -44,7 +45,6 @@ from ._catalogue import (
     get_technique,
 )
 from ._ensemble import (
-    ATTR_MEMBERS,
     ENSEMBLE,
     SoftVotingEnsemble,
     add_ensemble_trial,
@@ -58,14 +58,7 @@ from ._inputs import (
     probe_rows,
     sample,
 )
-from ._objective import (
-    ATTR_ALGORITHM,
-    ATTR_DUPLICATE,
-    ATTR_TECHNIQUE,
-    Objective,
-    decision_ovr,
-    ovr_roc_auc,
-)
+from ._objective import Objective, decision_ovr, ovr_roc_auc
 from ._persist import library_versions
 from ._preprocessing import describe_features
 from ._prior import ClassPrior

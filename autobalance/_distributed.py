@@ -41,16 +41,13 @@ import optuna
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
+from ._attrs import ATTR_BUDGET_REFUSED, BEAT_ATTR, BUDGET_ATTR, OWNER_ATTR, SLOT_ATTR
 from ._footprint import release_freed_memory
-from ._objective import ATTR_BUDGET_REFUSED, TrialFailure
+from ._objective import TrialFailure
 from .exceptions import StorageError
 
 __all__ = ["make_storage", "run_worker"]
 
-SLOT_ATTR = "autobalance:slot"
-OWNER_ATTR = "autobalance:worker"
-BEAT_ATTR = "autobalance:heartbeat"
-BUDGET_ATTR = "autobalance_n_trials"
 FIXED_PARAMS = "fixed_params"  # Optuna's key for enqueued parameters
 RETRY_HISTORY = "retry_history"  # written by RetryHeartbeatStaleTrialCallback
 MAX_RETRY = 3

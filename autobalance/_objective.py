@@ -19,26 +19,24 @@ from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import _safe_indexing
 
+from ._attrs import (
+    ATTR_ALGORITHM,
+    ATTR_BUDGET_REFUSED,
+    ATTR_DUPLICATE,
+    ATTR_FAIL,
+    ATTR_FAMILY,
+    ATTR_FIT_TIMES,
+    ATTR_MODEL_BYTES,
+    ATTR_PARAMS,
+    ATTR_RECALLS,
+    ATTR_SCORE_TIMES,
+    ATTR_SCORES,
+    ATTR_TECHNIQUE,
+)
 from ._calibration import fold_prediction, raw_response
 from ._footprint import model_nbytes
 
 __all__ = ["Objective", "TrialFailure"]
-
-# user_attrs written on every trial; _results.py reads them back.
-ATTR_TECHNIQUE = "technique"
-ATTR_FAMILY = "family"
-ATTR_ALGORITHM = "algorithm"
-ATTR_PARAMS = "params"
-ATTR_SCORES = "split_scores"
-ATTR_FIT_TIMES = "fit_times"
-ATTR_SCORE_TIMES = "score_times"
-ATTR_FAIL = "fail_reason"
-ATTR_DUPLICATE = "duplicate_of"
-ATTR_RECALLS = "split_recalls"
-ATTR_MODEL_BYTES = "model_bytes"
-# True on a trial the time budget refused before its first fold: it ran
-# nothing, so a stored study does not count it and a resumed one runs its slot.
-ATTR_BUDGET_REFUSED = "budget_refused"
 
 
 class TrialFailure(Exception):

@@ -1,0 +1,76 @@
+"""The keys autobalance writes on Optuna trials and studies, in one place.
+
+Trial user attributes are read back by ``cv_results_``, the ensemble, the
+budget, reports and resumed studies; the system attributes and study
+attributes tie a stored study's trials to their slots and the study to its
+data and settings. Nothing else in the package spells these keys out.
+
+This module imports nothing: every floor of the package may use it.
+"""
+
+__all__ = [
+    "ATTR_ALGORITHM",
+    "ATTR_BUDGET_REFUSED",
+    "ATTR_DUPLICATE",
+    "ATTR_FAIL",
+    "ATTR_FAMILY",
+    "ATTR_FIT_TIMES",
+    "ATTR_MEMBERS",
+    "ATTR_MODEL_BYTES",
+    "ATTR_PARAMS",
+    "ATTR_RECALLS",
+    "ATTR_SCORES",
+    "ATTR_SCORE_TIMES",
+    "ATTR_TECHNIQUE",
+    "BEAT_ATTR",
+    "BUDGET_ATTR",
+    "CONFIG_ATTR",
+    "FINGERPRINT_ATTR",
+    "OWNER_ATTR",
+    "SLOT_ATTR",
+]
+
+# Trial user attributes (written by the objective and the ensemble).
+#: the technique's name
+ATTR_TECHNIQUE = "technique"
+#: the technique's family
+ATTR_FAMILY = "family"
+#: the model's name (None for model-replacing techniques)
+ATTR_ALGORITHM = "algorithm"
+#: the technique's parameters, JSON-able
+ATTR_PARAMS = "params"
+#: the score of each fold run
+ATTR_SCORES = "split_scores"
+#: seconds to fit each fold
+ATTR_FIT_TIMES = "fit_times"
+#: seconds to score each fold
+ATTR_SCORE_TIMES = "score_times"
+#: why the trial failed or stopped
+ATTR_FAIL = "fail_reason"
+#: the earlier trial whose scores a repeated setup reused
+ATTR_DUPLICATE = "duplicate_of"
+#: per-class recall of each fold (multi-class)
+ATTR_RECALLS = "split_recalls"
+#: size of each fold's fitted model
+ATTR_MODEL_BYTES = "model_bytes"
+#: True when the time budget refused the trial before its first fold: it ran
+#: nothing, so a stored study does not count it and a resumed one runs its slot
+ATTR_BUDGET_REFUSED = "budget_refused"
+#: the trials an ensemble averages
+ATTR_MEMBERS = "member_trials"
+
+# Trial system attributes of a stored study (autobalance's own).
+#: (system) the slot of a stored study's trial
+SLOT_ATTR = "autobalance:slot"
+#: (system) the worker running it
+OWNER_ATTR = "autobalance:worker"
+#: (system) its last heartbeat
+BEAT_ATTR = "autobalance:heartbeat"
+
+# Study user attributes.
+#: (study) the number of trials a stored study should reach
+BUDGET_ATTR = "autobalance_n_trials"
+#: (study) the fingerprint of the data and settings
+FINGERPRINT_ATTR = "autobalance_fingerprint"
+#: (study) what a CLI worker needs, recorded by `fit`
+CONFIG_ATTR = "autobalance_cli"
