@@ -9,17 +9,13 @@ The estimator is thin, as scikit-learn's ``BaseSearchCV``: validate and plan
 from __future__ import annotations
 
 import time
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
-from sklearn.metrics import get_scorer_names
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._ensemble import ENSEMBLE, SoftVotingEnsemble
 from ._footprint import release_freed_memory
 from ._leaderboard import search_leaderboard
 from ._objective import decision_ovr, ovr_roc_auc
@@ -31,11 +27,12 @@ from ._plan import (  # noqa: F401  (their import path before issue 16)
 )
 from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it here)
     _SamplerBuilder,
+    estimator_has,
+    has_proba,
     resolve_algorithms,
 )
 from ._results import trial_params, trials_to_cv_results
-from ._selection import choose_trial, search_predictions
-from ._space import Config
+from ._selection import choose_trial, estimator_from_params, search_predictions
 from ._study import (
     check_completed,
     open_study,
@@ -44,7 +41,7 @@ from ._study import (
     search_trials,
 )
 from ._threshold import fit_decision_rule
-from ._validation import allow_nan, allow_sparse, check_X
+from ._validation import PARAMETER_CONSTRAINTS, allow_nan, allow_sparse, check_X
 
 __all__ = ["AutoBalancedClassifier"]
 
@@ -52,33 +49,6 @@ __all__ = ["AutoBalancedClassifier"]
 #: Attributes set by ``fit`` that do not end with ``_`` (removed with the
 #: public ones when a fit starts or fails).
 _PRIVATE_FIT_ATTRS = ("_feature_info", "_accepts_nan")
-
-
-def _estimator_has(attr):
-    """Methods exist when the refitted model (or, before fit, every candidate
-    model) has them, like scikit-learn's search estimators."""
-
-    def check(self):
-        if hasattr(self, "best_estimator_"):
-            return hasattr(self.best_estimator_, attr)
-        return all(
-            hasattr(a.estimator, attr) for a in resolve_algorithms(self.estimator)
-        )
-
-    return check
-
-
-def _has_proba(self):
-    """Probabilities exist when the model gives them or, with calibration on,
-    when its scores can be recalibrated."""
-    if hasattr(self, "decision_rule_"):
-        return self.decision_rule_.has_proba(self.best_estimator_)
-    if _estimator_has("predict_proba")(self):
-        return True
-    return self.calibration not in (None, "off") and all(
-        hasattr(a.estimator, "decision_function")
-        for a in resolve_algorithms(self.estimator)
-    )
 
 
 class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -300,40 +270,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     (2, 2)
     """
 
-    _parameter_constraints = {
-        "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
-        "techniques": [list, tuple, None],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "cv": ["cv_object"],
-        "n_trials": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "max_search_samples": [
-            Interval(Integral, 100, None, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "pruning": ["boolean"],
-        "n_jobs": [Integral, None],
-        "storage": [str, HasMethods(["create_new_study"]), None],
-        "study_name": [str, None],
-        "random_state": ["random_state"],
-        "show_progress_bar": ["boolean"],
-        "ensemble": ["boolean"],
-        "calibration": [
-            StrOptions({"auto", "prior_shift", "sigmoid", "isotonic", "off"}),
-            None,
-        ],
-        "threshold": [
-            StrOptions({"f1", "balanced_accuracy", "youden"}),
-            dict,
-            "array-like",
-            None,
-        ],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -495,21 +432,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.threshold_info_ = self.decision_rule_.threshold_info
 
     def _estimator_from_params(self, params):
-        """An unfitted estimator for one entry of ``cv_results_["params"]``.
-
-        Used by the refit, nested evaluation and reports to rebuild any setup of
-        the search exactly as a trial built it.
-        """
-        params = dict(params)
-        if params["technique"] == ENSEMBLE:
-            return SoftVotingEnsemble(
-                [
-                    (f"member{i}", self._estimator_from_params(member))
-                    for i, member in enumerate(params["members"])
-                ]
-            )
-        config = Config(params.pop("technique"), params.pop("algorithm"), params)
-        return self.search_space_.build(config)
+        """An unfitted estimator for one entry of ``cv_results_["params"]``
+        (the refit, nested evaluation and reports rebuild setups with it)."""
+        return estimator_from_params(self.search_space_, params)
 
     @property
     def leaderboard_(self):
@@ -560,7 +485,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         X = self._predict_X(X)
         return self.decision_rule_.predict(self.best_estimator_, X)
 
-    @available_if(_has_proba)
+    @available_if(has_proba)
     def predict_proba(self, X):
         """Class probabilities from the refitted best setup, corrected to the
         class prior of the training data (see ``calibration``).
@@ -578,7 +503,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         X = self._predict_X(X)
         return self.decision_rule_.predict_proba(self.best_estimator_, X)
 
-    @available_if(_has_proba)
+    @available_if(has_proba)
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
 
@@ -600,7 +525,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         with np.errstate(divide="ignore"):
             return np.log(self.decision_rule_.predict_proba(self.best_estimator_, X))
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X):
         """Decision function of the refitted best setup.
 

@@ -93,3 +93,30 @@ def resolve_techniques(estimator, techniques):
     if "none" not in names:
         out.insert(0, get_technique("none"))
     return out
+
+
+def estimator_has(attr):
+    """Methods exist when the refitted model (or, before fit, every candidate
+    model) has them, like scikit-learn's search estimators."""
+
+    def check(self):
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, attr)
+        return all(
+            hasattr(a.estimator, attr) for a in resolve_algorithms(self.estimator)
+        )
+
+    return check
+
+
+def has_proba(self):
+    """Probabilities exist when the model gives them or, with calibration on,
+    when its scores can be recalibrated."""
+    if hasattr(self, "decision_rule_"):
+        return self.decision_rule_.has_proba(self.best_estimator_)
+    if estimator_has("predict_proba")(self):
+        return True
+    return self.calibration not in (None, "off") and all(
+        hasattr(a.estimator, "decision_function")
+        for a in resolve_algorithms(self.estimator)
+    )

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import warnings
 
-from ._ensemble import ATTR_MEMBERS, ENSEMBLE, add_ensemble_trial, ensemble_predictions
+from ._ensemble import (
+    ATTR_MEMBERS,
+    ENSEMBLE,
+    SoftVotingEnsemble,
+    add_ensemble_trial,
+    ensemble_predictions,
+)
 from ._objective import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_TECHNIQUE
+from ._space import Config
 from ._study import TrialState, best_trial_of
 from .exceptions import SkippedTechniqueWarning
 
-__all__ = ["choose_trial", "search_predictions"]
+__all__ = ["choose_trial", "estimator_from_params", "search_predictions"]
 
 
 def _warn_passed_over(best, chosen, budget):
@@ -77,3 +84,18 @@ def search_predictions(objective, trial):
         return None
     number = trial.user_attrs.get(ATTR_DUPLICATE, trial.number)
     return oof.get(number)
+
+
+def estimator_from_params(space, params):
+    """An unfitted estimator for one entry of ``cv_results_["params"]`` of a
+    search of ``space``, built exactly as its trial built it."""
+    params = dict(params)
+    if params["technique"] == ENSEMBLE:
+        return SoftVotingEnsemble(
+            [
+                (f"member{i}", estimator_from_params(space, member))
+                for i, member in enumerate(params["members"])
+            ]
+        )
+    config = Config(params.pop("technique"), params.pop("algorithm"), params)
+    return space.build(config)

@@ -5,10 +5,12 @@ prediction time."""
 from __future__ import annotations
 
 import dataclasses
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse as sp
+from sklearn.metrics import get_scorer_names
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -27,6 +29,7 @@ from ._inputs import (
 from ._resolve import resolve_algorithms
 
 __all__ = [
+    "PARAMETER_CONSTRAINTS",
     "allow_nan",
     "allow_sparse",
     "check_X",
@@ -36,6 +39,44 @@ __all__ = [
     "check_target",
     "keep_samplers_from_missing",
 ]
+
+
+#: ``AutoBalancedClassifier._parameter_constraints``, checked by
+#: scikit-learn's parameter validation before anything else.
+PARAMETER_CONSTRAINTS = {
+    "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
+    "techniques": [list, tuple, None],
+    "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+    "cv": ["cv_object"],
+    "n_trials": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+        None,
+    ],
+    "timeout": [Interval(Real, 0, None, closed="neither"), None],
+    "max_search_samples": [
+        Interval(Integral, 100, None, closed="left"),
+        StrOptions({"auto"}),
+        None,
+    ],
+    "pruning": ["boolean"],
+    "n_jobs": [Integral, None],
+    "storage": [str, HasMethods(["create_new_study"]), None],
+    "study_name": [str, None],
+    "random_state": ["random_state"],
+    "show_progress_bar": ["boolean"],
+    "ensemble": ["boolean"],
+    "calibration": [
+        StrOptions({"auto", "prior_shift", "sigmoid", "isotonic", "off"}),
+        None,
+    ],
+    "threshold": [
+        StrOptions({"f1", "balanced_accuracy", "youden"}),
+        dict,
+        "array-like",
+        None,
+    ],
+}
 
 
 def label(value):
