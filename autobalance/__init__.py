@@ -8,6 +8,7 @@ models) with Optuna under cross-validation, then refits the best setup.
 import importlib
 from typing import TYPE_CHECKING
 
+from ._version import __version__
 from .exceptions import (
     NoCompletedTrialsError,
     SkippedTechniqueWarning,
@@ -28,7 +29,8 @@ _LAZY = {
         "technique_names",
     ),
     "._classifier": ("AutoBalancedClassifier",),
-    "._distributed": ("make_storage", "run_worker"),
+    "._distributed": ("make_storage",),
+    "._worker": ("run_worker",),
     "._evaluation": ("NestedCVResult", "nested_cross_validate"),
     "._learning_curve": ("MinorityLearningCurve", "minority_learning_curve"),
     "._persist": (
@@ -80,7 +82,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         technique_names,
     )
     from ._classifier import AutoBalancedClassifier
-    from ._distributed import make_storage, run_worker
+    from ._distributed import make_storage
     from ._evaluation import NestedCVResult, nested_cross_validate
     from ._learning_curve import MinorityLearningCurve, minority_learning_curve
     from ._persist import (
@@ -98,6 +100,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         SearchSpace,
         Technique,
     )
+    from ._worker import run_worker
     from .reporting import (
         OptimizationHistoryDisplay,
         PrecisionRecallComparisonDisplay,
@@ -108,7 +111,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         report,
     )
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BUILTIN_TECHNIQUES",

@@ -16,7 +16,26 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._preprocessing import prepare_for
-from ._space import _set_random_states, clone_algorithm
+
+
+def _set_random_states(estimator, seed):
+    """Seed every unset ``random_state`` of ``estimator`` (deeply)."""
+    params = estimator.get_params(deep=True)
+    to_set = {
+        k: seed
+        for k, v in params.items()
+        if (k == "random_state" or k.endswith("__random_state")) and v is None
+    }
+    if to_set:
+        estimator.set_params(**to_set)
+    return estimator
+
+
+def clone_algorithm(algorithm, seed, search=False):
+    estimator = clone(algorithm.estimator)
+    if search and algorithm.search_params:
+        estimator.set_params(**algorithm.search_params)
+    return _set_random_states(estimator, seed)
 
 
 def _inner_has(attr):

@@ -27,10 +27,22 @@ from imblearn.under_sampling import (
 )
 from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import MiniBatchKMeans
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
-from ._preprocessing import LARGE_DATA_ROWS, make_default_algorithms, tree_leaf_cap
-from ._space import CategoricalParam, FloatParam, IntParam, Technique
+from ._preprocessing import (
+    LARGE_DATA_ROWS,
+    ONE_HOT_SAMPLERS,
+    ROW_KEEPING_SAMPLERS,
+    FeatureInfo,
+    _one_hot,
+    make_prepare,
+    prepare_for,
+    tree_leaf_cap,
+)
+from ._space import Algorithm, CategoricalParam, FloatParam, IntParam, Technique
 
 __all__ = [
     "BUILTIN_TECHNIQUES",
@@ -571,3 +583,58 @@ def default_algorithms(info=None):
     ['logistic_regression', 'extra_trees', 'hist_gradient_boosting']
     """
     return make_default_algorithms(info)
+
+
+def make_default_algorithms(info=None):
+    """The default portfolio, each model behind the shared ``prepare`` step."""
+    info = info or FeatureInfo()
+
+    def pipe(encode, model):
+        prepare = prepare_for(model, make_prepare(info), info.n_rows)
+        return Pipeline([("prepare", prepare), ("encode", encode), ("model", model)])
+
+    algorithms = [
+        Algorithm(
+            "logistic_regression",
+            pipe(_one_hot(info), LogisticRegression(max_iter=1000)),
+            exclude_techniques=ONE_HOT_SAMPLERS
+            if info.categorical and info.n_rows > LARGE_DATA_ROWS
+            else (),
+        ),
+        Algorithm(
+            "extra_trees",
+            pipe("passthrough", ExtraTreesClassifier(n_estimators=300, n_jobs=1)),
+            # Trials rank setups; 100 trees rank them nearly as well at a third
+            # of the cost, and the refit grows the full forest.
+            search_params={"model__n_estimators": 100},
+        )
+        if info.n_rows <= LARGE_DATA_ROWS
+        else Algorithm(
+            "extra_trees",
+            pipe(
+                "passthrough",
+                ExtraTreesClassifier(
+                    n_estimators=100,
+                    max_leaf_nodes=tree_leaf_cap(
+                        info.n_rows, len(info.numeric) + len(info.categorical), 100
+                    ),
+                    n_jobs=1,
+                ),
+            ),
+        ),
+    ]
+    if not info.is_sparse:
+        native = list(info.native_categorical) or None
+        algorithms.append(
+            Algorithm(
+                "hist_gradient_boosting",
+                pipe(
+                    "passthrough",
+                    HistGradientBoostingClassifier(categorical_features=native),
+                ),
+                exclude_techniques=ROW_KEEPING_SAMPLERS
+                if info.n_rows > LARGE_DATA_ROWS
+                else (),
+            )
+        )
+    return algorithms

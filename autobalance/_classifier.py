@@ -1,216 +1,54 @@
 """AutoBalancedClassifier: a drop-in classifier that searches imbalance
-techniques with Optuna and refits the best one."""
+techniques with Optuna and refits the best one.
+
+The estimator is thin, as scikit-learn's ``BaseSearchCV``: validate and plan
+(:mod:`._plan`), run the study (:mod:`._study`), select the trial
+(:mod:`._selection`), refit, and fit the decision rule (:mod:`._threshold`).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import time
-import warnings
-from numbers import Integral, Real
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from scipy import sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    is_classifier,
-)
-from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.model_selection import StratifiedKFold, check_cv
-from sklearn.pipeline import Pipeline as SkPipeline
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from . import _budget
-from ._attrs import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_MEMBERS, ATTR_TECHNIQUE
-from ._budget import Budget
-from ._catalogue import (
-    _DENSE_REQUIREMENTS,
-    BUILTIN_TECHNIQUES,
-    SIZE_REASON,
-    _base_requirement,
-    default_algorithms,
-    get_technique,
-)
-from ._ensemble import (
-    ENSEMBLE,
-    SoftVotingEnsemble,
-    add_ensemble_trial,
-    ensemble_predictions,
-)
-from ._footprint import data_nbytes, release_freed_memory
-from ._inputs import (
-    check_model_input,
-    describe_columns,
-    missing_columns,
-    probe_rows,
-    sample,
-)
-from ._objective import Objective, decision_ovr, ovr_roc_auc
+from ._footprint import release_freed_memory
+from ._leaderboard import search_leaderboard
+from ._objective import decision_ovr, ovr_roc_auc
 from ._persist import library_versions
-from ._preprocessing import describe_features
-from ._prior import ClassPrior
+from ._plan import (  # noqa: F401  (their import path before issue 16)
+    MIN_SEARCH_ROWS_PER_CLASS,
+    build_plan,
+    search_subsample,
+)
+from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it here)
+    _SamplerBuilder,
+    estimator_has,
+    has_proba,
+    resolve_algorithms,
+)
 from ._results import trial_params, trials_to_cv_results
-from ._space import Algorithm, Config, SearchContext, SearchSpace, Technique
+from ._selection import choose_trial, estimator_from_params, search_predictions
 from ._study import (
-    TrialState,
-    best_trial_of,
     check_completed,
-    data_fingerprint,
     open_study,
     quiet_optuna,
     run_study,
     search_trials,
 )
-from ._threshold import check_threshold, fit_decision_rule
-from .exceptions import SkippedTechniqueWarning
+from ._threshold import fit_decision_rule
+from ._validation import PARAMETER_CONSTRAINTS, allow_nan, allow_sparse, check_X
 
 __all__ = ["AutoBalancedClassifier"]
 
 
 #: Attributes set by ``fit`` that do not end with ``_`` (removed with the
 #: public ones when a fit starts or fails).
-_PRIVATE_FIT_ATTRS = ("_feature_info",)
-
-
-def _default_scoring(classes):
-    return "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
-
-
-def _label(value):
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-#: ``n_trials="auto"``: fewer trials when the smallest class has fewer rows
-#: than this (fold AUCs then differ by noise more than by technique).
-AUTO_TRIALS_MINORITY_ROWS = 1_000
-AUTO_TRIALS_FEW = 12
-AUTO_TRIALS_MANY = 30
-
-#: Rows the search runs on with ``max_search_samples="auto"``.
-AUTO_MAX_SEARCH_SAMPLES = 50_000
-#: Rows of each class a search subsample keeps at least (or all of them).
-MIN_SEARCH_ROWS_PER_CLASS = 1_000
-
-
-def search_subsample(y, classes, counts, max_rows, seed):
-    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
-    or ``None`` when every row is searched."""
-    n = len(y)
-    if max_rows is None or n <= max_rows:
-        return None
-    counts = np.asarray(counts, dtype=int)
-    # Each class keeps a floor of rows, but the floors together never exceed
-    # the subsample (a small ``max_rows`` with many rows of every class).
-    floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
-    quota = np.maximum(np.round(counts * max_rows / n).astype(int), floor)
-    # Guaranteed shares of small classes come out of the largest classes,
-    # down to their own floors.
-    for i in np.argsort(-counts, kind="stable"):
-        excess = int(quota.sum()) - max_rows
-        if excess <= 0:
-            break
-        quota[i] -= min(excess, quota[i] - floor[i])
-    rng = np.random.RandomState(seed)
-    rows = [
-        rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
-        for c, q in zip(classes, quota, strict=True)
-    ]
-    return np.sort(np.concatenate(rows))
-
-
-def _warn_passed_over(best, chosen, budget):
-    seconds = budget.trial_refit_estimate(best)
-    size = budget.trial_model_estimate(best) / 2**20
-    in_time, in_memory = budget.fits(best)
-    reasons = []
-    if not in_memory:
-        reasons.append(
-            f"a model of about {size:,.0f} MiB refitted on every row (the limit is "
-            f"{budget.memory_limit / 2**20:,.0f} MiB: twice the training data, at "
-            "least 256 MiB)"
-        )
-    if not in_time:
-        reasons.append(f"about {seconds:,.0f} s to refit, more than the time left")
-
-    def name(trial):
-        attrs = trial.user_attrs
-        return f"{attrs.get(ATTR_TECHNIQUE)}/{attrs.get(ATTR_ALGORITHM)}"
-
-    warnings.warn(
-        f"The best setup {name(best)} would need {' and '.join(reasons)}; "
-        f"refitting {name(chosen)} instead (the best that fits). Pass "
-        "estimator= with smaller models (e.g. min_samples_leaf on trees) or a "
-        "larger timeout to search them.",
-        SkippedTechniqueWarning,
-        stacklevel=3,
-    )
-
-
-def _search_predictions(objective, trial):
-    """The out-of-fold predictions the search made for ``trial`` (an ensemble:
-    the average of its members'), or ``None`` when they were not kept."""
-    oof = objective.oof
-    if trial.user_attrs.get(ATTR_TECHNIQUE) == ENSEMBLE:
-        numbers = trial.user_attrs.get(ATTR_MEMBERS)
-        if numbers and all(n in oof for n in numbers):
-            return ensemble_predictions(oof, numbers)
-        return None
-    number = trial.user_attrs.get(ATTR_DUPLICATE, trial.number)
-    return oof.get(number)
-
-
-def _snake(name):
-    # LogisticRegression -> logistic_regression, GaussianNB -> gaussian_nb
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
-class _SamplerBuilder:
-    """Builds a clone of a user's sampler (a picklable ``Technique.build``)."""
-
-    def __init__(self, sampler):
-        self.sampler = sampler
-
-    def __call__(self, ctx):
-        from sklearn.base import clone
-
-        return clone(self.sampler)
-
-
-def _estimator_has(attr):
-    """Methods exist when the refitted model (or, before fit, every candidate
-    model) has them, like scikit-learn's search estimators."""
-
-    def check(self):
-        if hasattr(self, "best_estimator_"):
-            return hasattr(self.best_estimator_, attr)
-        return all(hasattr(a.estimator, attr) for a in self._resolve_algorithms())
-
-    return check
-
-
-def _has_proba(self):
-    """Probabilities exist when the model gives them or, with calibration on,
-    when its scores can be recalibrated."""
-    if hasattr(self, "decision_rule_"):
-        return self.decision_rule_.has_proba(self.best_estimator_)
-    if _estimator_has("predict_proba")(self):
-        return True
-    return self.calibration not in (None, "off") and all(
-        hasattr(a.estimator, "decision_function") for a in self._resolve_algorithms()
-    )
+_PRIVATE_FIT_ATTRS = ("_feature_info", "_accepts_nan")
 
 
 class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -432,40 +270,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     (2, 2)
     """
 
-    _parameter_constraints = {
-        "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
-        "techniques": [list, tuple, None],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "cv": ["cv_object"],
-        "n_trials": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "max_search_samples": [
-            Interval(Integral, 100, None, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "pruning": ["boolean"],
-        "n_jobs": [Integral, None],
-        "storage": [str, HasMethods(["create_new_study"]), None],
-        "study_name": [str, None],
-        "random_state": ["random_state"],
-        "show_progress_bar": ["boolean"],
-        "ensemble": ["boolean"],
-        "calibration": [
-            StrOptions({"auto", "prior_shift", "sigmoid", "isotonic", "off"}),
-            None,
-        ],
-        "threshold": [
-            StrOptions({"f1", "balanced_accuracy", "youden"}),
-            dict,
-            "array-like",
-            None,
-        ],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -503,312 +308,6 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.calibration = calibration
         self.threshold = threshold
         self.ensemble = ensemble
-
-    # -- resolving parameters --------------------------------------------------
-    def _resolve_algorithms(self, info=None):
-        if self.estimator is None:
-            return default_algorithms(info)
-        items = (
-            self.estimator
-            if isinstance(self.estimator, (list, tuple))
-            else [self.estimator]
-        )
-        if len(items) == 0:
-            raise ValueError(
-                "estimator is an empty list; pass at least one classifier."
-            )
-        algorithms, seen = [], set()
-        for item in items:
-            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
-                name, est = item
-            else:
-                est = item
-                final = est.steps[-1][1] if isinstance(est, SkPipeline) else est
-                name = _snake(type(final).__name__)
-            if not is_classifier(est):
-                raise ValueError(
-                    f"estimator {est!r} is not a scikit-learn classifier; pass a "
-                    "classifier (or a Pipeline ending in one)."
-                )
-            base, k = name, 2
-            while name in seen:
-                name, k = f"{base}_{k}", k + 1
-            seen.add(name)
-            algorithms.append(Algorithm(name, est))
-        return algorithms
-
-    def _resolve_techniques(self):
-        portfolio = self.estimator is None
-        if self.techniques is None:
-            return [t for t in BUILTIN_TECHNIQUES if portfolio or t.kind != "estimator"]
-        out = []
-        for item in self.techniques:
-            if isinstance(item, str):
-                out.append(get_technique(item))
-            elif isinstance(item, Technique):
-                out.append(item)
-            elif hasattr(item, "fit_resample"):
-                out.append(
-                    Technique(
-                        _snake(type(item).__name__),
-                        "custom",
-                        "sampler",
-                        _SamplerBuilder(item),
-                        description=f"User sampler {type(item).__name__}.",
-                    )
-                )
-            else:
-                raise ValueError(
-                    f"techniques entries must be technique names, Technique objects or "
-                    f"samplers with fit_resample; got {item!r}."
-                )
-        names = [t.name for t in out]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(
-                f"techniques lists {dupes} more than once; give each once."
-            )
-        if "none" not in names:
-            out.insert(0, get_technique("none"))
-        return out
-
-    # -- validation ------------------------------------------------------------
-    def _allow_nan(self, algorithms=None):
-        """Whether every model takes missing values, as far as their tags
-        tell before any data is seen (``fit`` checks what imputing
-        pipelines do, see :meth:`_check_model_inputs`)."""
-        # The default portfolio imputes in its shared ``prepare`` step.
-        if self.estimator is None:
-            return True
-        algorithms = algorithms or self._resolve_algorithms()
-        return all(a.allows_nan() for a in algorithms)
-
-    def _check_model_inputs(self, algorithms, X, y, info, classes):
-        """Refuse, before the search, models that cannot be trained on ``X``.
-
-        Clones of each user model's steps are fitted on a sample of the rows
-        (those with a missing value, and some of each class): a model passes
-        when its steps before the final one remove the missing values or its
-        final model takes them, and, for tables with non-numeric columns,
-        when it can be fitted on them. Returns, for each model, whether the
-        rows its sampler would see hold missing values (empty when ``X`` has
-        none, or for the default portfolio, which imputes first).
-        """
-        if self.estimator is None or not (info.has_nan or info.categorical):
-            return {}
-        X_probe, y_probe = sample(X, y, probe_rows(X, y, classes))
-        seen, problems = {}, []
-        for algorithm in algorithms:
-            result = check_model_input(
-                algorithm.estimator,
-                X_probe,
-                y_probe,
-                fit_model=bool(info.categorical),
-            )
-            seen[algorithm.name] = result.sampler_sees_missing
-            if result.problem:
-                problems.append(f"{algorithm.name!r}: {result.problem}")
-        if problems:
-            fixes = []
-            if info.has_nan:
-                fixes.append(
-                    f"X has missing values (NaN) in columns "
-                    f"{describe_columns(missing_columns(X))}: impute them in the "
-                    "model's pipeline, e.g. make_pipeline(SimpleImputer(), "
-                    "LogisticRegression()), or pass a model that takes them, "
-                    "e.g. HistGradientBoostingClassifier(), or estimator=None (the "
-                    "default portfolio imputes)."
-                )
-            if info.categorical:
-                fixes.append(
-                    f"Columns {describe_columns(info.categorical)} are not "
-                    "numeric: encode them in the model's pipeline, e.g. "
-                    "make_pipeline(make_column_transformer((OneHotEncoder("
-                    "handle_unknown='ignore'), columns), remainder='passthrough'), "
-                    "model), or pass estimator=None (the default portfolio encodes "
-                    "them)."
-                )
-            raise ValueError(
-                f"Not every model can be trained on X ({'; '.join(problems)}). "
-                + " ".join(fixes)
-            )
-        return seen if info.has_nan else {}
-
-    @staticmethod
-    def _keep_samplers_from_missing(algorithms, techniques, context, seen):
-        """Models whose sampler would see missing values (their steps do not
-        impute) are not paired with the techniques that cannot take them,
-        while models that impute first keep them."""
-        if context.has_nan or not any(seen.values()):
-            return algorithms
-        with_missing = dataclasses.replace(context, has_nan=True)
-        refused = tuple(
-            t.name
-            for t in techniques
-            if t.why_not(with_missing) and not t.why_not(context)
-        )
-        return [
-            dataclasses.replace(a, exclude_techniques=(*a.exclude_techniques, *refused))
-            if seen.get(a.name)
-            else a
-            for a in algorithms
-        ]
-
-    def _allow_sparse(self, algorithms=None, info=None):
-        # The default portfolio follows the data (sparse X: models and a
-        # prepare step that keep it sparse), so once the data is described
-        # (``info``) the portfolio for it decides, not the one for dense data.
-        algorithms = algorithms or self._resolve_algorithms(info)
-        return all(a.allows_sparse() for a in algorithms)
-
-    def _check_sparse(self, X, algorithms):
-        if not sp.issparse(X):
-            return
-        dense = [a.name for a in algorithms if not a.allows_sparse()]
-        if dense and self.estimator is not None:
-            raise ValueError(
-                f"X is a sparse matrix, but the models {dense} need dense data. Pass "
-                "X.toarray() if it fits in memory, or models that accept sparse "
-                "input (e.g. LogisticRegression)."
-            )
-        named = [t for t in self.techniques or () if isinstance(t, str)]
-        if named:
-            from ._catalogue import get_technique
-
-            needs_dense = [
-                n
-                for n in named
-                if _base_requirement(get_technique(n).requires) in _DENSE_REQUIREMENTS
-            ]
-            if needs_dense:
-                raise ValueError(
-                    f"X is a sparse matrix, but the techniques {needs_dense} need "
-                    "dense data; pass X.toarray() or leave them out of techniques."
-                )
-
-    def _check_X(self, X, *, reset, y=None, allow_nan=None, info=None):
-        if allow_nan is None:
-            allow_nan = self.__sklearn_tags__().input_tags.allow_nan
-        finite = "allow-nan" if allow_nan else True
-        kwargs = {
-            "reset": reset,
-            "ensure_all_finite": finite,
-            "accept_sparse": ("csr", "csc") if self._allow_sparse(info=info) else False,
-        }
-        if info is not None and info.categorical:
-            # Mixed tables: column kinds were checked by describe_features; here
-            # only the shape and the feature names are registered and checked.
-            # Converting the table to one array would copy it, and fails for
-            # some mixes (a categorical column next to a bool one: "Cannot
-            # cast str dtype to float64").
-            kwargs = {"reset": reset, "skip_check_array": True}
-            if y is None:
-                return validate_data(self, X, **kwargs), None
-            y = column_or_1d(y, warn=True)
-            check_consistent_length(X, y)
-            return validate_data(self, X, y, **kwargs)
-        try:
-            if y is None:
-                return validate_data(self, X, **kwargs), None
-            return validate_data(self, X, y, **kwargs)
-        except ValueError as exc:
-            msg = str(exc)
-            if "NaN" in msg and not allow_nan:
-                # Only at predict: fit judges missing values by what the models
-                # do with them (_check_model_inputs).
-                raise ValueError(
-                    f"{msg} The training data had no missing values, so fit did "
-                    "not check that the models handle them; fill them before "
-                    "predicting, or fit on data that holds them."
-                ) from exc
-            raise
-
-    def _check_target(self, y):
-        y_type = type_of_target(y, input_name="y")
-        if y_type not in ("binary", "multiclass"):
-            raise ValueError(
-                f"Unknown label type {y_type!r}: AutoBalancedClassifier needs class "
-                "labels. "
-                "Pass one label per row (strings or integers); for a continuous "
-                "target use a regressor."
-            )
-        classes, counts = np.unique(y, return_counts=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has only one class ({_label(classes[0])}); balancing needs at "
-                "least two classes. Check the target column."
-            )
-        if counts.min() < 2:
-            raise ValueError(
-                f"class {_label(classes[counts.argmin()])} has only 1 row; every "
-                "class needs at least 2 rows to be cross-validated."
-            )
-        return classes, counts
-
-    def _make_splits(self, X, y, counts, seed):
-        if isinstance(self.cv, Integral):
-            if self.cv < 2:
-                raise ValueError(f"cv={self.cv} must be at least 2.")
-            if counts.min() < self.cv:
-                raise ValueError(
-                    f"The smallest class has {int(counts.min())} rows, fewer than "
-                    f"cv={self.cv} folds, so some validation fold would miss it. Use "
-                    f"cv={max(2, int(counts.min()))} or collect more minority rows."
-                )
-            cv = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed)
-        else:
-            cv = check_cv(self.cv, y, classifier=True)
-        self.cv_ = cv
-        splits = list(cv.split(X, y))
-        for i, (train, test) in enumerate(splits):
-            if len(np.unique(y[test])) < len(counts) or len(np.unique(y[train])) < len(
-                counts
-            ):
-                raise ValueError(
-                    f"Fold {i} of cv lacks a class in its training or validation part; "
-                    "use a stratified splitter with fewer folds."
-                )
-        return splits
-
-    def _context(self, classes, counts, y, splits, X_checked, seed, info, missing_seen):
-        min_train = np.array(
-            [min(int(np.sum(y[train] == c)) for train, _ in splits) for c in classes]
-        )
-        ratios = []
-        for train, _ in splits:
-            c = np.array([np.sum(y[train] == k) for k in classes])
-            ratios.append(c.min() / c.max())
-        return SearchContext(
-            classes=classes,
-            class_counts=counts,
-            min_train_counts=min_train,
-            max_train_minority_ratio=float(max(ratios)),
-            n_samples=X_checked.shape[0],
-            n_features=X_checked.shape[1],
-            # What the samplers see: missing values reach them only when no
-            # model imputes before them (the default portfolio's ``prepare``
-            # step, a user pipeline's imputer); see _keep_samplers_from_missing
-            # for portfolios where only some models impute.
-            has_nan=bool(missing_seen) and all(missing_seen.values()),
-            is_sparse=info.is_sparse,
-            random_state=int(seed),
-            categorical_positions=tuple(range(info.n_categorical))
-            if self.estimator is None
-            else (),
-            n_prepared_features=len(info.categorical) + len(info.numeric),
-        )
-
-    def _settings(self, techniques, algorithms):
-        # The objects themselves: data_fingerprint hashes them parameter by
-        # parameter (reprs of long estimators are shortened).
-        return {
-            "techniques": list(techniques),
-            "algorithms": list(algorithms),
-            "scoring": self.scoring,
-            "cv": self.cv,
-            "pruning": self.pruning,
-            "random_state": self.random_state,
-        }
 
     # -- fit -------------------------------------------------------------------
     def fit(self, X, y):
@@ -857,55 +356,47 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 delattr(self, name)
 
     def _fit(self, X, y):
-        search = self._prepare_search(X, y)
-        space, splits, scorer = search.space, search.splits, search.scorer
-        X_search, y, classes = search.X_search, search.y, search.classes
+        plan = build_plan(self, X, y)
         with quiet_optuna():
             study = open_study(
                 storage=self.storage,
                 study_name=self.study_name,
-                seed=search.study_seed,
+                seed=plan.study_seed,
                 pruning=self.pruning,
-                fingerprint=search.fingerprint,
+                fingerprint=plan.fingerprint,
             )
             run_study(
                 study,
-                search.objective,
-                n_trials=search.n_trials,
+                plan.objective,
+                n_trials=plan.n_trials,
                 timeout=self.timeout,
                 starting_params=[
-                    space.optuna_params(c) for c in space.starting_configs()
+                    plan.space.optuna_params(c) for c in plan.space.starting_configs()
                 ],
                 show_progress_bar=self.show_progress_bar,
-                budget=search.budget,
+                budget=plan.budget,
             )
-            check_completed(study, excluded=space.excluded)
-            ensemble_trial = None
-            if search.ensembling:
-                ensemble_trial = add_ensemble_trial(
-                    study, search.objective.oof, splits, y, positive=classes[1]
-                )
-            # Its members are the models the best one does not beat clearly;
-            # the best single trial is an optimistic pick among many noisy
-            # ones, so the average of close models is chosen over it.
-            best_trial = (
-                ensemble_trial if ensemble_trial is not None else best_trial_of(study)
-            )
-            chosen = search.budget.affordable_best(
-                study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
-                best_trial,
-            )
-            if chosen.number != best_trial.number:
-                _warn_passed_over(best_trial, chosen, search.budget)
-            best_trial = chosen
+            check_completed(study, excluded=plan.space.excluded)
+            best_trial = choose_trial(study, plan)
+        self._set_search_results(plan, study, best_trial)
+        self._refit(plan, best_trial)
+        return self
 
+    def _set_search_results(self, plan, study, best_trial):
+        """The fitted attributes of the search and of the data it ran on."""
+        self.n_features_in_ = plan.n_features_in
+        if plan.feature_names_in is not None:
+            self.feature_names_in_ = plan.feature_names_in
+        self._feature_info = plan.feature_info
+        self._accepts_nan = plan.accepts_nan
+        self.cv_ = plan.cv
         self.study_ = study
-        self.scorer_ = scorer
-        self.n_splits_ = len(splits)
-        self.search_space_ = space
-        self.excluded_techniques_ = dict(space.excluded)
+        self.scorer_ = plan.scorer
+        self.n_splits_ = len(plan.splits)
+        self.search_space_ = plan.space
+        self.excluded_techniques_ = dict(plan.space.excluded)
         self.cv_results_ = trials_to_cv_results(
-            search_trials(study), len(splits), classes=classes
+            search_trials(study), len(plan.splits), classes=plan.classes
         )
         self.best_index_ = int(
             np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]
@@ -917,213 +408,33 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.best_algorithm_ = (
             algorithm if algorithm is not None else self.best_technique_
         )
+
+    def _refit(self, plan, best_trial):
+        """Refit the chosen setup on every row, then its decision rule."""
         release_freed_memory()  # the search's freed heap, before the largest fit
         start = time.perf_counter()
         self.best_estimator_ = self._estimator_from_params(self.best_params_)
-        self.best_estimator_.fit(search.X_full, search.y_full)
+        self.best_estimator_.fit(plan.X_full, plan.y_full)
         self.refit_time_ = time.perf_counter() - start
-        self.search_rows_ = search.rows
+        self.search_rows_ = plan.rows
         self.versions_ = library_versions()
-        self.classes_ = getattr(self.best_estimator_, "classes_", classes)
+        self.classes_ = getattr(self.best_estimator_, "classes_", plan.classes)
         self.decision_rule_ = fit_decision_rule(
             self,
-            X_search,
-            y,
-            folds=_search_predictions(search.objective, best_trial),
-            y_refit=search.y_full,
-            prior=search.prior,
+            plan.X_search,
+            plan.y_search,
+            folds=search_predictions(plan.objective, best_trial),
+            y_refit=plan.y_full,
+            prior=plan.prior,
         )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
         self.threshold_info_ = self.decision_rule_.threshold_info
-        return self
-
-    def _prepare_search(self, X, y):
-        """Validate and build what a search needs before its study: data,
-        folds, space, scorer, fingerprint and objective. ``fit`` and
-        :func:`~autobalance.run_worker` share it, so a worker runs exactly the
-        driver's objective."""
-        # The time budget counts from here: validation is part of the fit.
-        clock = _budget.default_clock
-        clock_start = clock()
-        self._validate_params()
-        if self.n_trials is None and self.timeout is None:
-            raise ValueError(
-                "n_trials and timeout are both None, so the search would never stop; "
-                "set n_trials (e.g. 30) or timeout in seconds."
-            )
-        if (self.storage is None) != (self.study_name is None):
-            raise ValueError(
-                "storage and study_name go together: give both to keep a resumable "
-                "study, or neither for a fresh in-memory study."
-            )
-        if self.storage is not None and not isinstance(self.random_state, Integral):
-            raise ValueError(
-                "A stored study needs random_state set to an integer, so that a "
-                "resumed or shared search uses the same folds and seeds; got "
-                f"random_state={self.random_state!r}."
-            )
-        info = describe_features(X)
-        algorithms = self._resolve_algorithms(info)
-        techniques = self._resolve_techniques()
-        self._check_sparse(X, algorithms)
-        # Missing values are judged by what the models do with them, below.
-        X_checked, y = self._check_X(X, reset=True, y=y, allow_nan=True, info=info)
-        self._feature_info = info
-        classes, counts = self._check_target(y)
-        check_threshold(self.threshold, classes)
-        missing_seen = self._check_model_inputs(
-            algorithms,
-            X if isinstance(X, pd.DataFrame) else X_checked,
-            y,
-            info,
-            classes,
-        )
-        # predict lets missing values through when fit saw the models take them.
-        self._accepts_nan = info.has_nan or self._allow_nan(algorithms)
-
-        rng = check_random_state(self.random_state)
-        study_seed, cv_seed, model_seed = (
-            int(s) for s in rng.randint(0, 2**31 - 1, size=3)
-        )
-        # Drawn after the others, so that the seeds above do not depend on
-        # whether the data is subsampled.
-        rows = search_subsample(
-            y, classes, counts, self._max_search_samples(), rng.randint(0, 2**31 - 1)
-        )
-        X_full = X if isinstance(X, pd.DataFrame) else X_checked
-        y_full, n_full, full_counts = y, len(y), counts
-        if rows is not None:
-            X_checked = _safe_indexing(X_checked, rows)
-            y = y[rows]
-            counts = np.array([np.sum(y == c) for c in classes])
-        # The subsample's floor of rows per class shifts its class prior;
-        # what is fitted on its out-of-fold predictions is moved back.
-        prior = ClassPrior(classes, full_counts, counts)
-        splits = self._make_splits(X_checked, y, counts, cv_seed)
-        context = self._context(
-            classes, counts, y, splits, X_checked, model_seed, info, missing_seen
-        )
-        algorithms = self._keep_samplers_from_missing(
-            algorithms, techniques, context, missing_seen
-        )
-        if rows is not None:
-            # Size limits of costly techniques apply to the refit, on every row.
-            context = dataclasses.replace(context, refit_class_counts=full_counts)
-        space = SearchSpace(techniques, algorithms, context)
-        self._warn_size_exclusions(space, n_full)
-
-        scoring = self.scoring
-        if scoring is None:
-            scoring = _default_scoring(classes)
-        scorer = check_scoring(self, scoring=scoring)
-
-        # Pass DataFrames through so the models see column names.
-        X_search = X_full if rows is None else _safe_indexing(X_full, rows)
-        fingerprint = data_fingerprint(
-            X_search, y, self._settings(techniques, algorithms)
-        )
-        budget = Budget(
-            self.timeout,
-            space=space,
-            n_samples=n_full,
-            n_train=float(np.mean([len(train) for train, _ in splits])),
-            clock=clock,
-            start=clock_start,
-            data_bytes=data_nbytes(X_full),
-        )
-        ensembling = self._ensembling(classes, space)
-        decision_rule = self.calibration not in (None, "off") or (
-            self.threshold is not None
-        )
-        objective = Objective(
-            space,
-            X_search,
-            y,
-            splits,
-            scorer,
-            n_jobs=self.n_jobs,
-            labels=classes if len(classes) > 2 else None,
-            keep_oof=ensembling or decision_rule,
-            budget=budget,
-            auc=self.scoring in (None, _default_scoring(classes)),
-        )
-        return SimpleNamespace(
-            space=space,
-            splits=splits,
-            scorer=scorer,
-            X_search=X_search,
-            y=y,
-            classes=classes,
-            study_seed=study_seed,
-            fingerprint=fingerprint,
-            objective=objective,
-            budget=budget,
-            ensembling=ensembling,
-            X_full=X_full,
-            y_full=y_full,
-            rows=rows,
-            prior=prior,
-            n_trials=self._n_trials(counts),
-        )
-
-    def _n_trials(self, counts):
-        if self.n_trials != "auto":
-            return self.n_trials
-        few = counts.min() < AUTO_TRIALS_MINORITY_ROWS
-        return AUTO_TRIALS_FEW if few else AUTO_TRIALS_MANY
-
-    def _max_search_samples(self):
-        if self.max_search_samples == "auto":
-            return AUTO_MAX_SEARCH_SAMPLES
-        return self.max_search_samples
-
-    @staticmethod
-    def _warn_size_exclusions(space, n_rows):
-        skipped = {n: r for n, r in space.excluded.items() if r.startswith(SIZE_REASON)}
-        if skipped:
-            by_reason = {}
-            for name, reason in skipped.items():
-                by_reason.setdefault(reason, []).append(name)
-            reasons = "; ".join(f"{', '.join(n)}: {r}" for r, n in by_reason.items())
-            warnings.warn(
-                f"The data has {n_rows:,} rows: the techniques {list(skipped)} are "
-                f"left out of the search ({reasons}). Subsample the data yourself "
-                "to search them.",
-                SkippedTechniqueWarning,
-                stacklevel=4,
-            )
-
-    def _ensembling(self, classes, space):
-        # Scored from out-of-fold ROC AUC, kept in memory: binary targets, the
-        # default metric, several models, and no stored (resumable) study.
-        n_models = len(space.algorithms) + sum(
-            t.kind == "estimator" for t in space.techniques.values()
-        )
-        return bool(
-            self.ensemble
-            and self.storage is None
-            and len(classes) == 2
-            and self.scoring in (None, "roc_auc")
-            and n_models > 1
-        )
 
     def _estimator_from_params(self, params):
-        """An unfitted estimator for one entry of ``cv_results_["params"]``.
-
-        Used by the refit, nested evaluation and reports to rebuild any setup of
-        the search exactly as a trial built it.
-        """
-        params = dict(params)
-        if params["technique"] == ENSEMBLE:
-            return SoftVotingEnsemble(
-                [
-                    (f"member{i}", self._estimator_from_params(member))
-                    for i, member in enumerate(params["members"])
-                ]
-            )
-        config = Config(params.pop("technique"), params.pop("algorithm"), params)
-        return self.search_space_.build(config)
+        """An unfitted estimator for one entry of ``cv_results_["params"]``
+        (the refit, nested evaluation and reports rebuild setups with it)."""
+        return estimator_from_params(self.search_space_, params)
 
     @property
     def leaderboard_(self):
@@ -1131,9 +442,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
         Raises ``NotFittedError`` (an ``AttributeError``) before ``fit``.
         """
-        from .reporting import leaderboard
-
-        return leaderboard(self)
+        check_is_fitted(self, "cv_results_")
+        return search_leaderboard(self)
 
     # -- prediction ------------------------------------------------------------
     def _predict_X(self, X):
@@ -1144,8 +454,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 "This model was fitted on a DataFrame with categorical columns; pass "
                 f"a DataFrame with the columns {list(self.feature_names_in_)}."
             )
-        X_checked, _ = self._check_X(
-            X, reset=False, info=info, allow_nan=getattr(self, "_accepts_nan", None)
+        X_checked, _ = check_X(
+            self,
+            X,
+            reset=False,
+            info=info,
+            allow_nan=getattr(self, "_accepts_nan", None),
         )
         if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
             return X
@@ -1171,7 +485,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         X = self._predict_X(X)
         return self.decision_rule_.predict(self.best_estimator_, X)
 
-    @available_if(_has_proba)
+    @available_if(has_proba)
     def predict_proba(self, X):
         """Class probabilities from the refitted best setup, corrected to the
         class prior of the training data (see ``calibration``).
@@ -1189,7 +503,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         X = self._predict_X(X)
         return self.decision_rule_.predict_proba(self.best_estimator_, X)
 
-    @available_if(_has_proba)
+    @available_if(has_proba)
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
 
@@ -1211,7 +525,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         with np.errstate(divide="ignore"):
             return np.log(self.decision_rule_.predict_proba(self.best_estimator_, X))
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X):
         """Decision function of the refitted best setup.
 
@@ -1266,12 +580,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         try:
-            algorithms = self._resolve_algorithms()
-            tags.input_tags.allow_nan = self._allow_nan(algorithms)
+            algorithms = resolve_algorithms(self.estimator)
+            tags.input_tags.allow_nan = allow_nan(self, algorithms)
             # The default portfolio drops the models that need dense data
             # when X is sparse.
-            tags.input_tags.sparse = self.estimator is None or self._allow_sparse(
-                algorithms
+            tags.input_tags.sparse = self.estimator is None or allow_sparse(
+                self, algorithms
             )
         except ValueError:
             tags.input_tags.allow_nan = False

@@ -2,9 +2,9 @@
 
 A study kept in an Optuna storage runs from a queue. The driver (``fit``)
 enqueues one WAITING trial, a *ticket*, per unit of the trial budget; every
-process taking part (the driver and any :func:`run_worker`) claims tickets with
-the storage's own atomic WAITING -> RUNNING transition, so the budget is shared
-exactly: no process ever creates a trial beyond it.
+process taking part (the driver and any :func:`~autobalance.run_worker`) claims
+tickets with the storage's own atomic WAITING -> RUNNING transition, so the
+budget is shared exactly: no process ever creates a trial beyond it.
 
 Each ticket has a *slot*, its place in the budget. The sampler is seeded per
 slot and sees the finished trials in slot order, so a sequential search gives
@@ -26,7 +26,6 @@ attribute ``budget_refused``: it ran nothing, so it does not count towards
 from __future__ import annotations
 
 import contextlib
-import copy
 import inspect
 import math
 import os
@@ -44,9 +43,10 @@ from optuna.trial import TrialState
 from ._attrs import ATTR_BUDGET_REFUSED, BEAT_ATTR, BUDGET_ATTR, OWNER_ATTR, SLOT_ATTR
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
+from ._urls import redact as _redact
 from .exceptions import StorageError
 
-__all__ = ["make_storage", "run_worker"]
+__all__ = ["make_storage"]
 
 FIXED_PARAMS = "fixed_params"  # Optuna's key for enqueued parameters
 RETRY_HISTORY = "retry_history"  # written by RetryHeartbeatStaleTrialCallback
@@ -110,15 +110,6 @@ class HeartbeatJournalStorage(optuna.storages.JournalStorage, BaseHeartbeat):
     # Optuna < 4.9 names the callback getter differently.
     def get_failed_trial_callback(self):
         return self.heartbeat_stale_trial_callback
-
-
-def _redact(url):
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1] if "@" in url else url
 
 
 def make_storage(url, *, heartbeat_interval=10, grace_period=None, max_retry=MAX_RETRY):
@@ -645,104 +636,3 @@ def _progress(study, n_trials):
 
     done = len(counted_trials(study.get_trials(deepcopy=False)))
     return tqdm(total=n_trials, initial=done, unit="trial", file=sys.stderr)
-
-
-# --------------------------------------------------------------------------
-# Workers
-# --------------------------------------------------------------------------
-def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=False):
-    """Join the stored search of ``estimator`` and run its trials.
-
-    The worker counterpart of ``estimator.fit(X, y)``: give it an estimator
-    with the same parameters (``storage``, ``study_name``, space, scoring,
-    cv, random_state) and the same data as the driver; the study's
-    fingerprint refuses anything else. The worker claims queued trials until
-    the driver's budget is spent, then returns; the driver refits the winner.
-    Start the driver first (``wait`` gives it time to create the study).
-
-    Every fold of a trial can also run on a Dask cluster: with
-    ``estimator.n_jobs > 1``, fit under ``joblib.parallel_backend("dask")``
-    after creating a ``dask.distributed.Client``.
-
-    Parameters
-    ----------
-    estimator : AutoBalancedClassifier
-        With ``storage`` and ``study_name`` set. It is left unchanged (not
-        fitted): the driver's ``fit`` refits the winner.
-    X : array-like of shape (n_samples, n_features)
-        The driver's training data.
-    y : array-like of shape (n_samples,)
-        The driver's labels.
-    timeout : float or None, default=None
-        Stop claiming trials after this many seconds. The estimator's
-        ``timeout`` applies in any case, as in ``fit`` (counted from when the
-        study is found): the worker stops claiming once the time left would
-        not cover a fold.
-    wait : float, default=60.0
-        Seconds to wait for the driver to create the study.
-    show_progress_bar : bool, default=False
-        Show the study's progress on stderr.
-
-    Returns
-    -------
-    n_run : int
-        Number of trials this worker ran.
-
-    Raises
-    ------
-    StorageError
-        If the storage cannot be opened, or the study does not appear
-        within ``wait`` seconds.
-    StudyMismatchError
-        If the study was created for other data or settings.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from sklearn.datasets import make_classification
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from autobalance import AutoBalancedClassifier, make_storage, run_worker
-    >>> X, y = make_classification(n_samples=200, weights=[0.85], random_state=0)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     storage = make_storage("sqlite:///" + os.path.join(tmp, "ab.db"))
-    ...     clf = AutoBalancedClassifier(LogisticRegression(), n_trials=4, cv=3,
-    ...                                  random_state=0, storage=storage,
-    ...                                  study_name="demo")
-    ...     _ = clf.fit(X, y)          # the driver: spends the budget, refits
-    ...     run_worker(clf, X, y)      # a late worker finds nothing left to do
-    0
-    """
-    from ._study import open_study, quiet_optuna
-
-    if getattr(estimator, "storage", None) is None or not getattr(
-        estimator, "study_name", None
-    ):
-        raise ValueError(
-            "run_worker needs an AutoBalancedClassifier with storage and study_name "
-            "set, the same as the driver's."
-        )
-    storage = as_storage(estimator.storage)
-    wait_for_study(storage, estimator.study_name, attr=BUDGET_ATTR, wait=wait)
-    # The search is prepared on a copy: running trials does not fit (or
-    # change) the estimator given.
-    worker = copy.copy(estimator)
-    worker._forget_fit()
-    search = worker._prepare_search(X, y)
-    with quiet_optuna():
-        study = open_study(
-            storage=storage,
-            study_name=estimator.study_name,
-            seed=search.study_seed,
-            pruning=estimator.pruning,
-            fingerprint=search.fingerprint,
-            create=False,
-        )
-        return run_queue(
-            study,
-            search.objective,
-            n_trials=search.n_trials,
-            timeout=timeout,
-            show_progress_bar=show_progress_bar,
-            driver=False,
-            budget=search.budget,
-        )

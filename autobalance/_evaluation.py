@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from ._classifier import AutoBalancedClassifier
-from .reporting._stats import (
+from ._stats import (
     TESTS,
     check_test,
     corrected_std_error,

@@ -21,6 +21,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from ._urls import redact
 from .exceptions import UntrustedPickleError, UntrustedTypesError
 
 __all__ = [
@@ -148,7 +149,7 @@ def library_versions():
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from ._version import __version__
 
     out = {"python": platform.python_version(), "autobalance": __version__}
     for name in VERSIONED:
@@ -248,10 +249,8 @@ def atomic_path(path):
 
 def _storage_name(storage):
     """A storage as a URL without its password (``None`` if it has none)."""
-    from ._distributed import _redact
-
     url = storage if isinstance(storage, str) else getattr(storage, "url", None)
-    return _redact(url) if isinstance(url, str) else None
+    return redact(url) if isinstance(url, str) else None
 
 
 def _without_study(model):
@@ -349,14 +348,16 @@ def _is_expected(name):
         obj = getattr(importlib.import_module(module), attr)
     except Exception:
         return False
-    # Only a class defined under this very name: ``autobalance._persist.Path``
-    # would be pathlib's, ``autobalance.save_model`` a function.
-    if not (
-        isinstance(obj, type) and obj.__module__ == module and obj.__qualname__ == attr
-    ):
-        return False
+    if not isinstance(obj, type):
+        return False  # ``autobalance.save_model`` is a function
     if package == OWN_PACKAGE:
-        return True
+        # A class of the package, also under the path it had before it moved
+        # (kept as an import alias there, which skops files still name); not
+        # ``autobalance._persist.Path``, pathlib's class imported there.
+        return obj.__module__.split(".")[0] == OWN_PACKAGE and obj.__name__ == attr
+    # Elsewhere only a class defined under this very name.
+    if not (obj.__module__ == module and obj.__qualname__ == attr):
+        return False
     from sklearn.base import BaseEstimator
 
     return issubclass(obj, BaseEstimator)

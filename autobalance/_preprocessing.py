@@ -20,7 +20,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     ExtraTreesClassifier,
-    HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
 from sklearn.impute import SimpleImputer
@@ -33,7 +32,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["FeatureInfo", "describe_features", "make_default_algorithms"]
+__all__ = ["FeatureInfo", "describe_features"]
 
 #: Rows from which the default extra trees grow 100 trees instead of 300 and
 #: the default tree ensembles are grown to :func:`tree_leaf_cap` leaves: fully
@@ -570,60 +569,3 @@ def prepare_for(model, prepare, n_rows):
                 return prepare
         return prepare.set_params(**params)
     return prepare
-
-
-def make_default_algorithms(info=None):
-    """The default portfolio, each model behind the shared ``prepare`` step."""
-    from ._space import Algorithm
-
-    info = info or FeatureInfo()
-
-    def pipe(encode, model):
-        prepare = prepare_for(model, make_prepare(info), info.n_rows)
-        return Pipeline([("prepare", prepare), ("encode", encode), ("model", model)])
-
-    algorithms = [
-        Algorithm(
-            "logistic_regression",
-            pipe(_one_hot(info), LogisticRegression(max_iter=1000)),
-            exclude_techniques=ONE_HOT_SAMPLERS
-            if info.categorical and info.n_rows > LARGE_DATA_ROWS
-            else (),
-        ),
-        Algorithm(
-            "extra_trees",
-            pipe("passthrough", ExtraTreesClassifier(n_estimators=300, n_jobs=1)),
-            # Trials rank setups; 100 trees rank them nearly as well at a third
-            # of the cost, and the refit grows the full forest.
-            search_params={"model__n_estimators": 100},
-        )
-        if info.n_rows <= LARGE_DATA_ROWS
-        else Algorithm(
-            "extra_trees",
-            pipe(
-                "passthrough",
-                ExtraTreesClassifier(
-                    n_estimators=100,
-                    max_leaf_nodes=tree_leaf_cap(
-                        info.n_rows, len(info.numeric) + len(info.categorical), 100
-                    ),
-                    n_jobs=1,
-                ),
-            ),
-        ),
-    ]
-    if not info.is_sparse:
-        native = list(info.native_categorical) or None
-        algorithms.append(
-            Algorithm(
-                "hist_gradient_boosting",
-                pipe(
-                    "passthrough",
-                    HistGradientBoostingClassifier(categorical_features=native),
-                ),
-                exclude_techniques=ROW_KEEPING_SAMPLERS
-                if info.n_rows > LARGE_DATA_ROWS
-                else (),
-            )
-        )
-    return algorithms

@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.utils.validation import has_fit_parameter
+
+from ._build import (  # noqa: F401  (importable from here as before)
+    _set_random_states,
+    build_pipeline,
+    clone_algorithm,
+    shared_prepare,
+)
 
 __all__ = [
     "Algorithm",
@@ -546,19 +552,6 @@ class Config:
 # --------------------------------------------------------------------------
 # The space
 # --------------------------------------------------------------------------
-def _set_random_states(estimator, seed):
-    """Seed every unset ``random_state`` of ``estimator`` (deeply)."""
-    params = estimator.get_params(deep=True)
-    to_set = {
-        k: seed
-        for k, v in params.items()
-        if (k == "random_state" or k.endswith("__random_state")) and v is None
-    }
-    if to_set:
-        estimator.set_params(**to_set)
-    return estimator
-
-
 class SearchSpace:
     """A conditional Optuna space over (technique, algorithm, parameters).
 
@@ -727,8 +720,6 @@ class SearchSpace:
 
         ``search=True`` builds the cheaper fidelity used to score trials.
         """
-        from ._build import build_pipeline, shared_prepare
-
         if config.technique not in self.techniques:
             raise ValueError(
                 f"Technique {config.technique!r} is not in this search space; it has "
@@ -783,10 +774,3 @@ class SearchSpace:
             },
             "excluded": dict(self.excluded),
         }
-
-
-def clone_algorithm(algorithm, seed, search=False):
-    estimator = clone(algorithm.estimator)
-    if search and algorithm.search_params:
-        estimator.set_params(**algorithm.search_params)
-    return _set_random_states(estimator, seed)

@@ -689,7 +689,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    from . import __version__
+    from ._version import __version__
 
     parser = _Parser(
         prog="autobalance",

@@ -62,6 +62,7 @@ from sklearn.utils import _safe_indexing
 
 from autobalance import AutoBalancedClassifier
 from autobalance._footprint import model_nbytes, release_freed_memory
+from autobalance._plan import build_plan
 
 MB = 1024**2
 
@@ -213,8 +214,8 @@ def setup_peaks(rows, args, refit=False):
     if args.categorical:
         X_train = with_categories(X_train, args.categorical)
         X_test = with_categories(X_test, args.categorical)
-    search = AutoBalancedClassifier(random_state=args.seed)._prepare_search(
-        X_train, y_train
+    search = build_plan(
+        AutoBalancedClassifier(random_state=args.seed), X_train, y_train
     )
     if refit:
         X, y = search.X_full, search.y_full
@@ -222,7 +223,7 @@ def setup_peaks(rows, args, refit=False):
         where = f"all {len(y):,} rows of X_train, full models (the refit)"
     else:
         train, test = search.splits[0]
-        X, y = search.X_search, search.y
+        X, y = search.X_search, search.y_search
         X_eval, y_eval = _safe_indexing(X, test), y[test]
         where = (
             f"search on {len(y):,} rows, first training fold {len(train):,} rows "

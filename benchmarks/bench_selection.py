@@ -69,6 +69,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline as SkPipeline
 
 from autobalance import BUILTIN_TECHNIQUES, AutoBalancedClassifier
+from autobalance._plan import build_plan
 
 METHODS = ("lr", "lr_balanced", "et_balanced", "grid_lr", "grid_full", "autobalance")
 GRIDS = ("grid_lr", "grid_full")
@@ -210,7 +211,7 @@ def default_grid(X, y, seed):
     """The space, folds and seeds ``AutoBalancedClassifier(random_state=seed)``
     would search on ``(X, y)`` (the package's own preamble of ``fit``), and
     its discretisation: every technique at its defaults on every model."""
-    search = AutoBalancedClassifier(random_state=seed)._prepare_search(X, y)
+    search = build_plan(AutoBalancedClassifier(random_state=seed), X, y)
     return search, search.space.grid()
 
 
@@ -225,7 +226,7 @@ def run_grid_full(X, y, seed, n_jobs):
         cv=search.splits,
         n_jobs=n_jobs,
         error_score=np.nan,
-    ).fit(search.X_search, search.y)
+    ).fit(search.X_search, search.y_search)
     trials = _grid_trials(
         grid,
         [c.technique for c in configs],

@@ -258,7 +258,7 @@ def test_ensemble_choice_uses_the_average_of_its_members_predictions():
     from scipy.special import expit, logit
 
     from autobalance._calibration import FoldPrediction
-    from autobalance._classifier import _search_predictions
+    from autobalance._selection import search_predictions as _search_predictions
 
     def folds(p):
         return [
@@ -291,7 +291,8 @@ def test_ensemble_choice_uses_the_average_of_its_members_predictions():
 
 
 def test_default_extra_trees_are_smaller_on_large_data():
-    from autobalance._preprocessing import FeatureInfo, make_default_algorithms
+    from autobalance._catalogue import make_default_algorithms
+    from autobalance._preprocessing import FeatureInfo
 
     def extra_trees(n_rows):
         info = FeatureInfo(numeric=(0, 1), n_rows=n_rows)
@@ -362,11 +363,8 @@ def test_balanced_random_forest_within_the_data_it_is_capped_for():
 
 
 def test_boosting_is_not_paired_with_row_keeping_samplers_on_large_data():
-    from autobalance._preprocessing import (
-        ROW_KEEPING_SAMPLERS,
-        FeatureInfo,
-        make_default_algorithms,
-    )
+    from autobalance._catalogue import make_default_algorithms
+    from autobalance._preprocessing import ROW_KEEPING_SAMPLERS, FeatureInfo
 
     def space(n_rows):
         info = FeatureInfo(numeric=(0, 1), n_rows=n_rows)
@@ -392,11 +390,8 @@ def test_boosting_is_not_paired_with_row_keeping_samplers_on_large_data():
 
 
 def test_logistic_regression_without_one_hot_samplers_on_large_tables():
-    from autobalance._preprocessing import (
-        ONE_HOT_SAMPLERS,
-        FeatureInfo,
-        make_default_algorithms,
-    )
+    from autobalance._catalogue import make_default_algorithms
+    from autobalance._preprocessing import ONE_HOT_SAMPLERS, FeatureInfo
 
     def excluded(n_rows, categorical):
         info = FeatureInfo(
@@ -435,7 +430,8 @@ def test_an_algorithm_can_exclude_techniques():
 def test_large_numeric_data_is_prepared_in_float32_for_models_that_gain():
     from imblearn.pipeline import Pipeline as ImbPipeline
 
-    from autobalance._preprocessing import FeatureInfo, make_default_algorithms
+    from autobalance._catalogue import make_default_algorithms
+    from autobalance._preprocessing import FeatureInfo
 
     def dtypes(n_rows):
         info = FeatureInfo(numeric=(0, 1), n_rows=n_rows)
@@ -511,12 +507,14 @@ def test_over_samplers_add_a_bounded_share_of_rows_on_large_data(technique):
 
 
 def test_auto_n_trials_depends_on_the_smallest_class(binary_data):
+    from autobalance._plan import n_trials_for
+
     X, y = binary_data
     clf = AutoBalancedClassifier(LogisticRegression())
     assert clf.n_trials == "auto"
-    assert clf._n_trials(np.array([5_000, 999])) == 12
-    assert clf._n_trials(np.array([5_000, 1_000])) == 30
-    assert AutoBalancedClassifier(n_trials=7)._n_trials(np.array([9, 1])) == 7
+    assert n_trials_for(clf, np.array([5_000, 999])) == 12
+    assert n_trials_for(clf, np.array([5_000, 1_000])) == 30
+    assert n_trials_for(AutoBalancedClassifier(n_trials=7), np.array([9, 1])) == 7
     clf.set_params(cv=3, random_state=0).fit(X, y)
     assert len(clf.cv_results_["state"]) == 12
 

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.class_weight import compute_sample_weight
 
-import autobalance._classifier as classifier_module
+import autobalance._plan as plan_module
 from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
 from autobalance._ensemble import clearly_better
 
@@ -484,7 +484,7 @@ def no_search(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the search started before the input was checked")
 
-    monkeypatch.setattr(classifier_module, "Objective", forbidden)
+    monkeypatch.setattr(plan_module, "Objective", forbidden)
 
 
 @pytest.mark.parametrize(

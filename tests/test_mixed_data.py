@@ -354,12 +354,12 @@ FAST = {"n_trials": 4, "cv": 3, "random_state": 0, "ensemble": False}
 
 @pytest.fixture
 def no_search(monkeypatch):
-    import autobalance._classifier as classifier_module
+    import autobalance._plan as plan_module
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the search started before the input was checked")
 
-    monkeypatch.setattr(classifier_module, "Objective", forbidden)
+    monkeypatch.setattr(plan_module, "Objective", forbidden)
 
 
 @pytest.fixture

@@ -277,6 +277,7 @@ def test_out_of_fold_predictions_reuse_the_chosen_setups_fold_fits(
 
 
 def test_a_setup_searched_at_a_cheaper_fidelity_is_refitted(data, monkeypatch):
+    import autobalance._plan as plan_module
     from autobalance import Algorithm
 
     X, y = data
@@ -284,9 +285,7 @@ def test_a_setup_searched_at_a_cheaper_fidelity_is_refitted(data, monkeypatch):
     # forests are searched with fewer trees).
     cheap = Algorithm("lr", LogisticRegression(), search_params={"C": 1e-3})
     with monkeypatch.context() as m:
-        m.setattr(
-            AutoBalancedClassifier, "_resolve_algorithms", lambda *a, **k: [cheap]
-        )
+        m.setattr(plan_module, "resolve_algorithms", lambda *a, **k: [cheap])
         clf = AutoBalancedClassifier(
             LogisticRegression(),
             techniques=["balanced_class_weight"],

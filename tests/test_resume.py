@@ -44,6 +44,7 @@ from autobalance._distributed import (
     top_up,
 )
 from autobalance._objective import Objective
+from autobalance._plan import build_plan
 from autobalance._study import canonical, open_study
 
 TECHNIQUES = ["none", "random_over_sampler", "smote", "balanced_class_weight"]
@@ -365,7 +366,7 @@ def test_process_dead_right_after_its_claim_is_retried(tmp_path, monkeypatch, ur
     X, y = make_data()
     storage = make_storage(url, heartbeat_interval=1, grace_period=2)
     clf = searcher(storage, 5)
-    search = clf._prepare_search(X, y)
+    search = build_plan(clf, X, y)
     study = open_study(
         storage=storage,
         study_name="s",
@@ -436,7 +437,7 @@ def wide_data():
 
 
 def _fingerprint(clf, X, y):
-    return clf._prepare_search(X, y).fingerprint
+    return build_plan(clf, X, y).fingerprint
 
 
 def _ros(ctx, shrinkage):

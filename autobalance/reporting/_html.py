@@ -285,7 +285,7 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
             "reliability curves.</p>"
         )
 
-    from .. import __version__
+    from .._version import __version__
 
     parts = [
         "<!DOCTYPE html>",

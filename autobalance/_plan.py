@@ -1,0 +1,386 @@
+"""The search plan: everything a search needs before its study, built from an
+estimator's parameters and ``X, y`` without changing the estimator.
+
+``fit`` and :func:`~autobalance.run_worker` build the same plan, so a worker
+runs exactly the driver's objective; ``fit`` sets its fitted attributes from
+the plan once the search succeeded.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from numbers import Integral
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.utils import _safe_indexing, check_random_state
+
+from . import _budget
+from ._budget import Budget
+from ._catalogue import SIZE_REASON
+from ._footprint import data_nbytes
+from ._objective import Objective
+from ._preprocessing import FeatureInfo, describe_features
+from ._prior import ClassPrior
+from ._resolve import resolve_algorithms, resolve_techniques
+from ._space import SearchContext, SearchSpace
+from ._study import data_fingerprint
+from ._threshold import check_threshold
+from ._validation import (
+    allow_nan,
+    check_model_inputs,
+    check_search_params,
+    check_sparse,
+    check_target,
+    check_X,
+    keep_samplers_from_missing,
+)
+from .exceptions import SkippedTechniqueWarning
+
+__all__ = ["SearchPlan", "build_plan", "search_subsample"]
+
+#: ``n_trials="auto"``: fewer trials when the smallest class has fewer rows
+#: than this (fold AUCs then differ by noise more than by technique).
+AUTO_TRIALS_MINORITY_ROWS = 1_000
+AUTO_TRIALS_FEW = 12
+AUTO_TRIALS_MANY = 30
+
+#: Rows the search runs on with ``max_search_samples="auto"``.
+AUTO_MAX_SEARCH_SAMPLES = 50_000
+#: Rows of each class a search subsample keeps at least (or all of them).
+MIN_SEARCH_ROWS_PER_CLASS = 1_000
+
+
+@dataclass(frozen=True, eq=False)
+class SearchPlan:
+    """What one search runs on, decided before its study opens.
+
+    ``context`` summarises the searched rows (its ``refit_class_counts``
+    all rows), ``prior`` the class counts of both; ``feature_info`` the
+    columns of ``X``. ``fit_params`` is fit-time metadata (sample weights,
+    groups), carried for the search to route; not used yet.
+    """
+
+    space: SearchSpace
+    context: SearchContext
+    prior: ClassPrior
+    feature_info: FeatureInfo
+    cv: Any
+    splits: list
+    scorer: Any
+    budget: Budget
+    fingerprint: str
+    objective: Objective
+    classes: np.ndarray
+    X_search: Any
+    y_search: np.ndarray
+    X_full: Any
+    y_full: np.ndarray
+    rows: np.ndarray | None
+    n_trials: int | None
+    study_seed: int
+    ensembling: bool
+    accepts_nan: bool
+    n_features_in: int
+    feature_names_in: np.ndarray | None
+    fit_params: Mapping = field(default_factory=lambda: MappingProxyType({}))
+
+
+def default_scoring(classes):
+    return "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
+
+
+def search_subsample(y, classes, counts, max_rows, seed):
+    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
+    or ``None`` when every row is searched."""
+    n = len(y)
+    if max_rows is None or n <= max_rows:
+        return None
+    counts = np.asarray(counts, dtype=int)
+    # Each class keeps a floor of rows, but the floors together never exceed
+    # the subsample (a small ``max_rows`` with many rows of every class).
+    floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
+    quota = np.maximum(np.round(counts * max_rows / n).astype(int), floor)
+    # Guaranteed shares of small classes come out of the largest classes,
+    # down to their own floors.
+    for i in np.argsort(-counts, kind="stable"):
+        excess = int(quota.sum()) - max_rows
+        if excess <= 0:
+            break
+        quota[i] -= min(excess, quota[i] - floor[i])
+    rng = np.random.RandomState(seed)
+    rows = [
+        rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
+        for c, q in zip(classes, quota, strict=True)
+    ]
+    return np.sort(np.concatenate(rows))
+
+
+def n_trials_for(est, counts):
+    """The trial budget: ``n_trials``, or the ``"auto"`` choice for ``counts``."""
+    if est.n_trials != "auto":
+        return est.n_trials
+    few = counts.min() < AUTO_TRIALS_MINORITY_ROWS
+    return AUTO_TRIALS_FEW if few else AUTO_TRIALS_MANY
+
+
+def _max_search_samples(est):
+    if est.max_search_samples == "auto":
+        return AUTO_MAX_SEARCH_SAMPLES
+    return est.max_search_samples
+
+
+def make_splits(cv, X, y, counts, seed):
+    """The inner splitter of the ``cv`` parameter and its folds of ``X, y``."""
+    if isinstance(cv, Integral):
+        if cv < 2:
+            raise ValueError(f"cv={cv} must be at least 2.")
+        if counts.min() < cv:
+            raise ValueError(
+                f"The smallest class has {int(counts.min())} rows, fewer than "
+                f"cv={cv} folds, so some validation fold would miss it. Use "
+                f"cv={max(2, int(counts.min()))} or collect more minority rows."
+            )
+        splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    else:
+        splitter = check_cv(cv, y, classifier=True)
+    splits = list(splitter.split(X, y))
+    for i, (train, test) in enumerate(splits):
+        if len(np.unique(y[test])) < len(counts) or len(np.unique(y[train])) < len(
+            counts
+        ):
+            raise ValueError(
+                f"Fold {i} of cv lacks a class in its training or validation part; "
+                "use a stratified splitter with fewer folds."
+            )
+    return splitter, splits
+
+
+def search_context(est, classes, counts, y, splits, X, seed, info, missing_seen):
+    """The :class:`SearchContext` of the searched rows ``X, y``."""
+    min_train = np.array(
+        [min(int(np.sum(y[train] == c)) for train, _ in splits) for c in classes]
+    )
+    ratios = []
+    for train, _ in splits:
+        c = np.array([np.sum(y[train] == k) for k in classes])
+        ratios.append(c.min() / c.max())
+    return SearchContext(
+        classes=classes,
+        class_counts=counts,
+        min_train_counts=min_train,
+        max_train_minority_ratio=float(max(ratios)),
+        n_samples=X.shape[0],
+        n_features=X.shape[1],
+        # What the samplers see: missing values reach them only when no
+        # model imputes before them (the default portfolio's ``prepare``
+        # step, a user pipeline's imputer); see keep_samplers_from_missing
+        # for portfolios where only some models impute.
+        has_nan=bool(missing_seen) and all(missing_seen.values()),
+        is_sparse=info.is_sparse,
+        random_state=int(seed),
+        categorical_positions=tuple(range(info.n_categorical))
+        if est.estimator is None
+        else (),
+        n_prepared_features=len(info.categorical) + len(info.numeric),
+    )
+
+
+def search_settings(est, techniques, algorithms):
+    # The objects themselves: data_fingerprint hashes them parameter by
+    # parameter (reprs of long estimators are shortened).
+    return {
+        "techniques": list(techniques),
+        "algorithms": list(algorithms),
+        "scoring": est.scoring,
+        "cv": est.cv,
+        "pruning": est.pruning,
+        "random_state": est.random_state,
+    }
+
+
+def warn_size_exclusions(space, n_rows):
+    skipped = {n: r for n, r in space.excluded.items() if r.startswith(SIZE_REASON)}
+    if skipped:
+        by_reason = {}
+        for name, reason in skipped.items():
+            by_reason.setdefault(reason, []).append(name)
+        reasons = "; ".join(f"{', '.join(n)}: {r}" for r, n in by_reason.items())
+        warnings.warn(
+            f"The data has {n_rows:,} rows: the techniques {list(skipped)} are "
+            f"left out of the search ({reasons}). Subsample the data yourself "
+            "to search them.",
+            SkippedTechniqueWarning,
+            stacklevel=4,
+        )
+
+
+def ensembling(est, classes, space):
+    """Whether the averaged ensemble is tried: scored from out-of-fold ROC
+    AUC kept in memory, so binary targets, the default metric, several
+    models, and no stored (resumable) study."""
+    n_models = len(space.algorithms) + sum(
+        t.kind == "estimator" for t in space.techniques.values()
+    )
+    return bool(
+        est.ensemble
+        and est.storage is None
+        and len(classes) == 2
+        and est.scoring in (None, "roc_auc")
+        and n_models > 1
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _CheckedData:
+    info: FeatureInfo
+    algorithms: list
+    techniques: list
+    X: Any
+    y: np.ndarray
+    classes: np.ndarray
+    counts: np.ndarray
+    missing_seen: dict
+    n_features_in: int
+    feature_names_in: np.ndarray | None
+
+
+def _checked_data(est, X, y):
+    """Validate ``X, y`` against the settings of ``est`` (on a copy of it:
+    ``validate_data`` registers the features on the object it is given)."""
+    info = describe_features(X)
+    algorithms = resolve_algorithms(est.estimator, info)
+    techniques = resolve_techniques(est.estimator, est.techniques)
+    check_sparse(est, X, algorithms)
+    probe = copy.copy(est)
+    # Missing values are judged by what the models do with them, below.
+    X_checked, y = check_X(
+        est, X, reset=True, y=y, allow_nan=True, info=info, target=probe
+    )
+    classes, counts = check_target(y)
+    check_threshold(est.threshold, classes)
+    missing_seen = check_model_inputs(
+        est,
+        algorithms,
+        X if isinstance(X, pd.DataFrame) else X_checked,
+        y,
+        info,
+        classes,
+    )
+    return _CheckedData(
+        info=info,
+        algorithms=algorithms,
+        techniques=techniques,
+        X=X_checked,
+        y=y,
+        classes=classes,
+        counts=counts,
+        missing_seen=missing_seen,
+        n_features_in=probe.n_features_in_,
+        feature_names_in=getattr(probe, "feature_names_in_", None),
+    )
+
+
+def build_plan(est, X, y, *, fit_params=None):
+    """The :class:`SearchPlan` of ``est`` (an ``AutoBalancedClassifier``,
+    read, not changed) on ``X, y``; raises before any work when the settings
+    or the data cannot make a search."""
+    # The time budget counts from here: validation is part of the fit.
+    clock = _budget.default_clock
+    clock_start = clock()
+    check_search_params(est)
+    data = _checked_data(est, X, y)
+    info, algorithms, techniques = data.info, data.algorithms, data.techniques
+    X_checked, y, classes, counts = data.X, data.y, data.classes, data.counts
+    missing_seen = data.missing_seen
+    rng = check_random_state(est.random_state)
+    study_seed, cv_seed, model_seed = (
+        int(s) for s in rng.randint(0, 2**31 - 1, size=3)
+    )
+    # Drawn after the others, so that the seeds above do not depend on
+    # whether the data is subsampled.
+    rows = search_subsample(
+        y, classes, counts, _max_search_samples(est), rng.randint(0, 2**31 - 1)
+    )
+    X_full = X if isinstance(X, pd.DataFrame) else X_checked
+    y_full, full_counts = y, counts
+    if rows is not None:
+        X_checked, y = _safe_indexing(X_checked, rows), y[rows]
+        counts = np.array([np.sum(y == c) for c in classes])
+    # The subsample's floor of rows per class shifts its class prior;
+    # what is fitted on its out-of-fold predictions is moved back.
+    prior = ClassPrior(classes, full_counts, counts)
+    cv, splits = make_splits(est.cv, X_checked, y, counts, cv_seed)
+    context = search_context(
+        est, classes, counts, y, splits, X_checked, model_seed, info, missing_seen
+    )
+    algorithms = keep_samplers_from_missing(
+        algorithms, techniques, context, missing_seen
+    )
+    if rows is not None:
+        # Size limits of costly techniques apply to the refit, on every row.
+        context = dataclasses.replace(context, refit_class_counts=full_counts)
+    space = SearchSpace(techniques, algorithms, context)
+    warn_size_exclusions(space, len(y_full))
+    scorer = check_scoring(est, scoring=est.scoring or default_scoring(classes))
+    # Pass DataFrames through so the models see column names.
+    X_search = X_full if rows is None else _safe_indexing(X_full, rows)
+    budget = Budget(
+        est.timeout,
+        space=space,
+        n_samples=len(y_full),
+        n_train=float(np.mean([len(train) for train, _ in splits])),
+        clock=clock,
+        start=clock_start,
+        data_bytes=data_nbytes(X_full),
+    )
+    ensemble = ensembling(est, classes, space)
+    decision_rule = est.calibration not in (None, "off") or est.threshold is not None
+    objective = Objective(
+        space,
+        X_search,
+        y,
+        splits,
+        scorer,
+        n_jobs=est.n_jobs,
+        labels=classes if len(classes) > 2 else None,
+        keep_oof=ensemble or decision_rule,
+        budget=budget,
+        auc=est.scoring in (None, default_scoring(classes)),
+    )
+    return SearchPlan(
+        space=space,
+        context=context,
+        prior=prior,
+        feature_info=info,
+        cv=cv,
+        splits=splits,
+        scorer=scorer,
+        budget=budget,
+        fingerprint=data_fingerprint(
+            X_search, y, search_settings(est, techniques, algorithms)
+        ),
+        objective=objective,
+        classes=classes,
+        X_search=X_search,
+        y_search=y,
+        X_full=X_full,
+        y_full=y_full,
+        rows=rows,
+        n_trials=n_trials_for(est, counts),
+        study_seed=study_seed,
+        ensembling=ensemble,
+        # predict lets missing values through when fit saw the models take them.
+        accepts_nan=info.has_nan or allow_nan(est, algorithms),
+        n_features_in=data.n_features_in,
+        feature_names_in=data.feature_names_in,
+        fit_params=MappingProxyType(dict(fit_params or {})),
+    )

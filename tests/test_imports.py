@@ -1,0 +1,116 @@
+"""Imports inside the package run one way (issue 16): no module imports,
+directly or through others, a module that imports it back, not even inside a
+function. The package's ``__init__`` counts as a module of its own."""
+
+import ast
+from pathlib import Path
+
+import autobalance
+
+PACKAGE = Path(autobalance.__file__).parent
+NAME = "autobalance"
+
+
+def _module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(module, node):
+    """The ``autobalance.*`` modules one import statement names."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name.split(".")[0] == NAME]
+    if node.level:
+        is_package = module in _packages()
+        base = module.split(".")
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
+        target = ".".join(base + ([node.module] if node.module else []))
+    else:
+        target = node.module or ""
+    if target.split(".")[0] != NAME:
+        return []
+    # ``from . import x`` names a submodule when one exists, an attribute of
+    # the package otherwise.
+    out = []
+    for alias in node.names:
+        sub = f"{target}.{alias.name}"
+        out.append(sub if sub in _modules() else target)
+    return out
+
+
+def _modules():
+    return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _packages():
+    return {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+
+
+def import_graph():
+    """``{module: {modules it imports}}`` over every import at any depth."""
+    modules = _modules()
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        edges = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                edges.update(t for t in _resolve(name, node) if t in modules)
+        # Importing ``autobalance.reporting._x`` from outside runs
+        # ``reporting/__init__`` first. (The same holds for the package's own
+        # ``__init__``, which would tie every module to every other: its
+        # imports are lazy, so it counts as a module of its own that nothing
+        # below may import.)
+        for target in list(edges):
+            parent = target.rpartition(".")[0]
+            while parent not in ("", NAME):
+                # From inside the package its ``__init__`` is already running.
+                if not name.startswith(parent + "."):
+                    edges.add(parent)
+                parent = parent.rpartition(".")[0]
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def find_cycle(graph):
+    """One cycle as a list of modules (first repeated last), or ``None``."""
+    state = {}
+    stack = []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_graph_sees_imports_inside_functions():
+    graph = import_graph()
+    # cli imports the package's estimator; a module is never its own edge.
+    assert "autobalance" in graph
+    assert all(name not in edges for name, edges in graph.items())
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
