@@ -123,10 +123,6 @@ def _weight_default(ctx):
     return math.sqrt(max(ctx.imbalance_ratio, 1.0))
 
 
-def _binary_only(ctx):
-    return None if ctx.is_binary else "needs a binary target"
-
-
 def _dense_only(ctx):
     if ctx.has_nan:
         return "cannot handle missing values"
@@ -240,14 +236,6 @@ def _smote(ctx, k_neighbors, sampling_strategy="auto"):
     if cats:
         return SMOTENC(categorical_features=cats, k_neighbors=k_neighbors, **common)
     return SMOTE(k_neighbors=k_neighbors, **common)
-
-
-def smote_variant(ctx):
-    """Name of the SMOTE class :func:`_smote` uses for ``ctx``."""
-    cats = ctx.categorical_positions
-    if cats and len(cats) == ctx.n_prepared_features:
-        return "SMOTEN"
-    return "SMOTENC" if cats else "SMOTE"
 
 
 def _build_ros(ctx, sampling_strategy, shrinkage):

@@ -22,8 +22,7 @@ from sklearn.base import (
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline as SkPipeline
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -34,6 +33,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _budget
+from ._attrs import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_MEMBERS, ATTR_TECHNIQUE
 from ._budget import Budget
 from ._catalogue import (
     _DENSE_REQUIREMENTS,
@@ -43,8 +43,8 @@ from ._catalogue import (
     default_algorithms,
     get_technique,
 )
+from ._compat import HasMethods, Interval, StrOptions, take_rows, validate_params
 from ._ensemble import (
-    ATTR_MEMBERS,
     ENSEMBLE,
     SoftVotingEnsemble,
     add_ensemble_trial,
@@ -59,9 +59,6 @@ from ._inputs import (
     sample,
 )
 from ._objective import (
-    ATTR_ALGORITHM,
-    ATTR_DUPLICATE,
-    ATTR_TECHNIQUE,
     Objective,
     decision_ovr,
     ovr_roc_auc,
@@ -953,7 +950,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         # The time budget counts from here: validation is part of the fit.
         clock = _budget.default_clock
         clock_start = clock()
-        self._validate_params()
+        validate_params(self)
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
                 "n_trials and timeout are both None, so the search would never stop; "
@@ -1001,7 +998,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         X_full = X if isinstance(X, pd.DataFrame) else X_checked
         y_full, n_full, full_counts = y, len(y), counts
         if rows is not None:
-            X_checked = _safe_indexing(X_checked, rows)
+            X_checked = take_rows(X_checked, rows)
             y = y[rows]
             counts = np.array([np.sum(y == c) for c in classes])
         # The subsample's floor of rows per class shifts its class prior;
@@ -1026,7 +1023,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         scorer = check_scoring(self, scoring=scoring)
 
         # Pass DataFrames through so the models see column names.
-        X_search = X_full if rows is None else _safe_indexing(X_full, rows)
+        X_search = X_full if rows is None else take_rows(X_full, rows)
         fingerprint = data_fingerprint(
             X_search, y, self._settings(techniques, algorithms)
         )

@@ -18,24 +18,24 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from ._footprint import release_freed_memory
-from ._objective import (
+from ._attrs import (
     ATTR_ALGORITHM,
     ATTR_DUPLICATE,
     ATTR_FAMILY,
     ATTR_FIT_TIMES,
+    ATTR_MEMBERS,
     ATTR_MODEL_BYTES,
     ATTR_PARAMS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
 )
+from ._footprint import release_freed_memory
 from ._results import trial_params
 
 __all__ = ["SoftVotingEnsemble", "add_ensemble_trial"]
 
 ENSEMBLE = "ensemble"
-ATTR_MEMBERS = "member_trials"
 MAX_MEMBERS = 3
 
 

@@ -13,32 +13,30 @@ import time
 
 import numpy as np
 import optuna
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed
 from sklearn.base import clone
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
-from sklearn.utils import _safe_indexing
 
+from ._attrs import (
+    ATTR_ALGORITHM,
+    ATTR_BUDGET_REFUSED,
+    ATTR_DUPLICATE,
+    ATTR_FAIL,
+    ATTR_FAMILY,
+    ATTR_FIT_TIMES,
+    ATTR_MODEL_BYTES,
+    ATTR_PARAMS,
+    ATTR_RECALLS,
+    ATTR_SCORE_TIMES,
+    ATTR_SCORES,
+    ATTR_TECHNIQUE,
+)
 from ._calibration import fold_prediction, raw_response
+from ._compat import take_rows
 from ._footprint import model_nbytes
 
 __all__ = ["Objective", "TrialFailure"]
-
-# user_attrs written on every trial; _results.py reads them back.
-ATTR_TECHNIQUE = "technique"
-ATTR_FAMILY = "family"
-ATTR_ALGORITHM = "algorithm"
-ATTR_PARAMS = "params"
-ATTR_SCORES = "split_scores"
-ATTR_FIT_TIMES = "fit_times"
-ATTR_SCORE_TIMES = "score_times"
-ATTR_FAIL = "fail_reason"
-ATTR_DUPLICATE = "duplicate_of"
-ATTR_RECALLS = "split_recalls"
-ATTR_MODEL_BYTES = "model_bytes"
-# True on a trial the time budget refused before its first fold: it ran
-# nothing, so a stored study does not count it and a resumed one runs its slot.
-ATTR_BUDGET_REFUSED = "budget_refused"
 
 
 class TrialFailure(Exception):
@@ -114,8 +112,8 @@ def ovr_roc_auc(y, decision, classes, sample_weight=None):
 def _fit_and_score(
     estimator, X, y, train, test, scorer, labels=None, classes=None, auc=False
 ):
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    X_train, y_train = take_rows(X, train), take_rows(y, train)
+    X_test, y_test = take_rows(X, test), take_rows(y, test)
     start = time.perf_counter()
     _run_pipeline(estimator.fit, X_train, y_train)
     fit_time = time.perf_counter() - start
@@ -234,7 +232,7 @@ class Objective:
     def _batch_size(self):
         n_jobs = self.n_jobs or 1
         if n_jobs < 0:
-            n_jobs = max(1, (optuna_cpu_count() + 1 + n_jobs))
+            n_jobs = max(1, (cpu_count() + 1 + n_jobs))
         return max(1, n_jobs)
 
     def _find_duplicate(self, trial, config):
@@ -377,9 +375,3 @@ class Objective:
 
 def _clean(params):
     return {k: _jsonable(v) for k, v in params.items()}
-
-
-def optuna_cpu_count():
-    from joblib import cpu_count
-
-    return cpu_count()

@@ -85,7 +85,6 @@ TRUSTED_NAMES = frozenset(
         *(
             f"autobalance._catalogue.{name}"
             for name in (
-                "_binary_only",
                 "_build_adasyn",
                 "_build_balanced",
                 "_build_borderline",

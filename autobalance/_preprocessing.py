@@ -112,10 +112,6 @@ class FeatureInfo:
     def n_categorical(self):
         return len(self.categorical)
 
-    @property
-    def all_categorical(self):
-        return bool(self.categorical) and not self.numeric
-
 
 def _is_categorical_dtype(dtype):
     return (

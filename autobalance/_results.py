@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from scipy.stats import rankdata
 
-from ._objective import (
+from ._attrs import (
     ATTR_ALGORITHM,
     ATTR_FAIL,
     ATTR_FAMILY,

@@ -16,6 +16,7 @@ import joblib
 import numpy as np
 import optuna
 
+from ._attrs import ATTR_FAIL, FINGERPRINT_ATTR
 from ._distributed import (
     SlotSampler,
     as_storage,
@@ -36,7 +37,6 @@ __all__ = [
     "run_study",
 ]
 
-FINGERPRINT_ATTR = "autobalance_fingerprint"
 TrialState = optuna.trial.TrialState
 
 
@@ -374,7 +374,7 @@ def check_completed(study, excluded=None):
     for t in finished:
         if t.state == TrialState.FAIL:
             # A trial that failed before its setup was built records nothing.
-            reason = t.user_attrs.get("fail_reason") or "failed with no reason recorded"
+            reason = t.user_attrs.get(ATTR_FAIL) or "failed with no reason recorded"
         else:
             reason = t.state.name.lower()
         reasons[reason] = reasons.get(reason, 0) + 1

@@ -49,6 +49,8 @@ import signal
 import sys
 import warnings
 
+from ._attrs import CONFIG_ATTR
+
 __all__ = ["main"]
 
 EXIT_OK = 0
@@ -64,7 +66,6 @@ EXIT_MODEL = 9
 EXIT_OUTPUT = 10
 EXIT_INTERRUPTED = 130
 
-CONFIG_ATTR = "autobalance_cli"  # what a worker needs, recorded by `fit`
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -208,11 +209,8 @@ def search_config(args, data):
 def _portfolio(X):
     """The default portfolio, prepared for the columns of ``X``."""
     from . import default_algorithms
+    from ._preprocessing import describe_features
 
-    try:
-        from ._preprocessing import describe_features
-    except ImportError:  # pragma: no cover - portfolios without preparation
-        return default_algorithms()
     return default_algorithms(describe_features(X))
 
 
