@@ -20,7 +20,13 @@ import time
 
 import numpy as np
 
-from ._attrs import ATTR_FIT_TIMES, ATTR_MODEL_BYTES, ATTR_PARAMS
+from ._attrs import (
+    ATTR_ALGORITHM,
+    ATTR_FIT_TIMES,
+    ATTR_MODEL_BYTES,
+    ATTR_PARAMS,
+    ATTR_TECHNIQUE,
+)
 from ._space import Config
 
 __all__ = ["Budget"]
@@ -183,7 +189,8 @@ class Budget:
         attrs = trial.user_attrs
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
         if members is None:
-            members = [attrs]
+            return [Config(attrs[ATTR_TECHNIQUE], attrs[ATTR_ALGORITHM], {})]
+        # An ensemble's members are entries of cv_results_["params"].
         return [Config(m["technique"], m["algorithm"], {}) for m in members]
 
     def trial_refit_estimate(self, trial):

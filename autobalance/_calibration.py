@@ -38,9 +38,9 @@ from sklearn.base import clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline as SkPipeline
-from sklearn.utils import _safe_indexing
 
 from ._build import ClassWeightAdapter
+from ._compat import sampling_type, take_rows
 from ._prior import class_counts, normalised
 
 __all__ = [
@@ -136,7 +136,7 @@ def _resampled_counts(sampler, y, classes):
         )
         return _counts(np.asarray(y)[sampler.sample_indices_], classes), exact
     strategy = getattr(sampler, "sampling_strategy_", None)
-    kind = getattr(sampler, "_sampling_type", None)
+    kind = sampling_type(sampler)
     if isinstance(strategy, dict) and kind in ("over-sampling", "under-sampling"):
         out = counts.copy()
         for c, n in strategy.items():
@@ -443,8 +443,8 @@ def fold_prediction(estimator, raw, kind, test, y_train, y_test, classes):
 
 
 def _fit_fold(template, X, y, train, test, classes):
-    est = clone(template).fit(_safe_indexing(X, train), y[train])
-    raw, kind = raw_response(est, _safe_indexing(X, test))
+    est = clone(template).fit(take_rows(X, train), y[train])
+    raw, kind = raw_response(est, take_rows(X, test))
     return fold_prediction(est, raw, kind, test, y[train], y[test], classes)
 
 

@@ -26,7 +26,6 @@ attribute ``budget_refused``: it ran nothing, so it does not count towards
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import os
 import socket
@@ -37,10 +36,23 @@ import zlib
 
 import numpy as np
 import optuna
-from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
-from ._attrs import ATTR_BUDGET_REFUSED, BEAT_ATTR, BUDGET_ATTR, OWNER_ATTR, SLOT_ATTR
+from ._attrs import ATTR_BUDGET_REFUSED, BUDGET_ATTR, OWNER_ATTR, SLOT_ATTR
+from ._compat import (
+    RetryCallback,
+    UpstreamChangedError,
+    clear_trial_cache,
+    heartbeat_enabled,
+    heartbeat_journal_storage,
+    rdb_callback_kwarg,
+    retry_callback_of,
+    retry_histories,
+    slot_ordered_view,
+    study_storage,
+    upstream_versions,
+    waiting_trial,
+)
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
 from ._urls import redact as _redact
@@ -48,70 +60,12 @@ from .exceptions import StorageError
 
 __all__ = ["make_storage"]
 
-FIXED_PARAMS = "fixed_params"  # Optuna's key for enqueued parameters
-RETRY_HISTORY = "retry_history"  # written by RetryHeartbeatStaleTrialCallback
 MAX_RETRY = 3
-
-_RetryCallback = getattr(
-    optuna.storages,
-    "RetryHeartbeatStaleTrialCallback",
-    getattr(optuna.storages, "RetryFailedTrialCallback", None),
-)
 
 
 # --------------------------------------------------------------------------
 # Storages
 # --------------------------------------------------------------------------
-class HeartbeatJournalStorage(optuna.storages.JournalStorage, BaseHeartbeat):
-    """A journal-file storage with heartbeats, as Optuna's RDB storage has.
-
-    The heartbeat is a trial system attribute holding the wall-clock time; a
-    RUNNING trial whose last beat (or start) is older than ``grace_period``
-    seconds is stale, and Optuna's ``fail_stale_trials`` fails it and calls
-    ``heartbeat_stale_trial_callback``.
-    """
-
-    def __init__(
-        self,
-        backend,
-        *,
-        heartbeat_interval,
-        grace_period,
-        heartbeat_stale_trial_callback,
-    ):
-        super().__init__(backend)
-        self.heartbeat_interval = heartbeat_interval
-        self.grace_period = grace_period
-        self.heartbeat_stale_trial_callback = heartbeat_stale_trial_callback
-
-    def record_heartbeat(self, trial_id):
-        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-            self.set_trial_system_attr(trial_id, BEAT_ATTR, time.time())
-
-    def _get_stale_trial_ids(self, study_id):
-        now = time.time()
-        stale = []
-        for t in self.get_all_trials(
-            study_id, deepcopy=False, states=(TrialState.RUNNING,)
-        ):
-            last = t.system_attrs.get(BEAT_ATTR)
-            if last is None and t.datetime_start is not None:
-                last = t.datetime_start.timestamp()
-            if last is not None and now - last > self.grace_period:
-                stale.append(t._trial_id)
-        return stale
-
-    def get_heartbeat_interval(self):
-        return self.heartbeat_interval
-
-    def get_heartbeat_stale_trial_callback(self):
-        return self.heartbeat_stale_trial_callback
-
-    # Optuna < 4.9 names the callback getter differently.
-    def get_failed_trial_callback(self):
-        return self.heartbeat_stale_trial_callback
-
-
 def make_storage(url, *, heartbeat_interval=10, grace_period=None, max_retry=MAX_RETRY):
     """An Optuna storage with heartbeats, for resumable and distributed searches.
 
@@ -164,7 +118,7 @@ def make_storage(url, *, heartbeat_interval=10, grace_period=None, max_retry=MAX
         grace_period = 3 * heartbeat_interval
     grace_period = max(1, math.ceil(grace_period))
     with warnings_quiet():
-        callback = _RetryCallback(max_retry=max_retry)
+        callback = RetryCallback(max_retry=max_retry)
     if url.startswith("journal:"):
         return _journal_storage(url, heartbeat_interval, grace_period, callback)
     if "://" not in url:
@@ -173,13 +127,7 @@ def make_storage(url, *, heartbeat_interval=10, grace_period=None, max_retry=MAX
             "'postgresql+psycopg2://user:password@host/db' or 'journal:search.log'."
         )
     kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
-    names = inspect.signature(optuna.storages.RDBStorage).parameters
-    key = (
-        "heartbeat_stale_trial_callback"
-        if "heartbeat_stale_trial_callback" in names
-        else "failed_trial_callback"
-    )
-    kwargs[key] = callback
+    kwargs[rdb_callback_kwarg()] = callback
     if url.startswith("sqlite"):
         # Several local processes share the file: wait for its lock.
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
@@ -231,12 +179,14 @@ def _journal_storage(url, heartbeat_interval, grace_period, callback):
             f"Cannot open storage {url!r}: the folder {folder!r} does not exist."
         )
     try:
-        return HeartbeatJournalStorage(
+        return heartbeat_journal_storage(
             JournalFileBackend(path),
             heartbeat_interval=heartbeat_interval,
             grace_period=grace_period,
-            heartbeat_stale_trial_callback=callback,
+            callback=callback,
         )
+    except UpstreamChangedError:
+        raise
     except Exception as exc:
         raise StorageError(
             f"Cannot open storage {url!r}: {type(exc).__name__}: {exc}"
@@ -297,29 +247,11 @@ def _order(trial):
     return (slot_of(trial), trial.number)
 
 
-class _SlotOrderedStudy:
+def _in_slot_order(study):
     """The study as the inner sampler sees it: trials listed in slot order, so
     a retried trial (a new trial number) takes the place of the one it
-    replaces. Everything else is the study itself."""
-
-    def __init__(self, study):
-        self._study = study
-
-    def __getattr__(self, name):
-        return getattr(self._study, name)
-
-    def _get_trials(self, deepcopy=True, states=None, use_cache=False):
-        trials = self._study._get_trials(
-            deepcopy=deepcopy, states=states, use_cache=use_cache
-        )
-        return sorted(trials, key=_order)
-
-    def get_trials(self, deepcopy=True, states=None):
-        return sorted(self._study.get_trials(deepcopy, states), key=_order)
-
-    @property
-    def trials(self):
-        return self.get_trials()
+    replaces."""
+    return slot_ordered_view(study, _order)
 
 
 class SlotSampler(optuna.samplers.BaseSampler):
@@ -347,16 +279,16 @@ class SlotSampler(optuna.samplers.BaseSampler):
 
     def before_trial(self, study, trial):
         self._inner.pop(trial.number, None)
-        self._for(trial).before_trial(_SlotOrderedStudy(study), trial)
+        self._for(trial).before_trial(_in_slot_order(study), trial)
 
     def infer_relative_search_space(self, study, trial):
         return self._for(trial).infer_relative_search_space(
-            _SlotOrderedStudy(study), trial
+            _in_slot_order(study), trial
         )
 
     def sample_relative(self, study, trial, search_space):
         return self._for(trial).sample_relative(
-            _SlotOrderedStudy(study), trial, search_space
+            _in_slot_order(study), trial, search_space
         )
 
     def sample_independent(self, study, trial, param_name, param_distribution):
@@ -371,13 +303,13 @@ class SlotSampler(optuna.samplers.BaseSampler):
                 seed=int(seq.generate_state(1)[0]), **self.tpe_kwargs
             )
         return sampler.sample_independent(
-            _SlotOrderedStudy(study), trial, param_name, param_distribution
+            _in_slot_order(study), trial, param_name, param_distribution
         )
 
     def after_trial(self, study, trial, state, values):
         inner = self._inner.pop(trial.number, None)
         if inner is not None:
-            inner.after_trial(_SlotOrderedStudy(study), trial, state, values)
+            inner.after_trial(_in_slot_order(study), trial, state, values)
 
     def reseed_rng(self):  # the seeds are derived from the slots
         pass
@@ -389,8 +321,8 @@ class SlotSampler(optuna.samplers.BaseSampler):
 def retried_numbers(trials):
     """Numbers of the failed trials that were enqueued again."""
     out = set()
-    for t in trials:
-        out.update(t.system_attrs.get(RETRY_HISTORY, ()))
+    for history in retry_histories(trials):
+        out.update(history)
     return out
 
 
@@ -424,12 +356,7 @@ def _next_slot(trials):
 
 
 def _add_ticket(study, slot, params):
-    study.add_trial(
-        optuna.trial.create_trial(
-            state=TrialState.WAITING,
-            system_attrs={FIXED_PARAMS: dict(params), SLOT_ATTR: int(slot)},
-        )
-    )
+    study.add_trial(waiting_trial(params, {SLOT_ATTR: int(slot)}))
 
 
 def top_up(study, n_trials, starting_params):
@@ -455,22 +382,25 @@ def top_up(study, n_trials, starting_params):
 # Running tickets
 # --------------------------------------------------------------------------
 def _claim(study):
-    """Take the waiting trial with the smallest slot, or return None."""
-    storage = study._storage
-    beats = is_heartbeat_enabled(storage)
+    """Take the waiting trial with the smallest slot and return its id, or
+    return None."""
+    storage = study_storage(study)
+    beats = heartbeat_enabled(storage)
     waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    study_id = storage.get_study_id_from_name(study.study_name) if waiting else None
     for t in sorted(waiting, key=_order):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
         try:
             if beats:
                 # Beat before claiming: a process killed right after the claim
                 # still leaves a heartbeat, so its trial goes stale (a RUNNING
                 # trial that never beat would never be failed and retried).
-                storage.record_heartbeat(t._trial_id)
-            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                storage.record_heartbeat(trial_id)
+            if storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
                 storage.set_trial_system_attr(
-                    t._trial_id, OWNER_ATTR, f"{socket.gethostname()}:{os.getpid()}"
+                    trial_id, OWNER_ATTR, f"{socket.gethostname()}:{os.getpid()}"
                 )
-                return t._trial_id
+                return trial_id
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
     return None
@@ -478,15 +408,27 @@ def _claim(study):
 
 @contextlib.contextmanager
 def _heartbeat(storage, trial_id):
-    if not is_heartbeat_enabled(storage):
+    """Beat for ``trial_id`` while the block runs.
+
+    A beat that fails stops the beating and, once the trial has run, raises:
+    a trial without heartbeats would be taken for dead by the other processes
+    and run again, so the failure is not hidden.
+    """
+    if not heartbeat_enabled(storage):
         yield
         return
     stop = threading.Event()
+    failed = []
 
     def beat():
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 storage.record_heartbeat(trial_id)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                return  # another process finished the trial: nothing to keep alive
+            except Exception as exc:  # raised in the trial's thread below
+                failed.append(exc)
+                return
             if stop.wait(storage.get_heartbeat_interval()):
                 return
 
@@ -497,18 +439,22 @@ def _heartbeat(storage, trial_id):
     finally:
         stop.set()
         thread.join()
+    if failed:
+        exc = failed[0]
+        raise StorageError(
+            f"Recording the heartbeat of trial {trial_id} failed "
+            f"({type(exc).__name__}: {exc}; {upstream_versions()}), so other "
+            "processes may take the trial for dead. Check that the storage is "
+            "reachable and writable, then resume the search."
+        ) from exc
 
 
 def _retry_callback(storage):
-    for name in ("get_heartbeat_stale_trial_callback", "get_failed_trial_callback"):
-        getter = getattr(storage, name, None)
-        if getter is not None:
-            with warnings_quiet():
-                callback = getter()
-            if callback is not None:
-                return callback
+    callback = retry_callback_of(storage)
+    if callback is not None:
+        return callback
     with warnings_quiet():
-        return _RetryCallback(max_retry=MAX_RETRY)
+        return RetryCallback(max_retry=MAX_RETRY)
 
 
 def _release(study, trial):
@@ -516,17 +462,17 @@ def _release(study, trial):
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
         frozen = study.tell(trial, state=TrialState.FAIL)
         with warnings_quiet():
-            _retry_callback(study._storage)(study, frozen)
+            _retry_callback(study_storage(study))(study, frozen)
 
 
 def _run_one(study, objective, trial_id):
     # Like Study.ask: drop the trials cached for the previous trial, so the
     # sampler sees every trial finished so far.
-    with contextlib.suppress(AttributeError):
-        study._thread_local.cached_all_trials = None
+    clear_trial_cache(study)
+    storage = study_storage(study)
     value, state, trial = None, TrialState.COMPLETE, None
     try:
-        with _heartbeat(study._storage, trial_id):
+        with _heartbeat(storage, trial_id):
             trial = optuna.trial.Trial(study, trial_id)
             value = objective(trial)
     except optuna.TrialPruned:
@@ -538,14 +484,14 @@ def _run_one(study, objective, trial_id):
     except BaseException:
         # Interrupted, or a bug outside the trial's pipeline: the setup was
         # not judged, so its ticket goes back to the queue for a resumed run.
-        _release(study, study._storage.get_trial_number_from_id(trial_id))
+        _release(study, storage.get_trial_number_from_id(trial_id))
         raise
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
         study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
 
 
 def _fail_stale(study):
-    if is_heartbeat_enabled(study._storage):
+    if heartbeat_enabled(study_storage(study)):
         with warnings_quiet():
             optuna.storages.fail_stale_trials(study)
 
@@ -578,8 +524,9 @@ def run_queue(
     """
     start = time.monotonic()
     timed = timeout is not None or (budget is not None and budget.timeout is not None)
-    heartbeat = is_heartbeat_enabled(study._storage)
-    poll = min(1.0, study._storage.get_heartbeat_interval() / 2) if heartbeat else 0.5
+    storage = study_storage(study)
+    heartbeat = heartbeat_enabled(storage)
+    poll = min(1.0, storage.get_heartbeat_interval() / 2) if heartbeat else 0.5
     if driver and n_trials is not None:
         top_up(study, n_trials, list(starting_params))
     bar = _progress(study, n_trials) if show_progress_bar else None

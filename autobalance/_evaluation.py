@@ -20,11 +20,12 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.preprocessing import label_binarize
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from ._classifier import AutoBalancedClassifier
+from ._compat import take_rows
 from ._stats import (
     TESTS,
     check_test,
@@ -133,8 +134,8 @@ def _baseline_params(search):
 def _fit_outer_fold(
     estimator, X, y, train, test, classes, pos_label, minority, baseline, keep
 ):
-    X_train, y_train = _safe_indexing(X, train), y[train]
-    X_test, y_test = _safe_indexing(X, test), y[test]
+    X_train, y_train = take_rows(X, train), y[train]
+    X_test, y_test = take_rows(X, test), y[test]
     start = time.perf_counter()
     search = estimator.fit(X_train, y_train)
     fit_time = time.perf_counter() - start

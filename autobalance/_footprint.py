@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._compat import boosting_predictors
+
 __all__ = ["data_nbytes", "model_nbytes", "release_freed_memory"]
 
 _LIBC = None
@@ -88,7 +90,7 @@ def model_nbytes(estimator):
         tree = getattr(obj, "tree_", None)
         if tree is not None and hasattr(tree, "node_count"):
             return int(tree.node_count * _NODE_BYTES + tree.value.nbytes)
-        predictors = getattr(obj, "_predictors", None)
+        predictors = boosting_predictors(obj)
         if predictors is not None:
             return int(sum(p.nodes.nbytes for row in predictors for p in row))
         if not hasattr(obj, "get_params"):

@@ -25,7 +25,9 @@ from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
+
+from ._compat import take_rows
 
 __all__ = ["MinorityLearningCurve", "minority_learning_curve"]
 
@@ -229,13 +231,13 @@ def _one_unit(template, X, y, train, test, order, fractions, minority, scorer):
     minority_rows = train[y_train == minority][order]
     majority_rows = train[y_train != minority]
     scores, counts = [], []
-    X_test, y_test = _safe_indexing(X, test), y[test]
+    X_test, y_test = take_rows(X, test), y[test]
     for f in fractions:
         n = max(2, math.ceil(f * len(minority_rows) - 1e-9))
         rows = np.sort(np.concatenate([majority_rows, minority_rows[:n]]))
         est = _shrink_neighbours(clone(template), n)
         try:
-            est.fit(_safe_indexing(X, rows), y[rows])
+            est.fit(take_rows(X, rows), y[rows])
             scores.append(float(scorer(est, X_test, y_test)))
         except ValueError:
             scores.append(np.nan)

@@ -17,7 +17,6 @@ from joblib import Parallel, cpu_count, delayed
 from sklearn.base import clone
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
-from sklearn.utils import _safe_indexing
 
 from ._attrs import (
     ATTR_ALGORITHM,
@@ -34,6 +33,7 @@ from ._attrs import (
     ATTR_TECHNIQUE,
 )
 from ._calibration import fold_prediction, raw_response
+from ._compat import take_rows
 from ._footprint import model_nbytes
 
 __all__ = ["Objective", "TrialFailure"]
@@ -112,8 +112,8 @@ def ovr_roc_auc(y, decision, classes, sample_weight=None):
 def _fit_and_score(
     estimator, X, y, train, test, scorer, labels=None, classes=None, auc=False
 ):
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    X_train, y_train = take_rows(X, train), take_rows(y, train)
+    X_test, y_test = take_rows(X, test), take_rows(y, test)
     start = time.perf_counter()
     _run_pipeline(estimator.fit, X_train, y_train)
     fit_time = time.perf_counter() - start

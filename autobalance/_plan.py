@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 
 from . import _budget
 from ._budget import Budget
 from ._catalogue import SIZE_REASON
+from ._compat import take_rows
 from ._footprint import data_nbytes
 from ._objective import Objective
 from ._preprocessing import FeatureInfo, describe_features
@@ -313,7 +314,7 @@ def build_plan(est, X, y, *, fit_params=None):
     X_full = X if isinstance(X, pd.DataFrame) else X_checked
     y_full, full_counts = y, counts
     if rows is not None:
-        X_checked, y = _safe_indexing(X_checked, rows), y[rows]
+        X_checked, y = take_rows(X_checked, rows), y[rows]
         counts = np.array([np.sum(y == c) for c in classes])
     # The subsample's floor of rows per class shifts its class prior;
     # what is fitted on its out-of-fold predictions is moved back.
@@ -332,7 +333,7 @@ def build_plan(est, X, y, *, fit_params=None):
     warn_size_exclusions(space, len(y_full))
     scorer = check_scoring(est, scoring=est.scoring or default_scoring(classes))
     # Pass DataFrames through so the models see column names.
-    X_search = X_full if rows is None else _safe_indexing(X_full, rows)
+    X_search = X_full if rows is None else take_rows(X_full, rows)
     budget = Budget(
         est.timeout,
         space=space,

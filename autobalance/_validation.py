@@ -10,7 +10,6 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse as sp
 from sklearn.metrics import get_scorer_names
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -19,6 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from ._catalogue import _DENSE_REQUIREMENTS, _base_requirement, get_technique
+from ._compat import HasMethods, Interval, StrOptions, validate_params
 from ._inputs import (
     check_model_input,
     describe_columns,
@@ -86,7 +86,7 @@ def label(value):
 def check_search_params(est):
     """Refuse settings that cannot make a search (after scikit-learn's own
     parameter validation)."""
-    est._validate_params()
+    validate_params(est)
     if est.n_trials is None and est.timeout is None:
         raise ValueError(
             "n_trials and timeout are both None, so the search would never stop; "

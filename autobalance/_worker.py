@@ -6,7 +6,8 @@ the plan (and the queue of :mod:`._distributed` below both).
 
 from __future__ import annotations
 
-from ._distributed import BUDGET_ATTR, as_storage, run_queue, wait_for_study
+from ._attrs import BUDGET_ATTR
+from ._distributed import as_storage, run_queue, wait_for_study
 from ._plan import build_plan
 from ._study import open_study, quiet_optuna
 

@@ -22,7 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from test_resume import TECHNIQUES, check_budget, make_data
 
 from autobalance import AutoBalancedClassifier, load_model
-from autobalance._distributed import OWNER_ATTR, _redact
+from autobalance._attrs import OWNER_ATTR
+from autobalance._distributed import _redact
 
 N_TRIALS = 12
 

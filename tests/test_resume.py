@@ -34,9 +34,8 @@ from autobalance import (
     make_storage,
     run_worker,
 )
+from autobalance._attrs import OWNER_ATTR
 from autobalance._distributed import (
-    OWNER_ATTR,
-    RETRY_HISTORY,
     _claim,
     budget_refused,
     counted_trials,
@@ -47,6 +46,8 @@ from autobalance._objective import Objective
 from autobalance._plan import build_plan
 from autobalance._study import canonical, open_study
 
+# Written by Optuna's retry callback on the trial that retries another.
+RETRY_HISTORY = "retry_history"
 TECHNIQUES = ["none", "random_over_sampler", "smote", "balanced_class_weight"]
 
 
