@@ -410,26 +410,43 @@ def _claim(study):
 def _heartbeat(storage, trial_id):
     """Beat for ``trial_id`` while the block runs.
 
-    A beat that fails stops the beating and, once the trial has run, raises:
-    a trial without heartbeats would be taken for dead by the other processes
-    and run again, so the failure is not hidden.
+    A beat that fails because upstream changed (an ``AttributeError``,
+    ``TypeError`` or ``NotImplementedError`` from the storage's heartbeat API)
+    stops the beating at once. Any other error (a dropped database
+    connection, a locked file) is taken as transient: beating goes on, and
+    it fails only when no beat has succeeded for the storage's grace period,
+    after which the other processes take the trial for dead. A failure raises
+    once the trial has run: a trial without heartbeats would be run again
+    elsewhere, so it is not hidden.
     """
     if not heartbeat_enabled(storage):
         yield
         return
     stop = threading.Event()
     failed = []
+    interval = storage.get_heartbeat_interval()
+    grace = getattr(storage, "grace_period", None) or 3 * interval
 
     def beat():
+        last_ok = time.monotonic()
         while True:
             try:
                 storage.record_heartbeat(trial_id)
+                last_ok = time.monotonic()
             except optuna.exceptions.UpdateFinishedTrialError:
                 return  # another process finished the trial: nothing to keep alive
-            except Exception as exc:  # raised in the trial's thread below
+            except _UPSTREAM_CHANGED as exc:  # raised in the trial's thread below
                 failed.append(exc)
                 return
-            if stop.wait(storage.get_heartbeat_interval()):
+            except Exception as exc:
+                if time.monotonic() - last_ok >= grace:
+                    failed.append(exc)
+                    return
+                # Transient: try again sooner than the interval, within grace.
+                if stop.wait(min(interval, max(grace / 4, 0.05))):
+                    return
+                continue
+            if stop.wait(interval):
                 return
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
@@ -447,6 +464,11 @@ def _heartbeat(storage, trial_id):
             "processes may take the trial for dead. Check that the storage is "
             "reachable and writable, then resume the search."
         ) from exc
+
+
+#: Errors of the heartbeat API that mean upstream changed what it offers,
+#: not that the storage is briefly unreachable.
+_UPSTREAM_CHANGED = (AttributeError, TypeError, NotImplementedError)
 
 
 def _retry_callback(storage):

@@ -190,6 +190,48 @@ def test_a_failing_heartbeat_is_raised_with_the_versions(tmp_path, monkeypatch):
     assert isinstance(info.value.__cause__, TypeError)
 
 
+def test_a_transient_heartbeat_error_does_not_stop_the_trial(tmp_path, monkeypatch):
+    # A dropped connection for one beat is not a broken upstream: the trial
+    # keeps beating and finishes.
+    from autobalance._distributed import _heartbeat
+
+    storage = make_storage(
+        f"journal:{tmp_path / 'search.log'}", heartbeat_interval=1, grace_period=2
+    )
+    calls = []
+
+    def flaky(trial_id):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise OSError("connection reset by peer")
+
+    monkeypatch.setattr(storage, "record_heartbeat", flaky)
+    with _heartbeat(storage, 0):
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(calls) >= 2  # it beat again after the failure
+
+
+def test_a_storage_unreachable_for_the_grace_period_is_raised(tmp_path, monkeypatch):
+    from autobalance._distributed import _heartbeat
+
+    storage = make_storage(
+        f"journal:{tmp_path / 'search.log'}", heartbeat_interval=1, grace_period=1
+    )
+
+    def down(trial_id):
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(storage, "record_heartbeat", down)
+    with (
+        pytest.raises(StorageError, match="database is locked") as info,
+        _heartbeat(storage, 0),
+    ):
+        time.sleep(1.6)
+    assert isinstance(info.value.__cause__, OSError)
+
+
 def test_import_does_not_need_the_private_heartbeat_module():
     code = (
         "import sys, optuna\n"
