@@ -26,6 +26,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._classifier import AutoBalancedClassifier
 from ._compat import take_rows
+from ._plan import build_plan
 from ._stats import (
     TESTS,
     check_test,
@@ -481,6 +482,13 @@ def nested_cross_validate(
             est.set_params(random_state=int(seed))
         estimators.append(est)
 
+    # The settings and the data are checked as the first outer fold's fit
+    # checks them, before any fold runs: a mistake fails at once, not after
+    # (or, with n_jobs, alongside) the first outer search.
+    first_train = splits[0][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # each fold's fit warns for itself
+        build_plan(estimators[0], take_rows(X, first_train), y[first_train])
     jobs = (
         delayed(_fit_outer_fold)(
             est,

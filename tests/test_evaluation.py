@@ -291,6 +291,29 @@ def test_bad_arguments_are_refused(data):
         nested_cross_validate(_search(), X, y[:-1])
 
 
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"n_trials": None, "timeout": None}, "would never stop"),
+        ({"calibration": "platt"}, "'calibration' parameter"),
+        ({"techniques": ["no_such_technique"]}, "no_such_technique"),
+    ],
+)
+def test_settings_are_checked_before_any_outer_fold_runs(data, monkeypatch, bad, match):
+    # The search plan is built up front: no outer search starts (and none
+    # runs beside a failing one with n_jobs) when the settings cannot work.
+    from autobalance import _evaluation
+
+    started = []
+    monkeypatch.setattr(
+        _evaluation, "_fit_outer_fold", lambda *a, **k: started.append(a)
+    )
+    X, y = data
+    with pytest.raises((ValueError, TypeError), match=match):
+        nested_cross_validate(_search(**bad), X, y, outer_cv=2, random_state=0)
+    assert started == []
+
+
 def test_corrected_t_test_matches_nadeau_bengio():
     diffs = np.array([0.01, 0.02, 0.03, 0.04, 0.05])
     ratio = 0.25  # 5-fold CV: n_test / n_train
