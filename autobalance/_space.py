@@ -954,6 +954,7 @@ def _check_unique_keys(techniques, algorithms):
     named like a technique, both with a parameter of the same name)."""
     owners = {}
     for t in techniques:
+        owners[f"{t.name}__algorithm"] = f"technique {t.name!r}"
         for p in t.params:
             owners[t.key(p.name)] = f"technique {t.name!r}"
     for a in algorithms:
