@@ -175,6 +175,9 @@ def test_search_fidelity_and_memory_caps_win_over_model_params():
     assert model.min_samples_leaf == 8
     assert model.max_leaf_nodes == large.estimator.named_steps["model"].max_leaf_nodes
     assert model.max_leaf_nodes is not None
+    # A user cannot lift the cap either.
+    assert "caps the leaves" in large.refusal("model__max_leaf_nodes")
+    assert large.refusal("model__min_samples_leaf") is None
     small = {a.name: a for a in default_algorithms()}["extra_trees"]
     space = SearchSpace([get_technique("none")], [small], make_context())
     config = space.default_config("none")
