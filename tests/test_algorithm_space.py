@@ -31,6 +31,8 @@ from autobalance import (
     SearchSpace,
     default_algorithms,
     get_technique,
+    load_model,
+    save_model,
 )
 from autobalance._plan import build_plan
 from autobalance._preprocessing import FeatureInfo
@@ -431,3 +433,24 @@ def test_estimator_from_params_refuses_foreign_keys():
     params = {"technique": "none", "algorithm": "lr", "et__min_samples_leaf": 3}
     with pytest.raises(ValueError, match=r"\['et__min_samples_leaf'\] belong neither"):
         estimator_from_params(space, params)
+
+
+def test_param_distributions_save_and_load_as_skops(tmp_path):
+    X, y = data()
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["none"],
+        param_distributions={
+            "C": FloatDistribution(1e-2, 1e2, log=True),
+            "fit_intercept": CategoricalDistribution([True, False]),
+            "max_iter": IntDistribution(100, 300),
+        },
+        n_trials=3,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    path = save_model(clf, tmp_path / "model.skops")
+    loaded = load_model(path)  # untrusted: the distributions are expected
+    assert loaded.best_params_ == clf.best_params_
+    assert loaded.param_distributions["C"] == clf.param_distributions["C"]
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
