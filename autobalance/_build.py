@@ -31,8 +31,12 @@ def _set_random_states(estimator, seed):
     return estimator
 
 
-def clone_algorithm(algorithm, seed, search=False):
+def clone_algorithm(algorithm, seed, search=False, params=None):
+    """A clone of the model with its searched ``params`` (``set_params``
+    names), then the search fidelity's values, then seeds."""
     estimator = clone(algorithm.estimator)
+    if params:
+        estimator.set_params(**params)
     if search and algorithm.search_params:
         estimator.set_params(**algorithm.search_params)
     return _set_random_states(estimator, seed)
@@ -166,9 +170,13 @@ def shared_prepare(algorithms):
     return None
 
 
-def build_pipeline(technique, algorithm, params, ctx, prepare=None, search=False):
+def build_pipeline(
+    technique, algorithm, params, ctx, prepare=None, search=False, model_params=None
+):
     """The unfitted estimator for one (technique, algorithm, params) point;
-    ``search=True`` gives the cheaper fidelity used while searching."""
+    ``search=True`` gives the cheaper fidelity used while searching.
+    ``model_params`` are ``set_params`` values of the model, set before the
+    technique wraps it or puts a sampler in front of it."""
     seed = ctx.random_state
     if technique.kind == "estimator":
         model = technique.make(ctx, params)
@@ -179,7 +187,7 @@ def build_pipeline(technique, algorithm, params, ctx, prepare=None, search=False
             return model
         prepare = prepare_for(model, clone(prepare), ctx.refit_samples)
         return SkPipeline([("prepare", prepare), ("model", model)])
-    base = clone_algorithm(algorithm, seed, search=search)
+    base = clone_algorithm(algorithm, seed, search=search, params=model_params)
     if technique.kind == "none":
         return base
     if technique.kind == "class_weight":

@@ -568,6 +568,39 @@ def get_technique(name):
         ) from None
 
 
+#: The default portfolio's own parameter spaces (``set_params`` names of its
+#: pipelines). Each default is the model's value before these were searched,
+#: so the first trials are the setups searched before (``l2_regularization``
+#: starts at 1e-6, no regularisation in effect: a log range cannot hold 0).
+#: Ranges stay where a fit costs about what the default costs: at most twice
+#: the leaves of boosting, and the extra trees' features up to all of them
+#: (random thresholds make each split cheap).
+LOGISTIC_REGRESSION_PARAMS = (FloatParam("model__C", 1e-3, 1e2, default=1.0, log=True),)
+EXTRA_TREES_PARAMS = (
+    CategoricalParam("model__max_features", ("sqrt", 0.5, 1.0)),
+    IntParam("model__min_samples_leaf", 1, 16, default=1, log=True),
+)
+HIST_GRADIENT_BOOSTING_PARAMS = (
+    FloatParam("model__learning_rate", 0.01, 0.3, default=0.1, log=True),
+    IntParam("model__max_leaf_nodes", 7, 63, default=31, log=True),
+    FloatParam("model__l2_regularization", 1e-6, 10.0, default=1e-6, log=True),
+    IntParam("model__min_samples_leaf", 5, 100, default=20, log=True),
+)
+#: Parameters of the large-data extra trees that the memory rules set.
+LARGE_EXTRA_TREES_FIXED = (
+    (
+        "model__max_leaf_nodes",
+        f"on more than {LARGE_DATA_ROWS:,} rows it caps the leaves so that the "
+        "forest stays within memory",
+    ),
+    (
+        "model__n_estimators",
+        f"on more than {LARGE_DATA_ROWS:,} rows the forest has 100 trees to "
+        "stay within memory",
+    ),
+)
+
+
 def default_algorithms(info=None):
     """The default portfolio: logistic regression, extra trees and histogram
     gradient boosting, each behind a shared ``prepare`` step (imputation,
@@ -581,6 +614,12 @@ def default_algorithms(info=None):
     >>> from autobalance import default_algorithms
     >>> [a.name for a in default_algorithms()]
     ['logistic_regression', 'extra_trees', 'hist_gradient_boosting']
+
+    Each model declares its own parameter space, searched with the
+    technique:
+
+    >>> [p.name for p in default_algorithms()[0].params]
+    ['model__C']
     """
     return make_default_algorithms(info)
 
@@ -600,6 +639,7 @@ def make_default_algorithms(info=None):
             exclude_techniques=ONE_HOT_SAMPLERS
             if info.categorical and info.n_rows > LARGE_DATA_ROWS
             else (),
+            params=LOGISTIC_REGRESSION_PARAMS,
         ),
         Algorithm(
             "extra_trees",
@@ -607,6 +647,7 @@ def make_default_algorithms(info=None):
             # Trials rank setups; 100 trees rank them nearly as well at a third
             # of the cost, and the refit grows the full forest.
             search_params={"model__n_estimators": 100},
+            params=EXTRA_TREES_PARAMS,
         )
         if info.n_rows <= LARGE_DATA_ROWS
         else Algorithm(
@@ -621,6 +662,8 @@ def make_default_algorithms(info=None):
                     n_jobs=1,
                 ),
             ),
+            params=EXTRA_TREES_PARAMS,
+            pinned_params=LARGE_EXTRA_TREES_FIXED,
         ),
     ]
     if not info.is_sparse:
@@ -635,6 +678,7 @@ def make_default_algorithms(info=None):
                 exclude_techniques=ROW_KEEPING_SAMPLERS
                 if info.n_rows > LARGE_DATA_ROWS
                 else (),
+                params=HIST_GRADIENT_BOOSTING_PARAMS,
             )
         )
     return algorithms

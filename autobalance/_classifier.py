@@ -79,6 +79,29 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         imbalanced-learn samplers (anything with ``fit_resample``). ``"none"`` is
         always added. ``None`` uses every built-in technique (the
         model-replacing ensembles only with the default portfolio).
+    param_distributions : dict or None, default=None
+        The model's own hyperparameters, searched jointly with the technique
+        (as ``GridSearchCV``'s ``param_grid``, but sampled by Optuna): names
+        are ``set_params`` names (step-prefixed for a ``Pipeline``,
+        ``"logisticregression__C"``), values Optuna distributions
+        (``FloatDistribution``, ``IntDistribution`` without ``step``,
+        ``CategoricalDistribution``) or :class:`FloatParam`,
+        :class:`IntParam`, :class:`CategoricalParam`. For a portfolio (a
+        list of models, or ``None``), a dict keyed by model name
+        (``{"logistic_regression": {"model__C": ...}}``); for the default
+        portfolio a model's entry replaces the space it declares
+        (``{"extra_trees": {}}`` stops tuning it). ``None``: the default
+        portfolio tunes its declared ranges (logistic regression's ``C``,
+        extra trees' ``max_features`` and ``min_samples_leaf``, boosting's
+        ``learning_rate``, ``max_leaf_nodes``, ``l2_regularization`` and
+        ``min_samples_leaf``) and a user's model is used as given. The first
+        trials use the model's own values when in range. They appear in
+        ``best_params_`` and ``cv_results_`` as ``"<model>__<param>"``.
+        ``class_weight`` (set by the class-weight techniques),
+        ``random_state`` (seeded from ``random_state``) and parameters the
+        search sets to a cheaper value while scoring (the default extra trees'
+        ``n_estimators``) are refused, as are unknown names, empty ranges and
+        values that are not distributions, before the search starts.
     scoring : str or callable, default=None
         Scorer to maximise; ``None`` means ``"roc_auc"`` for binary targets and
         ``"roc_auc_ovr"`` for multi-class ones. Under ``"roc_auc_ovr"``, a
@@ -190,8 +213,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     best_algorithm_ : str
         Name of the chosen model (the technique's name for ensembles).
     best_params_ : dict
-        ``technique``, ``algorithm`` and the technique's parameters; for the
-        ensemble, ``members``: the parameters of each averaged setup.
+        ``technique``, ``algorithm``, the technique's parameters and the
+        model's own (``"<model>__<param>"``, see ``param_distributions``);
+        for the ensemble, ``members``: the parameters of each averaged setup.
     best_score_ : float
         Mean cross-validated score of the chosen setup.
     best_index_ : int
@@ -268,6 +292,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     True
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
+
+    Tune the model's own hyperparameters with the technique:
+
+    >>> from optuna.distributions import FloatDistribution
+    >>> clf = AutoBalancedClassifier(
+    ...     LogisticRegression(), n_trials=4, cv=3, random_state=0,
+    ...     param_distributions={"C": FloatDistribution(1e-2, 1e2, log=True)},
+    ... ).fit(X, y)
+    >>> "logistic_regression__C" in clf.best_params_
+    True
     """
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
@@ -277,6 +311,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         estimator=None,
         *,
         techniques=None,
+        param_distributions=None,
         scoring=None,
         cv=5,
         n_trials="auto",
@@ -294,6 +329,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     ):
         self.estimator = estimator
         self.techniques = techniques
+        self.param_distributions = param_distributions
         self.scoring = scoring
         self.cv = cv
         self.n_trials = n_trials

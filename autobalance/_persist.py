@@ -129,6 +129,10 @@ TRUSTED_NAMES = frozenset(
         *SCORE_FUNCTIONS,
         "numpy.dtype",
         "scipy.sparse._csr.csr_matrix",
+        # A user's ``param_distributions`` (plain data: bounds, log, choices).
+        "optuna.distributions.CategoricalDistribution",
+        "optuna.distributions.FloatDistribution",
+        "optuna.distributions.IntDistribution",
     }
 )
 

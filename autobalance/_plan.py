@@ -43,6 +43,7 @@ from ._validation import (
     check_target,
     check_X,
     keep_samplers_from_missing,
+    with_param_distributions,
 )
 from .exceptions import SkippedTechniqueWarning
 
@@ -258,7 +259,7 @@ def _checked_data(est, X, y):
     """Validate ``X, y`` against the settings of ``est`` (on a copy of it:
     ``validate_data`` registers the features on the object it is given)."""
     info = describe_features(X)
-    algorithms = resolve_algorithms(est.estimator, info)
+    algorithms = with_param_distributions(est, resolve_algorithms(est.estimator, info))
     techniques = resolve_techniques(est.estimator, est.techniques)
     check_sparse(est, X, algorithms)
     probe = copy.copy(est)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -460,6 +461,22 @@ class Technique:
         return self.build(ctx, **params)
 
 
+#: Model parameters a search never tunes, and why: techniques and the seeds
+#: set them.
+SET_BY_SEARCH = {
+    "class_weight": (
+        "the class-weight techniques set it (balanced_class_weight, "
+        "custom_class_weight); leave class weights to the technique search"
+    ),
+    "random_state": (
+        "the search seeds every model from the estimator's random_state; set "
+        "random_state on AutoBalancedClassifier instead"
+    ),
+}
+
+_PARAM_TYPES = ("IntParam", "FloatParam", "CategoricalParam")
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """A named model of the portfolio (the tutorial's "change the algorithm").
@@ -470,22 +487,43 @@ class Algorithm:
     example samplers whose copies, next to the model's own, would not fit in
     memory); they still apply to the other models.
 
+    ``params`` is the model's own parameter space: :class:`IntParam`,
+    :class:`FloatParam` or :class:`CategoricalParam` whose names are
+    ``set_params`` names of ``estimator`` (step-prefixed for a ``Pipeline``,
+    ``"model__C"``). They are searched jointly with the technique, only when
+    this model is chosen, under the Optuna names ``"<name>__<param>"``
+    (:meth:`key`), which are also their keys in ``best_params_`` and
+    ``cv_results_``. Each parameter's ``default`` is the value of the first
+    trials (``None``: the estimator's own value, if in range). A parameter
+    the search fidelity (``search_params``), a technique (``class_weight``)
+    or the seeds (``random_state``) set cannot be declared, nor one named in
+    ``pinned_params``: ``(name, reason)`` pairs of parameters the package
+    sets by rule (for example a leaf cap that bounds memory on large data).
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
-    >>> from autobalance import Algorithm
+    >>> from autobalance import Algorithm, FloatParam
     >>> algo = Algorithm("scaled_lr",
-    ...                  make_pipeline(StandardScaler(), LogisticRegression()))
+    ...                  make_pipeline(StandardScaler(), LogisticRegression()),
+    ...                  params=(FloatParam("logisticregression__C", 0.01, 100.0,
+    ...                                     default=1.0, log=True),))
     >>> type(algo.final_estimator).__name__, algo.supports_class_weight()
     ('LogisticRegression', True)
+    >>> algo.key("logisticregression__C")
+    'scaled_lr__logisticregression__C'
     """
 
     name: str
     estimator: Any
     search_params: dict = field(default_factory=dict)
     exclude_techniques: tuple = ()
+    # Plain defaults (not factories): a model saved before these fields
+    # existed loads with the class attribute.
+    params: tuple = ()
+    pinned_params: tuple = ()
 
     def __post_init__(self):
         names = self.exclude_techniques
@@ -496,6 +534,87 @@ class Algorithm:
                 f"exclude_techniques=({names!r},)."
             )
         object.__setattr__(self, "exclude_techniques", tuple(names))
+        params = self.params
+        if not isinstance(params, (tuple, list)) or not all(
+            type(p).__name__ in _PARAM_TYPES and hasattr(p, "suggest") for p in params
+        ):
+            raise TypeError(
+                f"Algorithm {self.name!r}: params must be a tuple of IntParam, "
+                f"FloatParam or CategoricalParam, got {params!r}."
+            )
+        object.__setattr__(self, "params", tuple(params))
+        object.__setattr__(
+            self, "pinned_params", tuple(tuple(p) for p in self.pinned_params)
+        )
+        seen = set()
+        for p in self.params:
+            if p.name in seen:
+                raise ValueError(
+                    f"Algorithm {self.name!r} declares the parameter {p.name!r} "
+                    "twice; declare each once."
+                )
+            seen.add(p.name)
+            reason = self.refusal(p.name)
+            if reason:
+                raise ValueError(
+                    f"Algorithm {self.name!r} cannot search {p.name!r}: {reason}."
+                )
+
+    def refusal(self, param_name):
+        """Why the search may not tune ``param_name`` of this model, or
+        ``None`` when it may."""
+        leaf = param_name.rsplit("__", 1)[-1]
+        if leaf in SET_BY_SEARCH:
+            return SET_BY_SEARCH[leaf]
+        if param_name in self.search_params:
+            return (
+                f"the search sets it to {self.search_params[param_name]!r} while "
+                "scoring trials (a cheaper fidelity) and the refit uses the "
+                "model's own value; set it on the estimator instead"
+            )
+        for name, reason in self.pinned_params:
+            if name == param_name:
+                return reason
+        return None
+
+    def key(self, param_name):
+        """The Optuna name of a model parameter, also its key in
+        ``best_params_``: unique across models and techniques."""
+        return f"{self.name}__{param_name}"
+
+    def suggest(self, trial, ctx):
+        """The model parameters a trial tries, by :meth:`key`."""
+        out = {}
+        for p in self.params:
+            value = p.suggest(trial, self.key(p.name), ctx)
+            if value is not REQUIRED:  # an empty range: the model's own value
+                out[self.key(p.name)] = value
+        return out
+
+    def default_params(self, ctx):
+        """The parameters of the first trials, by :meth:`key`."""
+        out = {}
+        own = self.estimator.get_params(deep=True)
+        for p in self.params:
+            value = _own_default(p, own.get(p.name), ctx)
+            if value is not REQUIRED:
+                out[self.key(p.name)] = value
+        return out
+
+    def optuna_params(self, params, ctx):
+        """The Optuna parameters that reproduce ``params`` (for enqueueing)."""
+        out = {}
+        for p in self.params:
+            key = self.key(p.name)
+            if key in params:
+                out.update(p.optuna_items(key, params[key], ctx))
+        return out
+
+    def set_params_of(self, params):
+        """The ``set_params`` values of the model parameters among
+        ``params`` (the keys of :meth:`key`)."""
+        prefix = f"{self.name}__"
+        return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
 
     @property
     def final_estimator(self):
@@ -524,9 +643,32 @@ class Algorithm:
         return bool(self.estimator.__sklearn_tags__().input_tags.sparse)
 
 
+def _own_default(param, own, ctx):
+    """A model parameter's first value: its declared ``default``, else the
+    estimator's own value when the range holds it, else the range's
+    default."""
+    if param.default is not None:
+        return param.default_value(ctx)
+    if isinstance(param, CategoricalParam):
+        return own if _in_choices(own, param.choices) else param.default_value(ctx)
+    if param.is_empty(ctx):
+        return param.fallback
+    low, high = param.bounds(ctx)
+    if isinstance(own, Real) and not isinstance(own, bool) and low <= own <= high:
+        return int(own) if isinstance(param, IntParam) else float(own)
+    return param.default_value(ctx)
+
+
+def _in_choices(value, choices):
+    return any(type(value) is type(c) and value == c for c in choices)
+
+
 @dataclass(frozen=True)
 class Config:
     """One point of the space: what a trial evaluates and a refit rebuilds.
+
+    ``params`` holds the technique's parameters by name and the model's own
+    parameters under their :meth:`Algorithm.key` (``"<model>__<param>"``).
 
     Examples
     --------
@@ -582,6 +724,7 @@ class SearchSpace:
     def __init__(self, techniques, algorithms, context):
         self.context = context
         self.algorithms = {a.name: a for a in algorithms}
+        _check_unique_keys(techniques, algorithms)
         self.excluded = {}
         self.techniques = {}
         self.compatible = {}
@@ -668,6 +811,9 @@ class SearchSpace:
                 self._algorithm_key(name), tuple(algos)
             )
         params = technique.suggest(trial, self.context)
+        if algorithm is not None:
+            # The model's own parameters exist only under the chosen model.
+            params.update(self.algorithms[algorithm].suggest(trial, self.context))
         return Config(name, algorithm, params)
 
     def optuna_params(self, config):
@@ -679,6 +825,9 @@ class SearchSpace:
             out[self._algorithm_key(config.technique)] = config.algorithm
         technique = self.techniques[config.technique]
         out.update(technique.optuna_params(config.params, self.context))
+        if config.algorithm is not None:
+            algorithm = self.algorithms[config.algorithm]
+            out.update(algorithm.optuna_params(config.params, self.context))
         return out
 
     def default_config(self, technique_name, algorithm=None):
@@ -686,7 +835,10 @@ class SearchSpace:
         algos = self.compatible[technique_name]
         if algorithm is None and algos:
             algorithm = algos[0]
-        return Config(technique_name, algorithm, technique.default_params(self.context))
+        params = technique.default_params(self.context)
+        if algorithm is not None:
+            params.update(self.algorithms[algorithm].default_params(self.context))
+        return Config(technique_name, algorithm, params)
 
     def starting_configs(self):
         """Sensible first trials: the baseline and balanced weights on every
@@ -734,14 +886,16 @@ class SearchSpace:
                     f"has {sorted(self.algorithms)}."
                 )
             algorithm = self.algorithms[config.algorithm]
+        technique_params, model_params = _split_params(technique, algorithm, config)
         prepare = shared_prepare(self.algorithms.values())
         return build_pipeline(
             technique,
             algorithm,
-            config.params,
+            technique_params,
             self.context,
             prepare=prepare,
             search=search,
+            model_params=model_params,
         )
 
     def fidelity_ratio(self, config):
@@ -774,3 +928,42 @@ class SearchSpace:
             },
             "excluded": dict(self.excluded),
         }
+
+
+def _split_params(technique, algorithm, config):
+    """``config.params`` as the technique's parameters and the model's
+    ``set_params`` values; refuses any other key."""
+    names = {p.name for p in technique.params}
+    technique_params = {k: v for k, v in config.params.items() if k in names}
+    rest = {k: v for k, v in config.params.items() if k not in names}
+    model_params = {} if algorithm is None else algorithm.set_params_of(rest)
+    unknown = [
+        k for k in rest if algorithm is None or not k.startswith(f"{algorithm.name}__")
+    ]
+    if unknown:
+        raise ValueError(
+            f"Parameters {unknown} belong neither to technique "
+            f"{config.technique!r} nor to model {config.algorithm!r}; pass "
+            "an entry of cv_results_['params'] of this search."
+        )
+    return technique_params, model_params
+
+
+def _check_unique_keys(techniques, algorithms):
+    """Optuna names must not collide across techniques and models (a model
+    named like a technique, both with a parameter of the same name)."""
+    owners = {}
+    for t in techniques:
+        owners[f"{t.name}__algorithm"] = f"technique {t.name!r}"
+        for p in t.params:
+            owners[t.key(p.name)] = f"technique {t.name!r}"
+    for a in algorithms:
+        for p in a.params:
+            key = a.key(p.name)
+            if key in owners:
+                raise ValueError(
+                    f"The search parameter {key!r} of model {a.name!r} has the "
+                    f"name of one of {owners[key]}; rename the model (pass "
+                    "(name, estimator) pairs)."
+                )
+            owners[key] = f"model {a.name!r}"

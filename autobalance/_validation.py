@@ -5,9 +5,16 @@ prediction time."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from scipy import sparse as sp
 from sklearn.metrics import get_scorer_names
 from sklearn.utils.multiclass import type_of_target
@@ -27,6 +34,7 @@ from ._inputs import (
     sample,
 )
 from ._resolve import resolve_algorithms
+from ._space import CategoricalParam, FloatParam, IntParam
 
 __all__ = [
     "PARAMETER_CONSTRAINTS",
@@ -38,6 +46,7 @@ __all__ = [
     "check_sparse",
     "check_target",
     "keep_samplers_from_missing",
+    "with_param_distributions",
 ]
 
 
@@ -46,6 +55,7 @@ __all__ = [
 PARAMETER_CONSTRAINTS = {
     "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
     "techniques": [list, tuple, None],
+    "param_distributions": [dict, None],
     "scoring": [StrOptions(set(get_scorer_names())), callable, None],
     "cv": ["cv_object"],
     "n_trials": [
@@ -283,6 +293,123 @@ def keep_samplers_from_missing(algorithms, techniques, context, seen):
     return [
         dataclasses.replace(a, exclude_techniques=(*a.exclude_techniques, *refused))
         if seen.get(a.name)
+        else a
+        for a in algorithms
+    ]
+
+
+_DISTRIBUTION_TYPES = (
+    "an Optuna distribution (optuna.distributions.FloatDistribution, "
+    "IntDistribution or CategoricalDistribution) or a FloatParam, IntParam or "
+    "CategoricalParam"
+)
+
+
+def _as_param(name, value, where):
+    """One entry of ``param_distributions`` as the package's parameter."""
+    if isinstance(value, FloatDistribution | IntDistribution) and value.step not in (
+        None,
+        1,
+    ):
+        raise ValueError(
+            f"{where} has step={value.step!r}, which the search does not "
+            "support; list the values in a CategoricalDistribution instead."
+        )
+    if isinstance(value, FloatDistribution):
+        param = FloatParam(name, value.low, value.high, log=value.log)
+    elif isinstance(value, IntDistribution):
+        param = IntParam(name, value.low, value.high, log=value.log)
+    elif isinstance(value, CategoricalDistribution):
+        param = CategoricalParam(name, tuple(value.choices))
+    elif isinstance(value, FloatParam | IntParam | CategoricalParam):
+        param = dataclasses.replace(value, name=name)
+    else:
+        raise TypeError(
+            f"{where} is {value!r} ({type(value).__name__}); pass "
+            f"{_DISTRIBUTION_TYPES}, e.g. FloatDistribution(1e-3, 1e2, log=True); "
+            "for a list of values, CategoricalDistribution([...])."
+        )
+    # Bounds that are functions of the data are checked on it, by the space.
+    data_bounds = not isinstance(param, CategoricalParam) and (
+        callable(param.low) or callable(param.high)
+    )
+    if not data_bounds and param.is_empty(None):
+        raise ValueError(
+            f"{where} has an empty range ({value!r}): give low < high (low <= "
+            "high for integers) or at least one choice; to fix a value, set it "
+            "on the estimator instead."
+        )
+    return param
+
+
+def _model_params(algorithm, distributions, where):
+    own = algorithm.estimator.get_params(deep=True)
+    params = []
+    for name, value in distributions.items():
+        entry = f"{where}[{name!r}]"
+        if not isinstance(name, str):
+            raise TypeError(
+                f"{entry}: parameter names must be strings (set_params names, "
+                "step-prefixed for a Pipeline, e.g. 'logisticregression__C')."
+            )
+        reason = algorithm.refusal(name)
+        if reason:
+            raise ValueError(
+                f"param_distributions cannot tune {name!r} of model "
+                f"{algorithm.name!r}: {reason}. Remove it from {where}."
+            )
+        if name not in own:
+            close = difflib.get_close_matches(name, own, n=3)
+            hint = f" Did you mean {close}?" if close else ""
+            raise ValueError(
+                f"param_distributions names {name!r}, which model "
+                f"{algorithm.name!r} does not have (its get_params(deep=True) "
+                f"has no such key).{hint} Use set_params names, step-prefixed "
+                "for a Pipeline as in GridSearchCV (e.g. 'logisticregression__C')."
+            )
+        params.append(_as_param(name, value, entry))
+    return tuple(params)
+
+
+def with_param_distributions(est, algorithms):
+    """The models with the ``param_distributions`` of ``est`` as their own
+    parameter spaces (replacing what a default model declares).
+
+    Raises, naming the parameter, for a model or parameter the search does
+    not have, a value that is no distribution, an empty range, and a
+    parameter a technique, the seeds or the search fidelity set.
+    """
+    given = est.param_distributions
+    if given is None:
+        return algorithms
+    by_name = {a.name: a for a in algorithms}
+    keyed = bool(given) and all(isinstance(v, Mapping) for v in given.values())
+    if not keyed:
+        if len(algorithms) > 1:
+            raise ValueError(
+                f"param_distributions names parameters ({sorted(map(str, given))}) "
+                f"but the search has {len(algorithms)} models {list(by_name)}; key "
+                "it by model name, e.g. {'"
+                + algorithms[0].name
+                + "': {'C': FloatDistribution(1e-3, 1e2, log=True)}}."
+            )
+        given = {algorithms[0].name: given} if given else {}
+        where = {algorithms[0].name: "param_distributions"}
+    else:
+        where = {name: f"param_distributions[{name!r}]" for name in given}
+    unknown = [name for name in given if name not in by_name]
+    if unknown:
+        raise ValueError(
+            f"param_distributions is keyed by {unknown}, which are not models of "
+            f"this search; its models are {list(by_name)} (name a model with "
+            "(name, estimator) pairs in estimator)."
+        )
+    return [
+        dataclasses.replace(
+            a,
+            params=_model_params(a, given[a.name], where[a.name]),
+        )
+        if a.name in given
         else a
         for a in algorithms
     ]

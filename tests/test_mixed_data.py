@@ -96,6 +96,7 @@ def test_neighbour_techniques_run_on_the_encoded_space(mixed_frame):
         "random_over_sampler__sampling_strategy": 1.0,
         "random_over_sampler__shrinkage_set": True,
         "random_over_sampler__shrinkage": 0.5,
+        "logistic_regression__model__C": 1.0,
     }
     config = clf.search_space_.suggest(FixedTrial(asked))
     assert config.params["shrinkage"] is None
