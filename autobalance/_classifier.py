@@ -115,7 +115,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         and at least ``min(its rows, 1000)``), and only the refit of the chosen
         setup uses all rows. With ``groups``, the subsample keeps whole groups,
         drawn at random (groups with rows of a class short of its floor
-        first), so it has about this size. ``"auto"`` means 50,000; ``None``
+        first): the groups of a small class bring their other rows, which
+        can take it above this size. ``"auto"`` means 50,000; ``None``
         always uses all
         rows. On more than 100,000 rows, cluster centroids, Tomek links, edited
         nearest neighbours, SMOTE+Tomek and SMOTE+ENN are left out of the space
@@ -329,18 +330,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights.
         **params : dict
-            Fit-time metadata. Without metadata routing, as in
-            :class:`~sklearn.model_selection.GridSearchCV`: ``groups``, array-like
-            of shape (n_samples,), group labels of the rows (a patient, a
-            customer) for the inner splitter, so that no group is both trained
-            on and scored in one fold. With groups, an integer ``cv`` gives
-            shuffled ``StratifiedGroupKFold`` folds, and a splitter that
-            ignores groups (``StratifiedKFold``) is refused. Any other key
-            raises ``TypeError``: the samplers change the rows, so per-row fit
-            parameters cannot follow them. With metadata routing enabled
-            (``sklearn.set_config(enable_metadata_routing=True)``),
-            ``sample_weight`` and ``groups`` are routed by
-            :meth:`get_metadata_routing`; see :ref:`grouped-data`.
+            Other fit-time metadata, as in ``GridSearchCV.fit``: ``groups``,
+            array-like of shape (n_samples,), the group of each row (a
+            patient, a customer), for the inner splitter, so that no group is
+            both trained on and scored in one fold (an integer ``cv`` then
+            gives shuffled ``StratifiedGroupKFold`` folds). Any other key
+            raises ``TypeError``. With metadata routing enabled, both are
+            routed by :meth:`get_metadata_routing`; see :ref:`grouped-data`.
 
         Returns
         -------

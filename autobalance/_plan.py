@@ -144,7 +144,8 @@ def group_subsample(y, groups, classes, counts, max_rows, seed):
     its floor (as in :func:`search_subsample`, rarest class first), then any
     group that still fits in ``max_rows``. A group is kept whole, so the folds
     of the subsample keep each group on one side as the folds of all rows
-    would; the floors may overshoot ``max_rows`` by part of a group.
+    would. The groups of a small class bring their other rows along, so the
+    floors can take the subsample above ``max_rows``.
     """
     n = len(y)
     if max_rows is None or n <= max_rows:
