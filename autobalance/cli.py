@@ -712,6 +712,10 @@ def _add_search_options(p, *, target_required):
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-jobs", type=int, help="folds fitted in parallel")
+    _add_metadata_options(p)
+
+
+def _add_metadata_options(p):
     p.add_argument(
         "--weight-column",
         help="column of row weights (sample_weight), not a feature (default: none)",
@@ -817,6 +821,7 @@ def build_parser():
     p.add_argument("--model", help="model file from `fit`")
     p.add_argument("data", nargs="?", help="training data, for the curves")
     p.add_argument("--target", help="label column of DATA")
+    _add_metadata_options(p)
     _add_storage_options(p, required=False)
     p.add_argument("--out", required=True, help="HTML file")
     _add_trust_options(p)
