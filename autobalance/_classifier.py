@@ -32,6 +32,7 @@ from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it he
     resolve_algorithms,
 )
 from ._results import trial_params, trials_to_cv_results
+from ._routing import fit_params, metadata_router
 from ._selection import choose_trial, estimator_from_params, search_predictions
 from ._study import (
     check_completed,
@@ -110,7 +111,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         column.
     cv : int or cross-validation splitter, default=5
         Inner cross-validation. An integer gives a shuffled
-        ``StratifiedKFold`` seeded from ``random_state``.
+        ``StratifiedKFold`` seeded from ``random_state``, or with ``groups``
+        (see :meth:`fit`) a shuffled ``StratifiedGroupKFold``.
     n_trials : int, "auto" or None, default="auto"
         Number of trials (configurations evaluated). The first ones are fixed
         starting points (``none`` and balanced class weights on every model,
@@ -134,7 +136,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Rows the search cross-validates on. On more rows, the search runs on a
         stratified random subsample of this size (every class keeps its share,
         and at least ``min(its rows, 1000)``), and only the refit of the chosen
-        setup uses all rows. ``"auto"`` means 50,000; ``None`` always uses all
+        setup uses all rows. With ``groups``, the subsample keeps whole groups,
+        drawn at random (groups with rows of a class short of its floor
+        first): the groups of a small class bring their other rows, which
+        can take it above this size. ``"auto"`` means 50,000; ``None``
+        always uses all
         rows. On more than 100,000 rows, cluster centroids, Tomek links, edited
         nearest neighbours, SMOTE+Tomek and SMOTE+ENN are left out of the space
         (their cost grows faster than linearly with the rows), with a warning;
@@ -238,7 +244,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     search_space_ : SearchSpace
         The space searched for this data (what applied, what was left out).
     cv_ : cross-validation splitter
-        The inner splitter; ``cv_.split(X, y)`` gives the folds of the search.
+        The inner splitter; ``cv_.split(X, y)`` gives the folds of the search
+        (``cv_.split(X, y, groups)`` when ``fit`` was given groups; on the
+        searched rows, see ``search_rows_``).
     scorer_ : callable
         The scorer used in the search and by :meth:`score`.
     n_splits_ : int
@@ -346,7 +354,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.ensemble = ensemble
 
     # -- fit -------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, **params):
         """Search the techniques, then refit the best on all of ``X, y``.
 
         Parameters
@@ -355,6 +363,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             Training data (array or DataFrame).
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+        **params : dict
+            Other fit-time metadata, as in ``GridSearchCV.fit``: ``groups``,
+            array-like of shape (n_samples,), the group of each row (a
+            patient, a customer), for the inner splitter, so that no group is
+            both trained on and scored in one fold (an integer ``cv`` then
+            gives shuffled ``StratifiedGroupKFold`` folds). Any other key
+            raises ``TypeError``. With metadata routing enabled, both are
+            routed by :meth:`get_metadata_routing`; see :ref:`grouped-data`.
 
         Returns
         -------
@@ -365,6 +383,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ------
         NoCompletedTrialsError
             If no trial of the search completed.
+        ValueError
+            Before the search, if ``groups`` has the wrong length or missing
+            labels, has fewer distinct groups than folds (or a class in fewer
+            groups than folds), or if ``cv`` needs groups and none were given.
+        TypeError
+            If ``params`` holds a key other than ``groups``.
 
         Notes
         -----
@@ -378,7 +402,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         # fit's and an earlier one's.
         self._forget_fit()
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, fit_params(self, sample_weight, params))
         except BaseException:
             self._forget_fit()
             raise
@@ -391,8 +415,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             ):
                 delattr(self, name)
 
-    def _fit(self, X, y):
-        plan = build_plan(self, X, y)
+    def _fit(self, X, y, metadata):
+        plan = build_plan(self, X, y, fit_params=metadata)
         with quiet_optuna():
             study = open_study(
                 storage=self.storage,
@@ -462,6 +486,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             folds=search_predictions(plan.objective, best_trial),
             y_refit=plan.y_full,
             prior=plan.prior,
+            splits=plan.splits,
         )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
@@ -471,6 +496,23 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         """An unfitted estimator for one entry of ``cv_results_["params"]``
         (the refit, nested evaluation and reports rebuild setups with it)."""
         return estimator_from_params(self.search_space_, params)
+
+    def get_metadata_routing(self):
+        """How ``fit`` routes metadata when routing is enabled.
+
+        The estimator's own requests (``set_fit_request(sample_weight=True)``,
+        ``set_score_request``), the model(s) given as ``estimator``
+        (``fit`` to ``fit``) and the inner splitter (``fit`` to ``split``;
+        an integer ``cv`` splits by groups when given, so it requests
+        ``groups``). The search uses the ``sample_weight`` it receives,
+        requested by the estimator itself or by its model.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`.
+        """
+        return metadata_router(self)
 
     @property
     def leaderboard_(self):

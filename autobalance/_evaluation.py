@@ -18,7 +18,7 @@ from sklearn.metrics import (
     log_loss,
     roc_auc_score,
 )
-from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
@@ -32,6 +32,12 @@ from ._stats import (
     check_test,
     corrected_std_error,
     paired_p_value,
+)
+from ._validation import (
+    check_group_folds,
+    check_groups,
+    check_groups_given,
+    check_groups_kept,
 )
 
 __all__ = ["METRICS", "NestedCVResult", "nested_cross_validate"]
@@ -82,21 +88,29 @@ def _label(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _outer_splits(outer_cv, X, y, seed):
+def _outer_splits(outer_cv, X, y, seed, groups=None):
     if isinstance(outer_cv, Integral) and not isinstance(outer_cv, bool):
         if outer_cv < 2:
             raise ValueError(f"outer_cv={outer_cv} must be at least 2.")
-        splitter = StratifiedKFold(
-            n_splits=int(outer_cv), shuffle=True, random_state=seed
-        )
+        kind = StratifiedKFold if groups is None else StratifiedGroupKFold
+        if groups is not None:
+            check_group_folds(y, groups, np.unique(y), int(outer_cv), param="outer_cv")
+        splitter = kind(n_splits=int(outer_cv), shuffle=True, random_state=seed)
     else:
         splitter = check_cv(outer_cv, y, classifier=True)
-    return splitter, [
-        (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y)
+        check_groups_given(splitter, groups, param="outer_cv")
+    if groups is None:
+        return splitter, [
+            (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y)
+        ]
+    splits = [
+        (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)
     ]
+    check_groups_kept(splits, groups, splitter, name="Outer fold", param="outer_cv")
+    return splitter, splits
 
 
-def _check_folds(splits, y, classes, inner_cv):
+def _check_folds(splits, y, classes, inner_cv, groups=None):
     for i, (train, test) in enumerate(splits):
         for part, idx in (("test", test), ("training", train)):
             missing = np.setdiff1d(classes, np.unique(y[idx]))
@@ -114,6 +128,14 @@ def _check_folds(splits, y, classes, inner_cv):
                     f"The training part of outer fold {i} has only {smallest} rows of "
                     f"its smallest class, fewer than the estimator's inner cv="
                     f"{inner_cv}. Lower the estimator's cv or use fewer outer folds."
+                )
+            if groups is not None:
+                check_group_folds(
+                    y[train],
+                    groups[train],
+                    classes,
+                    inner_cv,
+                    where=f"The training part of outer fold {i}",
                 )
 
 
@@ -133,12 +155,24 @@ def _baseline_params(search):
 
 
 def _fit_outer_fold(
-    estimator, X, y, train, test, classes, pos_label, minority, baseline, keep
+    estimator,
+    X,
+    y,
+    train,
+    test,
+    classes,
+    pos_label,
+    minority,
+    baseline,
+    keep,
+    metadata,
 ):
     X_train, y_train = take_rows(X, train), y[train]
     X_test, y_test = take_rows(X, test), y[test]
+    # The search's metadata of its training rows, as fit's keywords.
+    fit_params = {k: v[train] for k, v in metadata.items() if v is not None}
     start = time.perf_counter()
-    search = estimator.fit(X_train, y_train)
+    search = estimator.fit(X_train, y_train, **fit_params)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     proba = search.predict_proba(X_test)
@@ -344,6 +378,8 @@ def nested_cross_validate(
     X,
     y,
     *,
+    groups=None,
+    sample_weight=None,
     outer_cv=5,
     baseline=True,
     pos_label=None,
@@ -378,9 +414,19 @@ def nested_cross_validate(
         Data (array or DataFrame).
     y : array-like of shape (n_samples,)
         Class labels.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels of the rows (a patient, a customer). The outer folds
+        then keep every group on one side (an integer ``outer_cv`` gives a
+        shuffled ``StratifiedGroupKFold``; a splitter that ignores groups is
+        refused), and each outer fold's search gets the groups of its
+        training part for its inner folds, as ``fit(X, y, groups=...)``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights; each outer fold's search gets those of its training
+        part, as ``fit(X, y, sample_weight=...)``.
     outer_cv : int or cross-validation splitter, default=5
         Outer folds. An integer gives a shuffled ``StratifiedKFold`` seeded by
-        ``random_state``. Every outer fold must hold every class.
+        ``random_state`` (``StratifiedGroupKFold`` with ``groups``). Every
+        outer fold must hold every class.
     baseline : bool, default=True
         Also fit and score the ``none`` baseline on each outer fold.
     pos_label : label or None, default=None
@@ -415,7 +461,9 @@ def nested_cross_validate(
         If ``estimator`` is not an AutoBalancedClassifier.
     ValueError
         If an outer fold lacks a class, or an outer training part has fewer
-        rows of a class than the estimator's inner ``cv``.
+        rows of a class than the estimator's inner ``cv``; with ``groups``,
+        if they have the wrong length or missing labels, fewer groups (of a
+        class) than outer or inner folds, or the outer splitter ignores them.
 
     Examples
     --------
@@ -460,10 +508,14 @@ def nested_cross_validate(
             f"{[c.item() if isinstance(c, np.generic) else c for c in classes]}."
         )
 
+    groups = check_groups(groups, len(y))
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+    metadata = {"groups": groups, "sample_weight": sample_weight}
     rng = check_random_state(random_state)
     outer_seed = int(rng.randint(0, 2**31 - 1))
-    splitter, splits = _outer_splits(outer_cv, X, y, outer_seed)
-    _check_folds(splits, y, classes, estimator.cv)
+    splitter, splits = _outer_splits(outer_cv, X, y, outer_seed, groups)
+    _check_folds(splits, y, classes, estimator.cv, groups)
     fold_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
 
     if estimator.storage is not None:
@@ -501,6 +553,7 @@ def nested_cross_validate(
             minority,
             baseline,
             return_estimators,
+            metadata,
         )
         for est, (train, test_idx) in zip(estimators, splits, strict=True)
     )

@@ -24,10 +24,11 @@ from joblib import Parallel, delayed
 from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils import check_random_state
 
 from ._compat import take_rows
+from ._validation import check_group_folds, check_groups
 
 __all__ = ["MinorityLearningCurve", "minority_learning_curve"]
 
@@ -256,6 +257,7 @@ def minority_learning_curve(
     scoring="roc_auc",
     random_state=None,
     n_jobs=None,
+    groups=None,
 ):
     """Would more minority data help? Re-score a setup with fewer positives.
 
@@ -288,6 +290,10 @@ def minority_learning_curve(
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
         (repeat, fold) units fitted in parallel.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels of the rows: the folds of each repeat are then shuffled
+        ``StratifiedGroupKFold`` folds, so no group is both trained on and
+        scored.
 
     Returns
     -------
@@ -365,6 +371,9 @@ def minority_learning_curve(
             f"with {fractions[0]:g} of them kept. Use fewer folds (cv) or larger "
             "fractions."
         )
+    groups = check_groups(groups, len(y))
+    if groups is not None:
+        check_group_folds(y, groups, classes, n_splits)
     scorer = check_scoring(template, scoring=scoring)
     metric = (
         _METRIC_NAMES.get(scoring, scoring) if isinstance(scoring, str) else "score"
@@ -372,11 +381,12 @@ def minority_learning_curve(
 
     rng = check_random_state(random_state)
     jobs = []
+    kind = StratifiedKFold if groups is None else StratifiedGroupKFold
     for _ in range(n_repeats):
-        folds = StratifiedKFold(
+        folds = kind(
             n_splits=n_splits, shuffle=True, random_state=rng.randint(2**31 - 1)
         )
-        for train, test in folds.split(np.zeros(len(y)), y):
+        for train, test in folds.split(np.zeros(len(y)), y, groups):
             n_train_min = int(np.sum(y[train] == minority))
             jobs.append((train, test, rng.permutation(n_train_min)))
     out = Parallel(n_jobs=n_jobs)(

@@ -125,6 +125,10 @@ TRUSTED_NAMES = frozenset(
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
         "sklearn.model_selection._split.StratifiedKFold",
+        # The inner splitter of an integer cv with groups, and the usual group
+        # splitters a user passes as cv (plain parameters, no code).
+        "sklearn.model_selection._split.GroupKFold",
+        "sklearn.model_selection._split.StratifiedGroupKFold",
         "sklearn.metrics._scorer._Scorer",
         *SCORE_FUNCTIONS,
         "numpy.dtype",

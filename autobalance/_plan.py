@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection import (
+    GroupKFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    check_cv,
+)
 from sklearn.utils import check_random_state
 
 from . import _budget
@@ -37,6 +42,10 @@ from ._study import data_fingerprint
 from ._threshold import check_threshold
 from ._validation import (
     allow_nan,
+    check_group_folds,
+    check_groups,
+    check_groups_given,
+    check_groups_kept,
     check_model_inputs,
     check_search_params,
     check_sparse,
@@ -47,7 +56,7 @@ from ._validation import (
 )
 from .exceptions import SkippedTechniqueWarning
 
-__all__ = ["SearchPlan", "build_plan", "search_subsample"]
+__all__ = ["SearchPlan", "build_plan", "group_subsample", "search_subsample"]
 
 #: ``n_trials="auto"``: fewer trials when the smallest class has fewer rows
 #: than this (fold AUCs then differ by noise more than by technique).
@@ -67,8 +76,9 @@ class SearchPlan:
 
     ``context`` summarises the searched rows (its ``refit_class_counts``
     all rows), ``prior`` the class counts of both; ``feature_info`` the
-    columns of ``X``. ``fit_params`` is fit-time metadata (sample weights,
-    groups), carried for the search to route; not used yet.
+    columns of ``X``. ``fit_params`` is fit-time metadata of all rows
+    (``sample_weight``, ``groups``); ``groups_search`` the groups of the
+    searched rows (``None`` without groups).
     """
 
     space: SearchSpace
@@ -94,6 +104,7 @@ class SearchPlan:
     n_features_in: int
     feature_names_in: np.ndarray | None
     fit_params: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    groups_search: np.ndarray | None = None
 
 
 def default_scoring(classes):
@@ -126,6 +137,43 @@ def search_subsample(y, classes, counts, max_rows, seed):
     return np.sort(np.concatenate(rows))
 
 
+def group_subsample(y, groups, classes, counts, max_rows, seed):
+    """Row indices (sorted) of a subsample of whole groups, about ``max_rows``
+    rows, or ``None`` when every row is searched.
+
+    Groups are drawn in random order: first those with rows of a class below
+    its floor (as in :func:`search_subsample`, rarest class first), then any
+    group that still fits in ``max_rows``. A group is kept whole, so the folds
+    of the subsample keep each group on one side as the folds of all rows
+    would. The groups of a small class bring their other rows along, so the
+    floors can take the subsample above ``max_rows``.
+    """
+    n = len(y)
+    if max_rows is None or n <= max_rows:
+        return None
+    counts = np.asarray(counts, dtype=int)
+    floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
+    _, codes = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(codes)
+    order = np.random.RandomState(seed).permutation(len(sizes))
+    taken = np.zeros(len(sizes), dtype=bool)
+    rows_of = [np.bincount(codes[y == c], minlength=len(sizes)) for c in classes]
+    for i in np.argsort(counts, kind="stable"):
+        have = int(rows_of[i][taken].sum())
+        for g in order:
+            if have >= floor[i]:
+                break
+            if not taken[g] and rows_of[i][g]:
+                taken[g] = True
+                have += int(rows_of[i][g])
+    total = int(sizes[taken].sum())
+    for g in order:
+        if not taken[g] and total + sizes[g] <= max_rows:
+            taken[g] = True
+            total += int(sizes[g])
+    return np.flatnonzero(taken[codes])
+
+
 def n_trials_for(est, counts):
     """The trial budget: ``n_trials``, or the ``"auto"`` choice for ``counts``."""
     if est.n_trials != "auto":
@@ -140,8 +188,10 @@ def _max_search_samples(est):
     return est.max_search_samples
 
 
-def make_splits(cv, X, y, counts, seed):
-    """The inner splitter of the ``cv`` parameter and its folds of ``X, y``."""
+def make_splits(cv, X, y, counts, seed, groups=None):
+    """The inner splitter of the ``cv`` parameter and its folds of ``X, y``
+    (split by ``groups`` when given: an integer ``cv`` then gives stratified
+    group folds, and a splitter must keep every group on one side)."""
     if isinstance(cv, Integral):
         if cv < 2:
             raise ValueError(f"cv={cv} must be at least 2.")
@@ -151,10 +201,25 @@ def make_splits(cv, X, y, counts, seed):
                 f"cv={cv} folds, so some validation fold would miss it. Use "
                 f"cv={max(2, int(counts.min()))} or collect more minority rows."
             )
-        splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+        if groups is None:
+            splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+        else:
+            check_group_folds(y, groups, np.unique(y), cv)
+            splitter = StratifiedGroupKFold(
+                n_splits=cv, shuffle=True, random_state=seed
+            )
     else:
         splitter = check_cv(cv, y, classifier=True)
-    splits = list(splitter.split(X, y))
+        check_groups_given(splitter, groups)
+        if groups is not None and isinstance(
+            splitter, (GroupKFold, StratifiedGroupKFold)
+        ):
+            check_group_folds(y, groups, np.unique(y), splitter.get_n_splits())
+    if groups is None:
+        splits = list(splitter.split(X, y))
+    else:
+        splits = list(splitter.split(X, y, groups))
+        check_groups_kept(splits, groups, splitter)
     for i, (train, test) in enumerate(splits):
         if len(np.unique(y[test])) < len(counts) or len(np.unique(y[train])) < len(
             counts
@@ -309,18 +374,29 @@ def build_plan(est, X, y, *, fit_params=None):
     )
     # Drawn after the others, so that the seeds above do not depend on
     # whether the data is subsampled.
-    rows = search_subsample(
-        y, classes, counts, _max_search_samples(est), rng.randint(0, 2**31 - 1)
-    )
+    fit_params = dict(fit_params or {})
+    groups = check_groups(fit_params.get("groups"), len(y))
+    subsample_seed = rng.randint(0, 2**31 - 1)
+    if groups is None:
+        rows = search_subsample(
+            y, classes, counts, _max_search_samples(est), subsample_seed
+        )
+    else:
+        fit_params["groups"] = groups
+        rows = group_subsample(
+            y, groups, classes, counts, _max_search_samples(est), subsample_seed
+        )
     X_full = X if isinstance(X, pd.DataFrame) else X_checked
     y_full, full_counts = y, counts
+    groups_search = groups
     if rows is not None:
         X_checked, y = take_rows(X_checked, rows), y[rows]
         counts = np.array([np.sum(y == c) for c in classes])
+        groups_search = None if groups is None else groups[rows]
     # The subsample's floor of rows per class shifts its class prior;
     # what is fitted on its out-of-fold predictions is moved back.
     prior = ClassPrior(classes, full_counts, counts)
-    cv, splits = make_splits(est.cv, X_checked, y, counts, cv_seed)
+    cv, splits = make_splits(est.cv, X_checked, y, counts, cv_seed, groups_search)
     context = search_context(
         est, classes, counts, y, splits, X_checked, model_seed, info, missing_seen
     )
@@ -344,6 +420,11 @@ def build_plan(est, X, y, *, fit_params=None):
         start=clock_start,
         data_bytes=data_nbytes(X_full),
     )
+    settings = search_settings(est, techniques, algorithms)
+    if groups_search is not None:
+        # Other groups make other folds: a stored study is resumed only with
+        # the same groups (without groups, the fingerprint is as before).
+        settings["groups"] = groups_search
     ensemble = ensembling(est, classes, space)
     decision_rule = est.calibration not in (None, "off") or est.threshold is not None
     objective = Objective(
@@ -367,9 +448,7 @@ def build_plan(est, X, y, *, fit_params=None):
         splits=splits,
         scorer=scorer,
         budget=budget,
-        fingerprint=data_fingerprint(
-            X_search, y, search_settings(est, techniques, algorithms)
-        ),
+        fingerprint=data_fingerprint(X_search, y, settings),
         objective=objective,
         classes=classes,
         X_search=X_search,
@@ -384,5 +463,6 @@ def build_plan(est, X, y, *, fit_params=None):
         accepts_nan=info.has_nan or allow_nan(est, algorithms),
         n_features_in=data.n_features_in,
         feature_names_in=data.feature_names_in,
-        fit_params=MappingProxyType(dict(fit_params or {})),
+        fit_params=MappingProxyType(fit_params),
+        groups_search=groups_search,
     )

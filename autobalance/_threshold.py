@@ -450,7 +450,7 @@ def _logit_threshold(threshold, pos_label, classes):
     return cut if pos_label == classes[1] else -cut
 
 
-def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
+def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None, splits=None):
     """Fit the probability correction and the threshold of a fitted
     ``AutoBalancedClassifier`` on the out-of-fold predictions of its chosen
     setup (re-fitted on the search's folds).
@@ -473,6 +473,9 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
         The class counts of ``y_refit`` against those of ``y``: the
         correction and the threshold are fitted for the prior of ``y_refit``
         (:class:`~autobalance._prior.ClassPrior`).
+    splits : list of (ndarray, ndarray) or None
+        The search's folds of ``X, y``; ``None``: ``clf.cv_.split(X, y)``
+        (which cannot split by groups).
 
     Returns
     -------
@@ -500,7 +503,8 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
     if technique is None and clf.best_technique_ == "ensemble":
         # Averaged members may each be balanced: recalibrate, as for ensembles.
         technique = SimpleNamespace(kind="estimator")
-    splits = list(clf.cv_.split(X, y))
+    if splits is None:
+        splits = list(clf.cv_.split(X, y))
     if folds is None:
         folds = out_of_fold_predictions(
             template, X, y, splits, classes, n_jobs=getattr(clf, "n_jobs", None)

@@ -41,6 +41,10 @@ __all__ = [
     "allow_nan",
     "allow_sparse",
     "check_X",
+    "check_group_folds",
+    "check_groups",
+    "check_groups_given",
+    "check_groups_kept",
     "check_model_inputs",
     "check_search_params",
     "check_sparse",
@@ -413,3 +417,97 @@ def with_param_distributions(est, algorithms):
         else a
         for a in algorithms
     ]
+
+
+def check_groups(groups, n_samples):
+    """``groups`` as a 1-d array of one label per row, or ``None``; refuses
+    the wrong length and missing labels before any work."""
+    if groups is None:
+        return None
+    try:
+        groups = column_or_1d(np.asarray(groups), warn=False)
+    except ValueError as exc:
+        raise ValueError(
+            f"groups has shape {np.shape(groups)}; pass one group label per row "
+            "of X (a 1-d array or a Series)."
+        ) from exc
+    if len(groups) != n_samples:
+        raise ValueError(
+            f"groups has {len(groups)} labels but X has {n_samples} rows; pass "
+            "one group label per row of X."
+        )
+    missing = _missing_labels(groups)
+    if missing:
+        raise ValueError(
+            f"groups has {missing} missing labels (NaN or None); give every row "
+            "a group (e.g. a group of its own), or drop those rows."
+        )
+    return groups
+
+
+def _missing_labels(groups):
+    if groups.dtype.kind == "f":
+        return int(np.isnan(groups).sum())
+    if groups.dtype.kind == "O":
+        return sum(
+            g is None or (isinstance(g, Real) and g != g) for g in groups.tolist()
+        )
+    return 0
+
+
+def check_group_folds(y, groups, classes, n_splits, *, where="The data", param="cv"):
+    """Refuse ``groups`` that cannot fill ``n_splits`` group folds with every
+    class: fewer groups than folds, or a class found in fewer groups than
+    folds (some validation fold would then have none of it). ``where`` names
+    the rows checked, ``param`` the parameter that sets the folds."""
+    n_groups = len(np.unique(groups))
+    if n_groups < n_splits:
+        raise ValueError(
+            f"{where} has {n_groups} distinct groups, fewer than the {n_splits} "
+            f"group folds of {param}: every fold needs groups of its own. Use "
+            f"{param}={max(2, n_groups)} or fewer folds, or finer groups."
+        )
+    for c in classes:
+        n_with = len(np.unique(groups[y == c]))
+        if n_with < n_splits:
+            raise ValueError(
+                f"{where} has class {label(c)} in only {n_with} groups, fewer than "
+                f"the {n_splits} group folds of {param}, so some validation fold "
+                f"would have no row of it. Use {param}={max(2, n_with)} or fewer "
+                "folds, or collect more groups with that class."
+            )
+
+
+def splits_by_groups(splitter):
+    """Whether ``splitter.split`` asks for ``groups`` (its metadata request:
+    ``True`` for scikit-learn's group splitters)."""
+    routing = getattr(splitter, "get_metadata_routing", None)
+    if routing is None:
+        return False
+    return routing().split.requests.get("groups") is True
+
+
+def check_groups_given(splitter, groups, param="cv"):
+    """Refuse a group splitter without ``groups``, with what to pass."""
+    if groups is None and splits_by_groups(splitter):
+        raise ValueError(
+            f"{param}={splitter!r} splits by groups, but no groups were given; "
+            "pass one group label per row with fit(X, y, groups=groups), or an "
+            f"integer {param} for stratified folds without groups."
+        )
+
+
+def check_groups_kept(splits, groups, splitter, *, name="Fold", param="cv"):
+    """Refuse folds that put one group on both sides: the splitter ignored
+    ``groups`` (as ``StratifiedKFold`` does), so rows of one group would be
+    trained on and scored."""
+    for i, (train, test) in enumerate(splits):
+        shared = np.intersect1d(groups[train], groups[test])
+        if len(shared):
+            raise ValueError(
+                f"{name} {i} of {param}={splitter!r} puts group {label(shared[0])} "
+                "in both its training and validation parts: this splitter ignores "
+                "groups, so rows of a group would be scored by a model trained on "
+                f"that group. Use an integer {param} (stratified group folds), or "
+                "a group splitter such as StratifiedGroupKFold or GroupKFold."
+            )

@@ -14,7 +14,17 @@ from ._study import open_study, quiet_optuna
 __all__ = ["run_worker"]
 
 
-def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=False):
+def run_worker(
+    estimator,
+    X,
+    y,
+    *,
+    sample_weight=None,
+    groups=None,
+    timeout=None,
+    wait=60.0,
+    show_progress_bar=False,
+):
     """Join the stored search of ``estimator`` and run its trials.
 
     The worker counterpart of ``estimator.fit(X, y)``: give it an estimator
@@ -37,6 +47,11 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
         The driver's training data.
     y : array-like of shape (n_samples,)
         The driver's labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        The driver's ``sample_weight``.
+    groups : array-like of shape (n_samples,), default=None
+        The driver's ``groups`` (they make the folds, and count in the
+        study's fingerprint).
     timeout : float or None, default=None
         Stop claiming trials after this many seconds. The estimator's
         ``timeout`` applies in any case, as in ``fit`` (counted from when the
@@ -87,7 +102,12 @@ def run_worker(estimator, X, y, *, timeout=None, wait=60.0, show_progress_bar=Fa
     wait_for_study(storage, estimator.study_name, attr=BUDGET_ATTR, wait=wait)
     # The plan only reads the estimator: running trials does not fit (or
     # change) the estimator given.
-    search = build_plan(estimator, X, y)
+    search = build_plan(
+        estimator,
+        X,
+        y,
+        fit_params={"sample_weight": sample_weight, "groups": groups},
+    )
     with quiet_optuna():
         study = open_study(
             storage=storage,

@@ -3,15 +3,20 @@
 Commands::
 
     autobalance fit DATA --target COL --out model.skops [search options]
+        [--weight-column COL] [--group-column COL]
         [--storage URL --study-name NAME] [--report report.html]
     autobalance predict MODEL DATA --out predictions.csv
     autobalance evaluate DATA --target COL [--outer-cv 5] [search options]
+        [--weight-column COL] [--group-column COL]
     autobalance report (--model MODEL [DATA --target COL] |
                         --storage URL --study-name NAME) --out report.html
     autobalance worker --storage URL --study-name NAME [DATA --target COL ...]
 
 DATA is a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``,
-``.pq``) file; every column but the target is a feature. Models are saved with
+``.pq``) file; every column but the target is a feature, except the columns
+named by ``--weight-column`` (row weights, ``sample_weight``) and
+``--group-column`` (group labels: no group is both trained on and scored in
+one fold), which are removed from the features. Models are saved with
 skops (``.skops``, secure: use it for files you share or receive) or joblib
 (``.joblib``, ``.pkl``: loading one runs any code it holds, so ``predict`` and
 ``report`` open it only with ``--trust-pickle``). Outputs are checked for
@@ -146,6 +151,55 @@ def split_target(frame, target, path):
     return X, y.to_numpy()
 
 
+#: CLI option -> fit keyword, for the columns that are metadata, not features.
+METADATA_OPTIONS = {"--weight-column": "sample_weight", "--group-column": "groups"}
+
+
+def split_metadata(frame, columns, path, target=None):
+    """Remove the metadata columns from ``frame``: ``columns`` maps a CLI
+    option to a column name (or ``None``). Returns the rest and the fit
+    keywords ``{"sample_weight": ..., "groups": ...}`` of the named ones."""
+    named = {o: c for o, c in columns.items() if c is not None}
+    shown = ", ".join(map(str, list(frame.columns)[:10]))
+    for option, column in named.items():
+        if column not in frame.columns:
+            raise CliError(
+                EXIT_COLUMN,
+                f"{path}: no column {column!r} to use as {option} (columns: {shown}).",
+            )
+        if column == target:
+            raise CliError(
+                EXIT_USAGE,
+                f"{option} {column!r} is the target; name another column.",
+            )
+    if len(set(named.values())) < len(named):
+        raise CliError(
+            EXIT_USAGE,
+            f"{' and '.join(named)} name the same column; name one column each.",
+        )
+    metadata = {METADATA_OPTIONS[o]: frame[c].to_numpy() for o, c in named.items()}
+    return frame.drop(columns=list(named.values())), metadata
+
+
+def _metadata_columns(config):
+    """The metadata columns of a search config (older configs have none)."""
+    return {
+        "--weight-column": config.get("weight_column"),
+        "--group-column": config.get("group_column"),
+    }
+
+
+def read_training_data(config, path=None):
+    """Features, labels and fit keywords of a search config's data (read
+    from ``path``, the data as the command line named it, when given)."""
+    path = config["data"] if path is None else path
+    frame, metadata = split_metadata(
+        read_table(path), _metadata_columns(config), path, config["target"]
+    )
+    X, y = split_target(frame, config["target"], path)
+    return X, y, metadata
+
+
 def _check_out(path, kinds):
     """Fail before any work when an output cannot be written."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -203,6 +257,15 @@ def search_config(args, data):
         "seed": args.seed,
         "n_trials": args.n_trials,
         "max_search_samples": args.max_search_samples,
+        # Only when given: a config without them reads as before.
+        **{
+            key: value
+            for key, value in (
+                ("weight_column", args.weight_column),
+                ("group_column", args.group_column),
+            )
+            if value is not None
+        },
     }
 
 
@@ -341,8 +404,8 @@ def cmd_fit(args):
         _check_out(args.report, (".html", ".htm"))
     if (args.storage is None) != (args.study_name is None):
         raise CliError(EXIT_USAGE, "--storage and --study-name go together.")
-    X, y = split_target(read_table(args.data), args.target, args.data)
     config = search_config(args, args.data)
+    X, y, metadata = read_training_data(config, args.data)
     storage = None
     if args.storage:
         storage = open_storage(args)
@@ -356,7 +419,7 @@ def cmd_fit(args):
         study_name=args.study_name,
         show_progress_bar=_progress(args),
     )
-    clf.fit(X, y)
+    clf.fit(X, y, **metadata)
     # The model first: a report that fails must not cost a long search.
     save_model(clf, args.out)
     print_summary(clf)
@@ -447,10 +510,17 @@ def cmd_evaluate(args):
 
     if args.out:
         _check_out(args.out, CSV_SUFFIXES + PARQUET_SUFFIXES)
-    X, y = split_target(read_table(args.data), args.target, args.data)
-    clf = build_estimator(search_config(args, args.data), X, timeout=args.timeout)
+    config = search_config(args, args.data)
+    X, y, metadata = read_training_data(config, args.data)
+    clf = build_estimator(config, X, timeout=args.timeout)
     result = nested_cross_validate(
-        clf, X, y, outer_cv=args.outer_cv, n_jobs=args.n_jobs, random_state=args.seed
+        clf,
+        X,
+        y,
+        **metadata,
+        outer_cv=args.outer_cv,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
     )
     import pandas as pd
 
@@ -500,7 +570,16 @@ def cmd_report(args):
         if args.data:
             if not args.target:
                 raise CliError(EXIT_USAGE, "give --target with DATA.")
-            X, y = split_target(read_table(args.data), args.target, args.data)
+            frame, _ = split_metadata(
+                read_table(args.data),
+                {
+                    "--weight-column": args.weight_column,
+                    "--group-column": args.group_column,
+                },
+                args.data,
+                args.target,
+            )
+            X, y = split_target(frame, args.target, args.data)
     else:
         if not (args.storage and args.study_name):
             raise CliError(
@@ -513,12 +592,10 @@ def cmd_report(args):
                 f"study {args.study_name!r} was not started by `autobalance fit`; "
                 "load the model with --model instead.",
             )
-        X, y = split_target(
-            read_table(config["data"]), config["target"], config["data"]
-        )
+        X, y, metadata = read_training_data(config)
         # Resuming a finished study runs no trial: it refits the winner.
         clf = build_estimator(config, X, storage=storage, study_name=args.study_name)
-        clf.fit(X, y)
+        clf.fit(X, y, **metadata)
     report(clf, args.out, X, y)
     print(f"Wrote the report to {args.out}")
     return EXIT_OK
@@ -538,7 +615,7 @@ def cmd_worker(args):
             storage, args.study_name, attr=CONFIG_ATTR, wait=args.wait
         )
         config = attrs[CONFIG_ATTR]
-    X, y = split_target(read_table(config["data"]), config["target"], config["data"])
+    X, y, metadata = read_training_data(config)
     clf = build_estimator(
         config,
         X,
@@ -550,6 +627,7 @@ def cmd_worker(args):
         clf,
         X,
         y,
+        **metadata,
         timeout=args.timeout,
         wait=args.wait,
         show_progress_bar=_progress(args),
@@ -634,6 +712,19 @@ def _add_search_options(p, *, target_required):
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-jobs", type=int, help="folds fitted in parallel")
+    _add_metadata_options(p)
+
+
+def _add_metadata_options(p):
+    p.add_argument(
+        "--weight-column",
+        help="column of row weights (sample_weight), not a feature (default: none)",
+    )
+    p.add_argument(
+        "--group-column",
+        help="column of group labels (a patient, a customer), not a feature: no "
+        "group is both trained on and scored in one fold (default: none)",
+    )
 
 
 def _add_storage_options(p, *, required):
@@ -730,6 +821,7 @@ def build_parser():
     p.add_argument("--model", help="model file from `fit`")
     p.add_argument("data", nargs="?", help="training data, for the curves")
     p.add_argument("--target", help="label column of DATA")
+    _add_metadata_options(p)
     _add_storage_options(p, required=False)
     p.add_argument("--out", required=True, help="HTML file")
     _add_trust_options(p)

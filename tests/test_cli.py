@@ -391,3 +391,87 @@ def test_outputs_get_the_umask_permissions(inputs):
             assert stat.S_IMODE(os.stat(name).st_mode) == 0o644, name
     finally:
         os.umask(previous)
+
+
+# -- weight and group columns (issue 19) -----------------------------------------
+def _grouped_inputs(folder):
+    frame = pd.read_csv(folder / "data.csv")
+    frame["patient"] = np.arange(len(frame)) // 4
+    frame["w"] = np.linspace(0.5, 2.0, len(frame))
+    frame.to_csv(folder / "grouped.csv", index=False)
+    return frame
+
+
+GROUPED = ["--group-column", "patient", "--weight-column", "w"]
+
+
+def test_fit_with_group_and_weight_columns(inputs, capsys, monkeypatch):
+    import autobalance._classifier as classifier_module
+    from autobalance._plan import build_plan
+
+    frame = _grouped_inputs(inputs)
+    seen = []
+
+    def record(est, X, y, *, fit_params=None):
+        seen.append((list(X.columns), dict(fit_params)))
+        return build_plan(est, X, y, fit_params=fit_params)
+
+    monkeypatch.setattr(classifier_module, "build_plan", record)
+    argv = ["fit", "grouped.csv", "--target", "Class", *SEARCH, *GROUPED]
+    assert main([*argv, "--n-trials", "3", "--out", "m.skops"]) == 0
+    ((columns, params),) = seen
+    assert columns == [f"x{i}" for i in range(5)]
+    np.testing.assert_array_equal(params["groups"], frame["patient"])
+    np.testing.assert_array_equal(params["sample_weight"], frame["w"])
+    model = load_model(inputs / "m.skops")
+    assert list(model.feature_names_in_) == [f"x{i}" for i in range(5)]
+    groups = frame["patient"].to_numpy()
+    X = frame[columns]
+    for train, test in model.cv_.split(X, frame["Class"], groups):
+        assert not np.intersect1d(groups[train], groups[test]).size
+    # Predicting needs neither column.
+    assert main(["predict", "m.skops", "new.parquet", "--out", "p.csv"]) == 0
+
+
+def test_evaluate_with_group_column(inputs, capsys, monkeypatch):
+    import autobalance
+
+    frame = _grouped_inputs(inputs)
+    real = autobalance.nested_cross_validate
+    results = []
+
+    def record(*args, **kwargs):
+        results.append(real(*args, **kwargs, return_estimators=True))
+        return results[-1]
+
+    monkeypatch.setattr(autobalance, "nested_cross_validate", record)
+    argv = ["evaluate", "grouped.csv", "--target", "Class", *SEARCH, *GROUPED]
+    assert main([*argv, "--n-trials", "3", "--outer-cv", "2"]) == 0
+    (result,) = results
+    groups = frame["patient"].to_numpy()
+    X, y = frame[[f"x{i}" for i in range(5)]], frame["Class"].to_numpy()
+    for (train, test), est in zip(result.splits, result.estimators, strict=True):
+        assert not np.intersect1d(groups[train], groups[test]).size
+        inner = groups[train]
+        for tr, te in est.cv_.split(X.iloc[train], y[train], inner):
+            assert not np.intersect1d(inner[tr], inner[te]).size
+
+
+@pytest.mark.parametrize(
+    "extra, code, message",
+    [
+        (["--group-column", "site"], EXIT_COLUMN,
+         "no column 'site' to use as --group-column (columns: x0, x1"),
+        (["--weight-column", "weight"], EXIT_COLUMN,
+         "no column 'weight' to use as --weight-column"),
+        (["--weight-column", "Class"], EXIT_USAGE, "is the target"),
+        (["--weight-column", "w", "--group-column", "w"], EXIT_USAGE,
+         "name the same column"),
+    ],
+)  # fmt: skip
+def test_bad_metadata_columns(inputs, capsys, extra, code, message):
+    _grouped_inputs(inputs)
+    argv = ["fit", "grouped.csv", "--target", "Class", "--out", "m.skops", *extra]
+    _check_error(capsys, inputs, argv, code, message)
+    argv = ["evaluate", "grouped.csv", "--target", "Class", *extra]
+    _check_error(capsys, inputs, argv, code, message)

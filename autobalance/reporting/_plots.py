@@ -134,11 +134,32 @@ class OutOfFoldPredictions:
         return _plain(pos_label), {n: p[:, column] for n, p in self.probas.items()}
 
 
+def _search_splits(clf, X, y):
+    """The search's folds of the searched rows ``X, y``: ``clf.cv_.split(X,
+    y)``, or for a search on groups (which are not kept with the model) the
+    test rows of the folds its decision rule kept."""
+    try:
+        return list(clf.cv_.split(X, y))
+    except ValueError as exc:
+        kept = getattr(getattr(clf, "decision_rule_", None), "oof_folds", None)
+        if kept is None:
+            raise ValueError(
+                f"The search's folds cannot be remade without its groups ({exc}); "
+                "refit with calibration other than 'off' (the default keeps the "
+                "folds' predictions) to draw out-of-fold curves of a grouped "
+                "search."
+            ) from exc
+    every = np.arange(len(y))
+    return [(np.setdiff1d(every, f.test), np.asarray(f.test)) for f in kept]
+
+
 def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
     """Out-of-fold probabilities of the chosen setup and the ``none`` baseline.
 
     Both setups are rebuilt exactly as the search built them and
-    cross-validated on the search's folds (``clf.cv_.split(X, y)``); resampling
+    cross-validated on the search's folds (``clf.cv_.split(X, y)``, or the
+    test rows of the folds ``decision_rule_`` kept, as after a search on
+    groups); resampling
     happens inside each training fold only. The baseline is the best completed
     ``none`` trial. When ``none`` won, there is a single entry.
 
@@ -198,7 +219,7 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
         # The search's folds split the rows it searched (max_search_samples).
         X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
         y = y[rows]
-    splits = list(clf.cv_.split(X, y))
+    splits = _search_splits(clf, X, y)
     chosen = f"chosen: {_setup_label(clf.best_params_)}"
     setups = {chosen: clf.best_params_}
     base = best_complete_trials(clf.cv_results_).get(BASELINE)
