@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -42,7 +41,7 @@ from ._study import (
     search_trials,
 )
 from ._threshold import fit_decision_rule
-from ._validation import PARAMETER_CONSTRAINTS, allow_nan, allow_sparse, check_X
+from ._validation import PARAMETER_CONSTRAINTS, check_predict_input, input_tags
 
 __all__ = ["AutoBalancedClassifier"]
 
@@ -65,15 +64,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     Parameters
     ----------
     estimator : classifier, list of classifiers or None, default=None
-        The model(s) to balance. One classifier (or ``Pipeline``): the search is
-        over techniques around it. A list of classifiers or ``(name,
-        classifier)`` pairs: a portfolio, the model is also searched. ``None``:
-        the default portfolio of scaled logistic regression, extra trees and
-        histogram gradient boosting, plus balanced random forest and easy
-        ensemble as techniques that replace the model; on a sparse ``X`` the
-        portfolio keeps the models that take sparse input (logistic regression
-        and extra trees behind a scaling that keeps zeros). When a model is a
-        ``Pipeline`` the sampler goes right before its final step.
+        The model(s) to balance. One classifier (or ``Pipeline``, the sampler
+        going right before its final step): the search is over techniques
+        around it. A list of classifiers or ``(name, classifier)`` pairs: a
+        portfolio, the model is also searched. ``None``: the default portfolio
+        (scaled logistic regression, extra trees, histogram gradient boosting;
+        balanced random forest and easy ensemble as techniques that replace
+        the model; on a sparse ``X`` only the models that take sparse input).
     techniques : list of str, Technique or sampler, default=None
         Restrict or extend the catalogue: names of built-in techniques (see
         :func:`technique_names`), :class:`Technique` objects, or
@@ -82,27 +79,17 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         model-replacing ensembles only with the default portfolio).
     param_distributions : dict or None, default=None
         The model's own hyperparameters, searched jointly with the technique
-        (as ``GridSearchCV``'s ``param_grid``, but sampled by Optuna): names
-        are ``set_params`` names (step-prefixed for a ``Pipeline``,
-        ``"logisticregression__C"``), values Optuna distributions
-        (``FloatDistribution``, ``IntDistribution`` without ``step``,
+        (as ``GridSearchCV``'s ``param_grid``, but sampled by Optuna):
+        ``set_params`` names (step-prefixed for a ``Pipeline``) mapped to Optuna
+        distributions (``FloatDistribution``, ``IntDistribution``,
         ``CategoricalDistribution``) or :class:`FloatParam`,
-        :class:`IntParam`, :class:`CategoricalParam`. For a portfolio (a
-        list of models, or ``None``), a dict keyed by model name
-        (``{"logistic_regression": {"model__C": ...}}``); for the default
-        portfolio a model's entry replaces the space it declares
-        (``{"extra_trees": {}}`` stops tuning it). ``None``: the default
-        portfolio tunes its declared ranges (logistic regression's ``C``,
-        extra trees' ``max_features`` and ``min_samples_leaf``, boosting's
-        ``learning_rate``, ``max_leaf_nodes``, ``l2_regularization`` and
-        ``min_samples_leaf``) and a user's model is used as given. The first
-        trials use the model's own values when in range. They appear in
+        :class:`IntParam`, :class:`CategoricalParam`; for a portfolio, a dict
+        keyed by model name. ``None``: the default portfolio tunes its
+        declared ranges, a user's model is used as given. Shown in
         ``best_params_`` and ``cv_results_`` as ``"<model>__<param>"``.
-        ``class_weight`` (set by the class-weight techniques),
-        ``random_state`` (seeded from ``random_state``) and parameters the
-        search sets to a cheaper value while scoring (the default extra trees'
-        ``n_estimators``) are refused, as are unknown names, empty ranges and
-        values that are not distributions, before the search starts.
+        Parameters the search sets (``class_weight``, ``random_state``, a
+        cheaper ``n_estimators`` while scoring) are refused before the search;
+        see :ref:`model_hyperparameters`.
     scoring : str or callable, default=None
         Scorer to maximise; ``None`` means ``"roc_auc"`` for binary targets and
         ``"roc_auc_ovr"`` for multi-class ones. Under ``"roc_auc_ovr"``, a
@@ -114,49 +101,35 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``StratifiedKFold`` seeded from ``random_state``, or with ``groups``
         (see :meth:`fit`) a shuffled ``StratifiedGroupKFold``.
     n_trials : int, "auto" or None, default="auto"
-        Number of trials (configurations evaluated). The first ones are fixed
-        starting points (``none`` and balanced class weights on every model,
-        the balanced random forest), then Optuna's TPE sampler explores. A
-        configuration already evaluated is not refitted. ``"auto"``: 12 when
-        the smallest class of the searched rows has fewer than 1,000 rows,
-        where fold scores are too noisy for a longer search to choose better
-        (``benchmarks/README.md``), 30 otherwise. With a ``storage``, the
-        number of finished trials the stored study should reach.
+        Number of trials (configurations evaluated): fixed starting points
+        first (``none`` and balanced class weights on every model, the
+        balanced random forest), then Optuna's TPE sampler; a repeated
+        configuration is not refitted. ``"auto"``: 12 when the smallest class
+        of the searched rows has fewer than 1,000 rows (fold scores are then
+        too noisy for a longer search to help), 30 otherwise. With a
+        ``storage``, the number of finished trials the study should reach.
     timeout : float or None, default=None
         Seconds for the whole ``fit``: the search stops early enough to leave
-        time for the refit, estimated from the fold fit times of the best
-        setup so far (scaled to all rows and to the full model). It is checked
-        before every fold, not only between trials, so a fit overruns it only
-        when a fold or the refit takes longer than the times measured so far
-        predict, or when even the first trial does not fit (the first trial
-        always runs, so that there is a model). When the best setup's refit
-        would not fit in the time left, the best one whose refit does is
-        chosen.
+        time for the refit (estimated from the measured fold fit times), and
+        is checked before every fold. When the best setup's refit would not
+        fit in the time left, the best one whose refit does is chosen; see
+        :ref:`performance`.
     max_search_samples : int, "auto" or None, default="auto"
-        Rows the search cross-validates on. On more rows, the search runs on a
-        stratified random subsample of this size (every class keeps its share,
-        and at least ``min(its rows, 1000)``), and only the refit of the chosen
-        setup uses all rows. With ``groups``, the subsample keeps whole groups,
-        drawn at random (groups with rows of a class short of its floor
-        first): the groups of a small class bring their other rows, which
-        can take it above this size. ``"auto"`` means 50,000; ``None``
-        always uses all
-        rows. On more than 100,000 rows, cluster centroids, Tomek links, edited
-        nearest neighbours, SMOTE+Tomek and SMOTE+ENN are left out of the space
-        (their cost grows faster than linearly with the rows), with a warning;
-        see ``excluded_techniques_``.
+        Rows the search cross-validates on: on more rows, a stratified
+        subsample of this size (each class keeps at least ``min(its rows,
+        1000)``), and only the refit uses all rows. ``"auto"``: 50,000;
+        ``None``: all rows. Techniques whose cost grows faster than the rows
+        are left out above 100,000 rows (``excluded_techniques_``).
     pruning : bool, default=True
-        Stop a trial from its second fold on when its score on that fold is
-        below the median of earlier trials on the same fold (Optuna's
-        ``MedianPruner``; all trials share the folds and seeds). Pruned trials
-        appear in ``cv_results_`` with ``state="PRUNED"``.
+        Stop a trial from its second fold on when its score is below the
+        median of earlier trials on the same fold (Optuna's ``MedianPruner``);
+        such trials have ``state="PRUNED"`` in ``cv_results_``.
     n_jobs : int or None, default=None
         Folds fitted in parallel (joblib). Results do not depend on it.
     storage : str, optuna storage or None, default=None
-        Optuna storage to keep the study in (e.g. ``"sqlite:///ab.db"``). With
-        ``study_name``, a later ``fit`` with the same data and settings resumes
-        the study up to ``n_trials``. ``None``: a fresh in-memory study per
-        ``fit``.
+        Optuna storage to keep the study in (e.g. ``"sqlite:///ab.db"``); with
+        ``study_name``, a later ``fit`` on the same data and settings resumes
+        it. ``None``: a fresh in-memory study per ``fit``.
     study_name : str or None, default=None
         Name of the stored study; required with ``storage``.
     random_state : int, RandomState instance or None, default=None
@@ -165,51 +138,34 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Show Optuna's progress bar during the search.
     calibration : {"auto", "prior_shift", "sigmoid", "isotonic", "off"} or None, \
             default="auto"
-        How :meth:`predict_proba` corrects the chosen setup's output so that
-        probabilities are on the class prior of the data (balancing inflates
-        the minority's predicted risk several-fold). ``"auto"``: an exact
-        prior-shift correction for random over/under-sampling and class weights
-        (the odds are divided by the known change of class ratio, read from
-        the fitted sampler's counts and the weights) unless a cross-validated
-        recalibration has a clearly lower out-of-fold log loss (a model that does
-        not learn the reweighted prior exactly, e.g. fully grown trees with
-        class weights); a cross-validated sigmoid or isotonic recalibration
-        (whichever has the lower out-of-fold log loss) for SMOTE-family,
-        cleaning and combined samplers, balanced ensembles and models without
-        ``predict_proba``; nothing for ``none`` with a probabilistic model.
-        ``"prior_shift"`` forces the prior shift
-        (approximate for synthetic or cleaned rows and ensembles);
-        ``"sigmoid"``/``"isotonic"`` force that recalibration (one-vs-rest and
-        renormalised for several classes); ``"off"`` or ``None`` keep the raw
-        model output. Calibrators are fitted on out-of-fold predictions of the
-        chosen setup re-fitted on the search's folds (rows the model did not
-        see). All three keep the model's ranking (isotonic breaks its ties by
-        the model's score), so binary ROC AUC is unchanged.
+        How :meth:`predict_proba` puts the chosen setup's probabilities back on
+        the class prior of the data (balancing inflates the minority's risk).
+        ``"auto"``: the exact prior shift for random over/under-sampling and
+        class weights, unless a cross-validated recalibration has a clearly
+        lower out-of-fold log loss; a sigmoid or isotonic recalibration
+        (whichever has the lower out-of-fold log loss) for the other
+        techniques and for models without ``predict_proba``; nothing for
+        ``none``. The other values force one method; ``"off"``/``None`` keep
+        the raw output. Fitted on out-of-fold predictions (rows the model did
+        not see); binary ROC AUC is unchanged. See :ref:`probabilities`.
     threshold : None, {"f1", "balanced_accuracy", "youden"}, dict or \
             array-like of shape (2, 2), default=None
         Decision rule of :meth:`predict` (binary targets). ``None``: the most
-        probable class under the corrected probabilities (0.5 for two classes,
-        which minimises errors, so rare classes are seldom predicted), or the
-        model's own ``predict`` when ``calibration="off"``. Otherwise a
-        threshold on the (corrected) probability of the minority class, chosen
-        on out-of-fold predictions like
-        :class:`~sklearn.model_selection.TunedThresholdClassifierCV` on the
-        search's folds: ``"f1"``, ``"balanced_accuracy"`` or ``"youden"`` (the
-        same threshold as balanced accuracy), a cost dict ``{"fp": 1, "fn":
-        10}`` (minority positive), a cost matrix ``costs[true, predicted]`` in
-        the order of ``classes_``, or a target recall ``{"recall": 0.9}`` (the
-        highest threshold that reaches it).
+        probable class under the corrected probabilities. Otherwise a
+        threshold on the probability of the minority class, tuned on
+        out-of-fold predictions like
+        :class:`~sklearn.model_selection.TunedThresholdClassifierCV`:
+        ``"f1"``, ``"balanced_accuracy"``, ``"youden"``, a cost dict
+        ``{"fp": 1, "fn": 10}``, a cost matrix ``costs[true, predicted]`` or a
+        target recall ``{"recall": 0.9}``. See :ref:`probabilities`.
     ensemble : bool, default=True
-        Average the log-odds of the best setup of each model that the
-        best model does not beat clearly (by more than one standard error of
-        their paired fold differences; up to three models). When at least
-        two models qualify, this ensemble is chosen, as technique
-        ``"ensemble"``: the best of many noisy trials is an optimistic pick,
-        and averaging models that the folds cannot tell apart cancels part of
-        their noise. It is scored on the search's folds from the out-of-fold
-        probabilities the trials produced (no extra fit). Used for binary
-        targets with the default ``roc_auc`` metric, several models, and no
-        ``storage``.
+        Average the log-odds of the best setup of each model that the best
+        model does not beat clearly (by more than one standard error of their
+        paired fold differences; up to three), chosen as technique
+        ``"ensemble"`` when at least two qualify: it cancels part of the noise
+        of picking the best of many trials. Scored from the trials'
+        out-of-fold probabilities; binary targets, the default metric,
+        several models and no ``storage`` only.
 
     Attributes
     ----------
@@ -225,10 +181,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     best_score_ : float
         Mean cross-validated score of the chosen setup.
     best_index_ : int
-        Index of the chosen setup in ``cv_results_``: the best mean score,
-        except that the ensemble is chosen when it forms (see ``ensemble``),
-        and, with a ``timeout``, that a setup whose refit would not fit in the
-        time left is passed over.
+        Index of the chosen setup in ``cv_results_`` (the best mean score,
+        unless the ensemble forms or a ``timeout`` passes a refit over).
     best_estimator_ : estimator
         The best setup refitted on the whole training set.
     cv_results_ : dict of ndarray
@@ -260,12 +214,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Versions of Python, autobalance and the libraries the model was trained
         with; :func:`load_model` warns when they differ from the installed ones.
     calibration_ : dict
-        The probability correction applied: ``method`` (``"none"``,
-        ``"prior_shift"``, ``"sigmoid"`` or ``"isotonic"``), ``reason``,
+        The probability correction applied: ``method``, ``reason``,
         ``factors`` (prior shift), ``candidates`` (out-of-fold log loss of each
-        recalibration tried), and out-of-fold ``oof_log_loss_before``/``_after``,
-        ``oof_brier_before``/``_after``, ``oof_roc_auc_before``/``_after``
-        (means over the search's folds).
+        method tried) and out-of-fold metrics before and after
+        (``oof_log_loss_before``, ``oof_brier_after``, ...).
     threshold_ : float or None
         The decision threshold on the (corrected) probability of the minority
         class, or ``None``.
@@ -366,13 +318,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights.
         **params : dict
-            Other fit-time metadata, as in ``GridSearchCV.fit``: ``groups``,
-            array-like of shape (n_samples,), the group of each row (a
-            patient, a customer), for the inner splitter, so that no group is
-            both trained on and scored in one fold (an integer ``cv`` then
-            gives shuffled ``StratifiedGroupKFold`` folds). Any other key
-            raises ``TypeError``. With metadata routing enabled, both are
-            routed by :meth:`get_metadata_routing`; see :ref:`grouped-data`.
+            Other fit-time metadata, as in ``GridSearchCV.fit``: ``groups``
+            (array-like of shape (n_samples,)), the group of each row, for the
+            inner splitter: no group is both trained on and scored in one fold
+            (an integer ``cv`` gives shuffled ``StratifiedGroupKFold``). Any
+            other key raises ``TypeError``. See :ref:`grouped-data`.
 
         Returns
         -------
@@ -384,9 +334,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         NoCompletedTrialsError
             If no trial of the search completed.
         ValueError
-            Before the search, if ``groups`` has the wrong length or missing
-            labels, has fewer distinct groups than folds (or a class in fewer
-            groups than folds), or if ``cv`` needs groups and none were given.
+            Before the search, when the settings, the data, ``sample_weight``
+            or ``groups`` cannot make a search; the message names the fix.
         TypeError
             If ``params`` holds a key other than ``groups``.
 
@@ -526,22 +475,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     # -- prediction ------------------------------------------------------------
     def _predict_X(self, X):
         check_is_fitted(self)
-        info = getattr(self, "_feature_info", None)
-        if info is not None and info.categorical and not isinstance(X, pd.DataFrame):
-            raise ValueError(
-                "This model was fitted on a DataFrame with categorical columns; pass "
-                f"a DataFrame with the columns {list(self.feature_names_in_)}."
-            )
-        X_checked, _ = check_X(
-            self,
-            X,
-            reset=False,
-            info=info,
-            allow_nan=getattr(self, "_accepts_nan", None),
-        )
-        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
-            return X
-        return X_checked
+        return check_predict_input(self, X)
 
     def predict(self, X):
         """Predict class labels with the refitted best setup.
@@ -657,16 +591,6 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        try:
-            algorithms = resolve_algorithms(self.estimator)
-            tags.input_tags.allow_nan = allow_nan(self, algorithms)
-            # The default portfolio drops the models that need dense data
-            # when X is sparse.
-            tags.input_tags.sparse = self.estimator is None or allow_sparse(
-                self, algorithms
-            )
-        except ValueError:
-            tags.input_tags.allow_nan = False
-            tags.input_tags.sparse = False
+        tags.input_tags.allow_nan, tags.input_tags.sparse = input_tags(self)
         tags.classifier_tags.multi_class = True
         return tags

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from optuna.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -201,6 +202,40 @@ def check_X(est, X, *, reset, y=None, allow_nan=None, info=None, target=None):
                 "predicting, or fit on data that holds them."
             ) from exc
         raise
+
+
+def check_predict_input(est, X):
+    """``X`` checked for prediction against what ``fit`` saw (a DataFrame
+    with categorical columns must stay one)."""
+    info = getattr(est, "_feature_info", None)
+    if info is not None and info.categorical and not isinstance(X, pd.DataFrame):
+        raise ValueError(
+            "This model was fitted on a DataFrame with categorical columns; pass "
+            f"a DataFrame with the columns {list(est.feature_names_in_)}."
+        )
+    X_checked, _ = check_X(
+        est,
+        X,
+        reset=False,
+        info=info,
+        allow_nan=getattr(est, "_accepts_nan", None),
+    )
+    if isinstance(X, pd.DataFrame) and hasattr(est, "feature_names_in_"):
+        return X
+    return X_checked
+
+
+def input_tags(est):
+    """``(allow_nan, sparse)`` input tags of ``est`` before it is fitted: what
+    its models accept."""
+    try:
+        algorithms = resolve_algorithms(est.estimator)
+        # The default portfolio drops the models that need dense data when X
+        # is sparse.
+        sparse = est.estimator is None or allow_sparse(est, algorithms)
+        return allow_nan(est, algorithms), sparse
+    except ValueError:
+        return False, False
 
 
 def check_target(y):
