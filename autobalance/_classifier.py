@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._build import fit_weighted
 from ._footprint import release_freed_memory
 from ._leaderboard import search_leaderboard
 from ._objective import decision_ovr, ovr_roc_auc
@@ -208,7 +209,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``technique``, ``family``, ``state``, ``fail_reason`` and
         ``trial_number``. Load it with ``pandas.DataFrame(cv_results_)``.
     excluded_techniques_ : dict
-        Techniques left out of the space for this data, with the reason.
+        Techniques left out of the space for this data, with the reason
+        (including balanced ensembles whose ``fit`` takes no
+        ``sample_weight``, when weights are given).
+    excluded_algorithms_ : dict
+        Models of ``estimator`` left out of the search, with the reason:
+        with ``sample_weight``, those whose ``fit`` takes no
+        ``sample_weight`` (empty otherwise).
     study_ : optuna.study.Study
         The study of the search.
     search_space_ : SearchSpace
@@ -310,7 +317,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.ensemble = ensemble
 
     # -- fit -------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Search the techniques, then refit the best on all of ``X, y``.
 
         Parameters
@@ -319,6 +326,16 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             Training data (array or DataFrame).
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights (survey weights, exposure, costs): each fold's model
+            and the refit are fitted with them (through the samplers, which
+            carry them to the rows they keep or make, and multiplied by class
+            weights), and the inner scores, the calibration, the threshold and
+            the ensemble's members use them; see the techniques guide for the
+            rule of resampled rows. Finite and non-negative, with a positive
+            weight in every class. Models and balanced ensembles whose ``fit``
+            takes no ``sample_weight`` are left out of the search, with a
+            warning (``excluded_algorithms_``, ``excluded_techniques_``).
 
         Returns
         -------
@@ -342,7 +359,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         # fit's and an earlier one's.
         self._forget_fit()
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
         except BaseException:
             self._forget_fit()
             raise
@@ -355,8 +372,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             ):
                 delattr(self, name)
 
-    def _fit(self, X, y):
-        plan = build_plan(self, X, y)
+    def _fit(self, X, y, sample_weight=None):
+        plan = build_plan(self, X, y, fit_params={"sample_weight": sample_weight})
         with quiet_optuna():
             study = open_study(
                 storage=self.storage,
@@ -395,6 +412,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.n_splits_ = len(plan.splits)
         self.search_space_ = plan.space
         self.excluded_techniques_ = dict(plan.space.excluded)
+        self.excluded_algorithms_ = dict(plan.excluded_algorithms)
         self.cv_results_ = trials_to_cv_results(
             search_trials(study), len(plan.splits), classes=plan.classes
         )
@@ -414,7 +432,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         release_freed_memory()  # the search's freed heap, before the largest fit
         start = time.perf_counter()
         self.best_estimator_ = self._estimator_from_params(self.best_params_)
-        self.best_estimator_.fit(plan.X_full, plan.y_full)
+        fit_weighted(self.best_estimator_, plan.X_full, plan.y_full, plan.sample_weight)
         self.refit_time_ = time.perf_counter() - start
         self.search_rows_ = plan.rows
         self.versions_ = library_versions()
@@ -426,6 +444,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             folds=search_predictions(plan.objective, best_trial),
             y_refit=plan.y_full,
             prior=plan.prior,
+            sample_weight=plan.search_sample_weight,
+            refit_sample_weight=plan.sample_weight,
         )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold

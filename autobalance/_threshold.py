@@ -450,7 +450,16 @@ def _logit_threshold(threshold, pos_label, classes):
     return cut if pos_label == classes[1] else -cut
 
 
-def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
+def fit_decision_rule(
+    clf,
+    X,
+    y,
+    folds=None,
+    y_refit=None,
+    prior=None,
+    sample_weight=None,
+    refit_sample_weight=None,
+):
     """Fit the probability correction and the threshold of a fitted
     ``AutoBalancedClassifier`` on the out-of-fold predictions of its chosen
     setup (re-fitted on the search's folds).
@@ -473,6 +482,13 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
         The class counts of ``y_refit`` against those of ``y``: the
         correction and the threshold are fitted for the prior of ``y_refit``
         (:class:`~autobalance._prior.ClassPrior`).
+    sample_weight : ndarray or None
+        Weights of the rows of ``X``: the out-of-fold models are fitted with
+        them when ``folds`` is ``None`` (``folds`` carry them otherwise), and
+        the correction and the threshold are fitted on weighted rows.
+    refit_sample_weight : ndarray or None
+        The weights ``best_estimator_`` was refitted with, when ``y_refit``
+        is given.
 
     Returns
     -------
@@ -503,7 +519,13 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
     splits = list(clf.cv_.split(X, y))
     if folds is None:
         folds = out_of_fold_predictions(
-            template, X, y, splits, classes, n_jobs=getattr(clf, "n_jobs", None)
+            template,
+            X,
+            y,
+            splits,
+            classes,
+            n_jobs=getattr(clf, "n_jobs", None),
+            sample_weight=sample_weight,
         )
     correction, info, folds, oof = fit_calibration(
         template,
@@ -517,6 +539,8 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None):
         folds=folds,
         y_fitted=y_refit,
         prior=prior,
+        sample_weight=sample_weight,
+        fitted_sample_weight=refit_sample_weight,
     )
     if method == "off":
         info.update(method="none", reason=off)
