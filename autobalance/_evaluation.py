@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
+from ._build import fit_weighted
 from ._classifier import AutoBalancedClassifier
 from ._compat import take_rows
 from ._stats import (
@@ -32,6 +33,7 @@ from ._stats import (
     corrected_std_error,
     paired_p_value,
 )
+from ._validation import check_fold_weights, check_sample_weight
 
 __all__ = ["METRICS", "NestedCVResult", "nested_cross_validate"]
 
@@ -44,8 +46,9 @@ METRICS = {
 }
 
 
-def probability_metrics(y_true, proba, classes, pos_label):
-    """ROC AUC, average precision, Brier score and log loss of ``proba``.
+def probability_metrics(y_true, proba, classes, pos_label, sample_weight=None):
+    """ROC AUC, average precision, Brier score and log loss of ``proba``
+    (each row weighing ``sample_weight``, ones when ``None``).
 
     Binary: for ``pos_label``. Multi-class: ROC AUC one-vs-rest macro, average
     precision macro over one-vs-rest problems, the multi-class Brier score
@@ -53,27 +56,39 @@ def probability_metrics(y_true, proba, classes, pos_label):
     """
     y_true = np.asarray(y_true)
     proba = np.asarray(proba, dtype=float)
+    w = sample_weight
     if len(classes) == 2:
         pos = int(np.flatnonzero(classes == pos_label)[0])
         is_pos = y_true == pos_label
         return {
-            "roc_auc": float(roc_auc_score(is_pos, proba[:, pos])),
-            "average_precision": float(average_precision_score(is_pos, proba[:, pos])),
-            "brier_score": float(brier_score_loss(is_pos, proba[:, pos])),
-            "log_loss": float(log_loss(y_true, proba, labels=classes)),
+            "roc_auc": float(roc_auc_score(is_pos, proba[:, pos], sample_weight=w)),
+            "average_precision": float(
+                average_precision_score(is_pos, proba[:, pos], sample_weight=w)
+            ),
+            "brier_score": float(
+                brier_score_loss(is_pos, proba[:, pos], sample_weight=w)
+            ),
+            "log_loss": float(log_loss(y_true, proba, labels=classes, sample_weight=w)),
         }
     onehot = label_binarize(y_true, classes=classes)
     return {
         "roc_auc": float(
             roc_auc_score(
-                y_true, proba, multi_class="ovr", average="macro", labels=classes
+                y_true,
+                proba,
+                multi_class="ovr",
+                average="macro",
+                labels=classes,
+                sample_weight=w,
             )
         ),
         "average_precision": float(
-            average_precision_score(onehot, proba, average="macro")
+            average_precision_score(onehot, proba, average="macro", sample_weight=w)
         ),
-        "brier_score": float(brier_score_loss(y_true, proba, labels=classes)),
-        "log_loss": float(log_loss(y_true, proba, labels=classes)),
+        "brier_score": float(
+            brier_score_loss(y_true, proba, labels=classes, sample_weight=w)
+        ),
+        "log_loss": float(log_loss(y_true, proba, labels=classes, sample_weight=w)),
     }
 
 
@@ -132,12 +147,25 @@ def _baseline_params(search):
 
 
 def _fit_outer_fold(
-    estimator, X, y, train, test, classes, pos_label, minority, baseline, keep
+    estimator,
+    X,
+    y,
+    train,
+    test,
+    classes,
+    pos_label,
+    minority,
+    baseline,
+    keep,
+    sample_weight=None,
 ):
     X_train, y_train = take_rows(X, train), y[train]
     X_test, y_test = take_rows(X, test), y[test]
+    w_train = w_test = None
+    if sample_weight is not None:
+        w_train, w_test = sample_weight[train], sample_weight[test]
     start = time.perf_counter()
-    search = estimator.fit(X_train, y_train)
+    search = estimator.fit(X_train, y_train, sample_weight=w_train)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     proba = search.predict_proba(X_test)
@@ -158,7 +186,7 @@ def _fit_outer_fold(
         "n_trials_complete": int(complete.sum()),
         "fit_time": fit_time,
         "score_time": score_time,
-        **probability_metrics(y_test, proba, classes, pos_label),
+        **probability_metrics(y_test, proba, classes, pos_label, w_test),
     }
     if baseline:
         params, inner = _baseline_params(search)
@@ -170,12 +198,12 @@ def _fit_outer_fold(
         else:
             model = search._estimator_from_params(params)
             start = time.perf_counter()
-            model.fit(X_train, y_train)
+            fit_weighted(model, X_train, y_train, w_train)
             base_time = time.perf_counter() - start
             base_proba = model.predict_proba(X_test)
         record["baseline_fit_time"] = base_time
         for name, value in probability_metrics(
-            y_test, base_proba, classes, pos_label
+            y_test, base_proba, classes, pos_label, w_test
         ).items():
             record[f"baseline_{name}"] = value
     return record, (search if keep else None)
@@ -343,6 +371,7 @@ def nested_cross_validate(
     X,
     y,
     *,
+    sample_weight=None,
     outer_cv=5,
     baseline=True,
     pos_label=None,
@@ -377,6 +406,11 @@ def nested_cross_validate(
         Data (array or DataFrame).
     y : array-like of shape (n_samples,)
         Class labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights: each outer fold's search (and its baseline) is fitted
+        with its training rows' weights, and the outer metrics are weighted
+        by its test rows'. Validated as in
+        :meth:`AutoBalancedClassifier.fit`.
     outer_cv : int or cross-validation splitter, default=5
         Outer folds. An integer gives a shuffled ``StratifiedKFold`` seeded by
         ``random_state``. Every outer fold must hold every class.
@@ -450,6 +484,8 @@ def nested_cross_validate(
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise ValueError("y has only one class; nested CV needs at least two.")
+    # Bad weights are refused before any outer fold runs.
+    sample_weight = check_sample_weight(sample_weight, y, classes)
     minority = classes[int(np.argmin(counts))]
     if pos_label is None:
         pos_label = minority
@@ -463,6 +499,7 @@ def nested_cross_validate(
     outer_seed = int(rng.randint(0, 2**31 - 1))
     splitter, splits = _outer_splits(outer_cv, X, y, outer_seed)
     _check_folds(splits, y, classes, estimator.cv)
+    check_fold_weights(splits, y, sample_weight, classes, cv_name="outer_cv")
     fold_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
 
     if estimator.storage is not None:
@@ -493,6 +530,7 @@ def nested_cross_validate(
             minority,
             baseline,
             return_estimators,
+            sample_weight,
         )
         for est, (train, test_idx) in zip(estimators, splits, strict=True)
     )

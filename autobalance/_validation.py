@@ -348,7 +348,7 @@ def check_sample_weight(sample_weight, y, classes):
     return weight
 
 
-def check_fold_weights(splits, y, sample_weight, classes):
+def check_fold_weights(splits, y, sample_weight, classes, cv_name="cv"):
     """Every class keeps a positive total weight in the training and the
     validation part of every fold (a class weighing nothing in a validation
     part leaves its ROC AUC undefined)."""
@@ -360,10 +360,10 @@ def check_fold_weights(splits, y, sample_weight, classes):
             for c in classes:
                 if not np.any(sample_weight[idx][y[idx] == c] > 0):
                     raise ValueError(
-                        f"Fold {i} of cv has no row of class {label(c)} with a "
-                        f"positive sample_weight in its {part} part; use fewer "
-                        f"folds (cv), or give more rows of class {label(c)} a "
-                        "positive weight."
+                        f"Fold {i} of {cv_name} has no row of class {label(c)} "
+                        f"with a positive sample_weight in its {part} part; use "
+                        f"fewer folds ({cv_name}), or give more rows of class "
+                        f"{label(c)} a positive weight."
                     )
 
 
