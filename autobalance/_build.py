@@ -208,7 +208,7 @@ def _class_mean_weights(y, sample_weight, labels):
     }
 
 
-def resampled_weights(sampler, y, sample_weight):
+def resampled_weights(sampler, y, sample_weight, y_res=None):
     """Labels and weights of the rows a fitted ``sampler`` made from rows with
     labels ``y`` and weights ``sample_weight``.
 
@@ -233,6 +233,10 @@ def resampled_weights(sampler, y, sample_weight):
     y : ndarray of shape (n_samples,)
         The labels it was fitted on.
     sample_weight : ndarray of shape (n_samples,)
+    y_res : ndarray or None
+        The labels it returned, when known: an over-sampler's new rows are
+        then read from them (ADASYN makes about, not exactly, as many rows as
+        its ``sampling_strategy_`` says); otherwise from its strategy.
 
     Returns
     -------
@@ -259,7 +263,7 @@ def resampled_weights(sampler, y, sample_weight):
     inner = getattr(sampler, "sampler_", None)
     if inner is not None and hasattr(inner, "fit_resample"):
         # A wrapper that resamples with a fitted copy (IntegerLabels).
-        return resampled_weights(inner, y, sample_weight)
+        return resampled_weights(inner, y, sample_weight, y_res)
     if isinstance(sampler, SMOTETomek | SMOTEENN):
         smoted = resampled_weights(sampler.smote_, y, sample_weight)
         cleaner = getattr(sampler, "tomek_", None) or getattr(sampler, "enn_", None)
@@ -273,11 +277,17 @@ def resampled_weights(sampler, y, sample_weight):
     kind = sampling_type(sampler)
     means = _class_mean_weights(y, sample_weight, np.unique(y))
     if kind == "over-sampling":
-        new = [(c, int(n)) for c, n in strategy.items() if int(n) > 0]
-        return (
-            np.concatenate([y] + [np.full(n, c, dtype=y.dtype) for c, n in new]),
-            np.concatenate([sample_weight] + [np.full(n, means[c]) for c, n in new]),
-        )
+        if y_res is not None:
+            new = np.asarray(y_res)[len(y) :]
+        else:
+            new = np.concatenate(
+                [np.full(int(n), c, dtype=y.dtype) for c, n in strategy.items()]
+                or [y[:0]]
+            )
+        labels = np.unique(y)
+        mean_of = np.array([means[c] for c in labels])
+        new_weights = mean_of[np.searchsorted(labels, new)]
+        return np.concatenate([y, new]), np.concatenate([sample_weight, new_weights])
     if kind == "under-sampling":
         # Prototype generation: class by class in sorted order, the classes
         # of the strategy replaced by n_c new rows, the others kept.
@@ -297,7 +307,7 @@ def resampled_weights(sampler, y, sample_weight):
 def _resample_weighted(sampler, X, y, sample_weight):
     """``sampler.fit_resample`` that also gives the weights of its rows."""
     X_res, y_res = sampler.fit_resample(X, y)
-    resampled = resampled_weights(sampler, y, sample_weight)
+    resampled = resampled_weights(sampler, y, sample_weight, np.asarray(y_res))
     if resampled is None or not np.array_equal(resampled[0], np.asarray(y_res)):
         raise ValueError(
             f"{type(sampler).__name__} does not tell which input row each of its "
