@@ -209,13 +209,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``technique``, ``family``, ``state``, ``fail_reason`` and
         ``trial_number``. Load it with ``pandas.DataFrame(cv_results_)``.
     excluded_techniques_ : dict
-        Techniques left out of the space for this data, with the reason
-        (including balanced ensembles whose ``fit`` takes no
-        ``sample_weight``, when weights are given).
+        Techniques left out of the space for this data, with the reason.
     excluded_algorithms_ : dict
-        Models of ``estimator`` left out of the search, with the reason:
-        with ``sample_weight``, those whose ``fit`` takes no
-        ``sample_weight`` (empty otherwise).
+        Models left out of the search, with the reason: with
+        ``sample_weight``, those whose ``fit`` takes none (else empty).
     study_ : optuna.study.Study
         The study of the search.
     search_space_ : SearchSpace
@@ -327,15 +324,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights (survey weights, exposure, costs): each fold's model
-            and the refit are fitted with them (through the samplers, which
-            carry them to the rows they keep or make, and multiplied by class
-            weights), and the inner scores, the calibration, the threshold and
-            the ensemble's members use them; see the techniques guide for the
-            rule of resampled rows. Finite and non-negative, with a positive
-            weight in every class. Models and balanced ensembles whose ``fit``
-            takes no ``sample_weight`` are left out of the search, with a
-            warning (``excluded_algorithms_``, ``excluded_techniques_``).
+            Row weights, finite and >= 0, positive somewhere in every class.
+            They reach the fold models and the refit (through the samplers,
+            by the rule of the techniques guide; class weights multiply them),
+            the inner scores, the calibration, the threshold and the
+            ensemble. Models and ensembles whose ``fit`` takes none are left
+            out, with a warning (``excluded_algorithms_``,
+            ``excluded_techniques_``).
 
         Returns
         -------

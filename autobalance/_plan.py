@@ -345,7 +345,9 @@ def build_plan(est, X, y, *, fit_params=None):
     check_search_params(est)
     fit_params = dict(fit_params or {})
     data = _checked_data(est, X, y, fit_params.get("sample_weight"))
-    weight = fit_params["sample_weight"] = data.sample_weight
+    weight = data.sample_weight
+    if "sample_weight" in fit_params:
+        fit_params["sample_weight"] = weight
     info, algorithms, techniques = data.info, data.algorithms, data.techniques
     X_checked, y, classes, counts = data.X, data.y, data.classes, data.counts
     missing_seen = data.missing_seen

@@ -336,12 +336,17 @@ def check_sample_weight(sample_weight, y, classes):
             f"at row {first}: {weight[first]:g}); weights must be >= 0 (0 leaves a "
             "row out of the fit and the scores)."
         )
+    if not np.any(weight > 0):
+        raise ValueError(
+            "sample_weight is zero for every row, so there is nothing to learn "
+            "from; give the rows positive weights (or pass sample_weight=None)."
+        )
     for c in classes:
         if not np.any(weight[y == c] > 0):
             raise ValueError(
-                f"Every row of class {label(c)} has sample_weight 0, so the search "
-                "could neither learn nor score that class; give some of its rows "
-                "a positive weight, or drop the class from y."
+                f"Every row of class {label(c)} has a zero sample_weight, so the "
+                "search could neither learn nor score that class; give some of "
+                "its rows a positive weight, or drop the class from y."
             )
     if np.all(weight == 1.0):
         return None

@@ -107,6 +107,8 @@ def _bad(y, kind):
         w[5] = np.inf
     elif kind == "class_zero":
         w[y == 1] = 0.0
+    elif kind == "all_zero":
+        w[:] = 0.0
     elif kind == "fold_zero":
         # Two positive rows weigh: some fold's part has none of them.
         w[y == 1] = 0.0
@@ -123,7 +125,8 @@ def _bad(y, kind):
         ("negative", r"1 negative values \(the first at row 3: -1\).*>= 0"),
         ("nan", r"1 NaN or infinite values \(the first at row 5\); give every"),
         ("inf", r"1 NaN or infinite values"),
-        ("class_zero", r"Every row of class 1 has sample_weight 0.*positive weight"),
+        ("class_zero", r"Every row of class 1 has a zero sample_weight.*positive"),
+        ("all_zero", r"sample_weight is zero for every row.*positive weights"),
         ("fold_zero", r"Fold \d of cv has no row of class 1 with a positive"),
     ],
 )
