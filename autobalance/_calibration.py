@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from joblib import Parallel, delayed
@@ -39,8 +38,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline as SkPipeline
 
-from ._build import ClassWeightAdapter
-from ._compat import sampling_type, take_rows
+from ._build import ClassWeightAdapter, fit_weighted, resampled_weights
+from ._compat import take_rows
 from ._prior import class_counts, normalised
 
 __all__ = [
@@ -118,32 +117,20 @@ class PriorShift:
     sources: tuple
 
 
-def _resampled_counts(sampler, y, classes):
-    """Class counts a fitted sampler produced from ``y``: ``(counts, exact)``,
-    or ``(None, False)`` when they cannot be read from the fitted sampler."""
-    counts = _counts(y, classes)
-    if isinstance(sampler, (SMOTETomek, SMOTEENN)):
-        cleaner = getattr(sampler, "tomek_", None) or getattr(sampler, "enn_", None)
-        # SMOTE appends its new rows after the originals, class by class.
-        y_smote = np.concatenate(
-            [np.asarray(y)]
-            + [np.full(int(n), c) for c, n in sampler.smote_.sampling_strategy_.items()]
-        )
-        return _counts(y_smote[cleaner.sample_indices_], classes), False
-    if hasattr(sampler, "sample_indices_"):
-        exact = isinstance(sampler, RandomUnderSampler) or (
-            isinstance(sampler, RandomOverSampler) and sampler.shrinkage is None
-        )
-        return _counts(np.asarray(y)[sampler.sample_indices_], classes), exact
-    strategy = getattr(sampler, "sampling_strategy_", None)
-    kind = sampling_type(sampler)
-    if isinstance(strategy, dict) and kind in ("over-sampling", "under-sampling"):
-        out = counts.copy()
-        for c, n in strategy.items():
-            i = int(np.flatnonzero(classes == c)[0])
-            out[i] = counts[i] + n if kind == "over-sampling" else n
-        return out, False
-    return None, False
+def _resampled(sampler, y, classes, sample_weight=None):
+    """``(labels, weights, exact)`` of the rows a fitted sampler produced from
+    ``y`` (weights: ``sample_weight`` resampled by the rule of
+    :func:`~autobalance._build.resampled_weights`, ones without it), or
+    ``None`` when they cannot be read from the fitted sampler."""
+    weight = np.ones(len(y)) if sample_weight is None else sample_weight
+    resampled = resampled_weights(sampler, y, weight)
+    if resampled is None:
+        return None
+    exact = hasattr(sampler, "sample_indices_") and (
+        isinstance(sampler, RandomUnderSampler)
+        or (isinstance(sampler, RandomOverSampler) and sampler.shrinkage is None)
+    )
+    return resampled[0], resampled[1], exact
 
 
 def _class_weights(class_weight, counts, classes):
@@ -171,8 +158,13 @@ def _is_balanced_ensemble(estimator):
     return type(estimator).__module__.startswith("imblearn.ensemble")
 
 
-def prior_shift_factors(estimator, y_train, classes):
+def prior_shift_factors(estimator, y_train, classes, sample_weight=None):
     """How a fitted setup changed the class prior it was trained on.
+
+    With ``sample_weight``, the prior is the weighted one (each class's share
+    of the total weight) and a sampler's change is that of the classes' total
+    weights, with its rows weighted by the rule of
+    :func:`~autobalance._build.resampled_weights`.
 
     Parameters
     ----------
@@ -183,6 +175,8 @@ def prior_shift_factors(estimator, y_train, classes):
         The labels it was fitted on.
     classes : ndarray
         The class labels, in the order of the model's ``classes_``.
+    sample_weight : ndarray of shape (n_samples,) or None
+        The weights it was fitted with.
 
     Returns
     -------
@@ -202,17 +196,22 @@ def prior_shift_factors(estimator, y_train, classes):
     """
     y_train = np.asarray(y_train)
     classes = np.asarray(classes)
-    counts = _counts(y_train, classes)
+    counts = _counts(y_train, classes, sample_weight)
+    rows = _counts(y_train, classes)
     factors, exact, sources = np.ones(len(classes)), True, []
     samplers, final = _unwrap(estimator)
+    y_rows, weight = y_train, sample_weight
     for sampler in samplers:
-        after, sampler_exact = _resampled_counts(sampler, y_train, classes)
-        if after is None:
+        resampled = _resampled(sampler, y_rows, classes, weight)
+        if resampled is None:
             return None
+        y_rows, resampled_weight, sampler_exact = resampled
+        weight = None if sample_weight is None else resampled_weight
+        after = _counts(y_rows, classes, weight)
         factors *= after / counts
         exact = exact and sampler_exact
         sources.append(type(sampler).__name__)
-        counts = after
+        counts, rows = after, _counts(y_rows, classes)
     if isinstance(final, ClassWeightAdapter):
         class_weight, final = final.class_weight, final.estimator_
     elif "class_weight" in final.get_params(deep=False) and not _is_balanced_ensemble(
@@ -228,17 +227,19 @@ def prior_shift_factors(estimator, y_train, classes):
         sources.append(f"class_weight={class_weight!r}")
     factors *= weights
     if _is_balanced_ensemble(final):
-        # Every member is trained on a balanced sample: an approximation.
-        factors *= counts.min() / counts
+        # Every member is trained on a sample balanced by rows (which keep
+        # their weights): an approximation.
+        factors *= rows.min() / rows
         exact = False
         sources.append(type(final).__name__)
     return PriorShift(factors / factors.max(), exact, tuple(sources))
 
 
-def trained_shares(estimator, y_train, classes):
+def trained_shares(estimator, y_train, classes, sample_weight=None):
     """The class shares a fitted setup was effectively trained on: the class
-    counts of ``y_train`` times the factors by which its resampling and class
-    weights changed them, normalised; ``None`` when they cannot be read.
+    counts of ``y_train`` (total weights with ``sample_weight``) times the
+    factors by which its resampling and class weights changed them,
+    normalised; ``None`` when they cannot be read.
 
     An ensemble that averages its members' log-odds
     (:class:`~autobalance._ensemble.SoftVotingEnsemble`) was trained on the
@@ -257,14 +258,15 @@ def trained_shares(estimator, y_train, classes):
     """
     members = getattr(estimator, "log_odds_members_", None)
     if members is not None:
-        shares = [trained_shares(m, y_train, classes) for m in members]
+        shares = [trained_shares(m, y_train, classes, sample_weight) for m in members]
         if any(s is None for s in shares):
             return None
         return normalised(np.exp(np.mean(np.log(shares), axis=0)))
-    shift = prior_shift_factors(estimator, y_train, classes)
+    shift = prior_shift_factors(estimator, y_train, classes, sample_weight)
     if shift is None:
         return None
-    return normalised(_counts(np.asarray(y_train), np.asarray(classes)) * shift.factors)
+    counts = _counts(np.asarray(y_train), np.asarray(classes), sample_weight)
+    return normalised(counts * shift.factors)
 
 
 # ---------------------------------------------------------------------------
@@ -414,7 +416,9 @@ class FoldPrediction:
         (:func:`trained_shares`).
     weight : ndarray or None
         Weights of the test rows in everything fitted on these predictions
-        (``None``: ones); see :class:`~autobalance._prior.ClassPrior`.
+        (``None``: ones): the sample weights given to ``fit``, times the
+        weights back to the data's class prior after a search on a subsample
+        (:class:`~autobalance._prior.ClassPrior`).
     on_refit_prior : bool
         Whether ``raw`` was moved to the footing of the refitted model.
     """
@@ -429,26 +433,47 @@ class FoldPrediction:
     on_refit_prior: bool = False
 
 
-def fold_prediction(estimator, raw, kind, test, y_train, y_test, classes):
-    """The :class:`FoldPrediction` of a fold model fitted on ``y_train``,
-    whose output on its test rows is ``raw`` (of ``kind``)."""
+def fold_prediction(
+    estimator,
+    raw,
+    kind,
+    test,
+    y_train,
+    y_test,
+    classes,
+    weight_train=None,
+    weight_test=None,
+):
+    """The :class:`FoldPrediction` of a fold model fitted on ``y_train``
+    (with sample weights ``weight_train``), whose output on its test rows
+    (weighing ``weight_test``) is ``raw`` (of ``kind``)."""
     return FoldPrediction(
         np.asarray(test),
         y_test,
         raw,
         kind,
-        prior_shift_factors(estimator, y_train, classes),
-        trained_shares(estimator, y_train, classes),
+        prior_shift_factors(estimator, y_train, classes, weight_train),
+        trained_shares(estimator, y_train, classes, weight_train),
+        weight=None if weight_test is None else np.asarray(weight_test, dtype=float),
     )
 
 
-def _fit_fold(template, X, y, train, test, classes):
-    est = clone(template).fit(take_rows(X, train), y[train])
+def _fit_fold(template, X, y, train, test, classes, sample_weight=None):
+    w_train, w_test = (
+        (None, None)
+        if sample_weight is None
+        else (sample_weight[train], sample_weight[test])
+    )
+    est = fit_weighted(clone(template), take_rows(X, train), y[train], w_train)
     raw, kind = raw_response(est, take_rows(X, test))
-    return fold_prediction(est, raw, kind, test, y[train], y[test], classes)
+    return fold_prediction(
+        est, raw, kind, test, y[train], y[test], classes, w_train, w_test
+    )
 
 
-def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
+def out_of_fold_predictions(
+    template, X, y, splits, classes, n_jobs=None, sample_weight=None
+):
     """Fit a clone of ``template`` on each training fold; predict its test fold.
 
     Parameters
@@ -462,6 +487,10 @@ def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
     classes : ndarray
     n_jobs : int or None
         Folds fitted in parallel.
+    sample_weight : ndarray or None
+        Row weights: each fold's model is fitted with its training rows'
+        (:func:`~autobalance._build.fit_weighted`), and its test rows' weigh
+        in everything fitted on its predictions.
 
     Returns
     -------
@@ -470,7 +499,7 @@ def out_of_fold_predictions(template, X, y, splits, classes, n_jobs=None):
     y = np.asarray(y)
     return list(
         Parallel(n_jobs=n_jobs)(
-            delayed(_fit_fold)(template, X, y, train, test, classes)
+            delayed(_fit_fold)(template, X, y, train, test, classes, sample_weight)
             for train, test in splits
         )
     )
@@ -608,6 +637,8 @@ def fit_calibration(
     n_jobs=None,
     y_fitted=None,
     prior=None,
+    sample_weight=None,
+    fitted_sample_weight=None,
 ):
     """Choose and fit the probability correction of one setup.
 
@@ -643,6 +674,13 @@ def fit_calibration(
         ``y_fitted`` before anything is fitted on them
         (:class:`~autobalance._prior.ClassPrior`), so that the correction
         holds on the rows ``fitted`` is used on.
+    sample_weight : ndarray or None
+        Weights of the rows of ``X`` (the folds' models are fitted with them
+        when ``folds`` is ``None``; ``folds`` carry them otherwise).
+    fitted_sample_weight : ndarray or None
+        The weights ``fitted`` was trained with, when ``y_fitted`` is given
+        (``sample_weight`` otherwise): its prior shift and class prior are
+        those of the weighted rows.
 
     Returns
     -------
@@ -679,7 +717,9 @@ def fit_calibration(
     y = np.asarray(y)
     classes = np.asarray(classes)
     if folds is None:
-        folds = out_of_fold_predictions(template, X, y, splits, classes, n_jobs)
+        folds = out_of_fold_predictions(
+            template, X, y, splits, classes, n_jobs, sample_weight
+        )
     if len(folds) == 1:
         # One split (e.g. a single shuffle split): calibrators are cross-fitted
         # over two halves of its rows.
@@ -695,10 +735,12 @@ def fit_calibration(
             )
             for m in (half, ~half)
         ]
-    y_fitted = y if y_fitted is None else np.asarray(y_fitted)
-    final_shift = prior_shift_factors(fitted, y_fitted, classes)
+    if y_fitted is None:
+        y_fitted, fitted_sample_weight = y, sample_weight
+    y_fitted = np.asarray(y_fitted)
+    final_shift = prior_shift_factors(fitted, y_fitted, classes, fitted_sample_weight)
     if prior is not None and not prior.is_identity:
-        refit_shares = trained_shares(fitted, y_fitted, classes)
+        refit_shares = trained_shares(fitted, y_fitted, classes, fitted_sample_weight)
         folds = [prior.to_refit(f, refit_shares) for f in folds]
     kind = folds[0].kind
     raw_probas = [f.raw for f in folds] if kind == "predict_proba" else None
@@ -779,7 +821,7 @@ def fit_calibration(
     for name in ("log_loss", "brier", "roc_auc"):
         info[f"oof_{name}_before"] = before[name]
         info[f"oof_{name}_after"] = after[name]
-    shares = normalised(_counts(y_fitted, classes))
+    shares = normalised(_counts(y_fitted, classes, fitted_sample_weight))
     info["class_prior"] = dict(zip(classes.tolist(), shares.tolist(), strict=True))
     if oof is not None:
         mean = np.average(np.concatenate(oof), axis=0, weights=_weights(folds))

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._build import fit_weighted
 from ._footprint import release_freed_memory
 from ._leaderboard import search_leaderboard
 from ._objective import decision_ovr, ovr_roc_auc
@@ -193,6 +194,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``trial_number``. Load it with ``pandas.DataFrame(cv_results_)``.
     excluded_techniques_ : dict
         Techniques left out of the space for this data, with the reason.
+    excluded_algorithms_ : dict
+        Models left out of the search, with the reason: with
+        ``sample_weight``, those whose ``fit`` takes none (else empty).
     study_ : optuna.study.Study
         The study of the search.
     search_space_ : SearchSpace
@@ -211,8 +215,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Rows of the training set the search ran on (see
         ``max_search_samples``), or ``None`` when it used every row.
     versions_ : dict
-        Versions of Python, autobalance and the libraries the model was trained
-        with; :func:`load_model` warns when they differ from the installed ones.
+        Versions of Python and the libraries the model was trained with
+        (:func:`load_model` warns when they differ from the installed ones).
     calibration_ : dict
         The probability correction applied: ``method``, ``reason``,
         ``factors`` (prior shift), ``candidates`` (out-of-fold log loss of each
@@ -316,7 +320,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
+            Row weights, finite and >= 0, positive somewhere in every class.
+            They reach the fold models and the refit (through the samplers,
+            by the rule of the techniques guide; class weights multiply them),
+            the inner scores, the calibration, the threshold and the
+            ensemble. Models and ensembles whose ``fit`` takes none are left
+            out, with a warning (``excluded_algorithms_``).
         **params : dict
             Other fit-time metadata, as in ``GridSearchCV.fit``: ``groups``
             (array-like of shape (n_samples,)), the group of each row, for the
@@ -404,6 +413,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.n_splits_ = len(plan.splits)
         self.search_space_ = plan.space
         self.excluded_techniques_ = dict(plan.space.excluded)
+        self.excluded_algorithms_ = dict(plan.excluded_algorithms)
         self.cv_results_ = trials_to_cv_results(
             search_trials(study), len(plan.splits), classes=plan.classes
         )
@@ -423,7 +433,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         release_freed_memory()  # the search's freed heap, before the largest fit
         start = time.perf_counter()
         self.best_estimator_ = self._estimator_from_params(self.best_params_)
-        self.best_estimator_.fit(plan.X_full, plan.y_full)
+        fit_weighted(self.best_estimator_, plan.X_full, plan.y_full, plan.sample_weight)
         self.refit_time_ = time.perf_counter() - start
         self.search_rows_ = plan.rows
         self.versions_ = library_versions()
@@ -436,6 +446,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             y_refit=plan.y_full,
             prior=plan.prior,
             splits=plan.splits,
+            sample_weight=plan.search_sample_weight,
+            refit_sample_weight=plan.sample_weight,
         )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
@@ -447,28 +459,21 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         return estimator_from_params(self.search_space_, params)
 
     def get_metadata_routing(self):
-        """How ``fit`` routes metadata when routing is enabled.
-
-        The estimator's own requests (``set_fit_request(sample_weight=True)``,
-        ``set_score_request``), the model(s) given as ``estimator``
-        (``fit`` to ``fit``) and the inner splitter (``fit`` to ``split``;
-        an integer ``cv`` splits by groups when given, so it requests
-        ``groups``). The search uses the ``sample_weight`` it receives,
-        requested by the estimator itself or by its model.
+        """How ``fit`` routes metadata when routing is enabled: the
+        estimator's own requests (``set_fit_request``, ``set_score_request``),
+        the model(s) given as ``estimator`` (``fit`` to ``fit``) and the inner
+        splitter (``fit`` to ``split``; an integer ``cv`` asks for ``groups``).
 
         Returns
         -------
         routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`.
         """
         return metadata_router(self)
 
     @property
     def leaderboard_(self):
-        """One row per technique vs ``none``; see :func:`autobalance.leaderboard`.
-
-        Raises ``NotFittedError`` (an ``AttributeError``) before ``fit``.
-        """
+        """One row per technique vs ``none`` (:func:`autobalance.leaderboard`);
+        ``NotFittedError`` before ``fit``."""
         check_is_fitted(self, "cv_results_")
         return search_leaderboard(self)
 
@@ -549,11 +554,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Returns
         -------
         scores : ndarray
-            As the best model's ``decision_function`` with ``calibration="off"``
-            and no threshold; otherwise the log-odds of the corrected
-            probabilities (log-probabilities for several classes), minus the
-            log-odds of ``threshold_``, so that positive means :meth:`predict`
-            says ``classes_[1]``.
+            The best model's ``decision_function`` with ``calibration="off"``
+            and no threshold; else the log-odds of the corrected probabilities
+            (log-probabilities for several classes) minus those of
+            ``threshold_``: positive means :meth:`predict` says ``classes_[1]``.
         """
         X = self._predict_X(X)
         return self.decision_rule_.decision_function(self.best_estimator_, X)
@@ -561,10 +565,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     def score(self, X, y, sample_weight=None):
         """Score with the search's scorer (ROC AUC by default).
 
-        Like :class:`~sklearn.model_selection.GridSearchCV`, and unlike plain
-        classifiers whose ``score`` is accuracy: accuracy rewards predicting the
-        majority class on imbalanced data. So ``GridSearchCV`` or
-        ``cross_val_score`` over this estimator rank by the search metric.
+        Like :class:`~sklearn.model_selection.GridSearchCV` (plain classifiers
+        score accuracy, which rewards predicting the majority class), so
+        ``GridSearchCV`` or ``cross_val_score`` over it rank by the search metric.
 
         Parameters
         ----------

@@ -30,6 +30,7 @@ from ._attrs import (
     ATTR_SCORES,
     ATTR_TECHNIQUE,
 )
+from ._build import fit_weighted
 from ._footprint import release_freed_memory
 from ._results import trial_params
 
@@ -68,10 +69,24 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
     def __init__(self, estimators):
         self.estimators = estimators
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit each member on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,) or None
+            Row weights, passed to every member's fit
+            (:func:`~autobalance._build.fit_weighted`).
+
+        Returns
+        -------
+        self : SoftVotingEnsemble
+        """
         self.estimators_ = []
         for _, est in self.estimators:
-            self.estimators_.append(clone(est).fit(X, y))
+            self.estimators_.append(fit_weighted(clone(est), X, y, sample_weight))
             release_freed_memory()  # the member's copies, before the next fit
         self.classes_ = self.estimators_[0].classes_
         for est in self.estimators_[1:]:
@@ -174,7 +189,15 @@ def ensemble_predictions(oof, numbers):
             trained = np.exp(np.mean(np.log(shares), axis=0))
             trained = trained / trained.sum()
         folds.append(
-            FoldPrediction(first.test, first.y, raw, "predict_proba", None, trained)
+            FoldPrediction(
+                first.test,
+                first.y,
+                raw,
+                "predict_proba",
+                None,
+                trained,
+                weight=first.weight,
+            )
         )
     return folds
 
@@ -198,7 +221,11 @@ def add_ensemble_trial(study, oof, splits, y, positive):
     members.sort(key=lambda t: float(np.mean(t.user_attrs.get(ATTR_MODEL_BYTES) or 0)))
     folds = ensemble_predictions(oof, [t.number for t in members])
     column = int(np.flatnonzero(np.unique(y) == positive)[0])
-    scores = [float(roc_auc_score(f.y == positive, f.raw[:, column])) for f in folds]
+    # Weighted as the members' scores were (the rows' sample weights).
+    scores = [
+        float(roc_auc_score(f.y == positive, f.raw[:, column], sample_weight=f.weight))
+        for f in folds
+    ]
     fit_times = np.sum([t.user_attrs[ATTR_FIT_TIMES] for t in members], axis=0)
     score_times = np.sum([t.user_attrs[ATTR_SCORE_TIMES] for t in members], axis=0)
     model_bytes = np.sum(

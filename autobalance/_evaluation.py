@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
+from ._build import fit_weighted
 from ._classifier import AutoBalancedClassifier
 from ._compat import take_rows
 from ._plan import build_plan
@@ -34,10 +35,12 @@ from ._stats import (
     paired_p_value,
 )
 from ._validation import (
+    check_fold_weights,
     check_group_folds,
     check_groups,
     check_groups_given,
     check_groups_kept,
+    check_sample_weight,
 )
 
 __all__ = ["METRICS", "NestedCVResult", "nested_cross_validate"]
@@ -51,8 +54,9 @@ METRICS = {
 }
 
 
-def probability_metrics(y_true, proba, classes, pos_label):
-    """ROC AUC, average precision, Brier score and log loss of ``proba``.
+def probability_metrics(y_true, proba, classes, pos_label, sample_weight=None):
+    """ROC AUC, average precision, Brier score and log loss of ``proba``
+    (each row weighing ``sample_weight``, ones when ``None``).
 
     Binary: for ``pos_label``. Multi-class: ROC AUC one-vs-rest macro, average
     precision macro over one-vs-rest problems, the multi-class Brier score
@@ -60,27 +64,39 @@ def probability_metrics(y_true, proba, classes, pos_label):
     """
     y_true = np.asarray(y_true)
     proba = np.asarray(proba, dtype=float)
+    w = sample_weight
     if len(classes) == 2:
         pos = int(np.flatnonzero(classes == pos_label)[0])
         is_pos = y_true == pos_label
         return {
-            "roc_auc": float(roc_auc_score(is_pos, proba[:, pos])),
-            "average_precision": float(average_precision_score(is_pos, proba[:, pos])),
-            "brier_score": float(brier_score_loss(is_pos, proba[:, pos])),
-            "log_loss": float(log_loss(y_true, proba, labels=classes)),
+            "roc_auc": float(roc_auc_score(is_pos, proba[:, pos], sample_weight=w)),
+            "average_precision": float(
+                average_precision_score(is_pos, proba[:, pos], sample_weight=w)
+            ),
+            "brier_score": float(
+                brier_score_loss(is_pos, proba[:, pos], sample_weight=w)
+            ),
+            "log_loss": float(log_loss(y_true, proba, labels=classes, sample_weight=w)),
         }
     onehot = label_binarize(y_true, classes=classes)
     return {
         "roc_auc": float(
             roc_auc_score(
-                y_true, proba, multi_class="ovr", average="macro", labels=classes
+                y_true,
+                proba,
+                multi_class="ovr",
+                average="macro",
+                labels=classes,
+                sample_weight=w,
             )
         ),
         "average_precision": float(
-            average_precision_score(onehot, proba, average="macro")
+            average_precision_score(onehot, proba, average="macro", sample_weight=w)
         ),
-        "brier_score": float(brier_score_loss(y_true, proba, labels=classes)),
-        "log_loss": float(log_loss(y_true, proba, labels=classes)),
+        "brier_score": float(
+            brier_score_loss(y_true, proba, labels=classes, sample_weight=w)
+        ),
+        "log_loss": float(log_loss(y_true, proba, labels=classes, sample_weight=w)),
     }
 
 
@@ -171,6 +187,10 @@ def _fit_outer_fold(
     X_test, y_test = take_rows(X, test), y[test]
     # The search's metadata of its training rows, as fit's keywords.
     fit_params = {k: v[train] for k, v in metadata.items() if v is not None}
+    weight = metadata["sample_weight"]
+    w_train = w_test = None
+    if weight is not None:
+        w_train, w_test = weight[train], weight[test]
     start = time.perf_counter()
     search = estimator.fit(X_train, y_train, **fit_params)
     fit_time = time.perf_counter() - start
@@ -193,7 +213,7 @@ def _fit_outer_fold(
         "n_trials_complete": int(complete.sum()),
         "fit_time": fit_time,
         "score_time": score_time,
-        **probability_metrics(y_test, proba, classes, pos_label),
+        **probability_metrics(y_test, proba, classes, pos_label, w_test),
     }
     if baseline:
         params, inner = _baseline_params(search)
@@ -205,12 +225,12 @@ def _fit_outer_fold(
         else:
             model = search._estimator_from_params(params)
             start = time.perf_counter()
-            model.fit(X_train, y_train)
+            fit_weighted(model, X_train, y_train, w_train)
             base_time = time.perf_counter() - start
             base_proba = model.predict_proba(X_test)
         record["baseline_fit_time"] = base_time
         for name, value in probability_metrics(
-            y_test, base_proba, classes, pos_label
+            y_test, base_proba, classes, pos_label, w_test
         ).items():
             record[f"baseline_{name}"] = value
     return record, (search if keep else None)
@@ -421,8 +441,10 @@ def nested_cross_validate(
         refused), and each outer fold's search gets the groups of its
         training part for its inner folds, as ``fit(X, y, groups=...)``.
     sample_weight : array-like of shape (n_samples,), default=None
-        Row weights; each outer fold's search gets those of its training
-        part, as ``fit(X, y, sample_weight=...)``.
+        Row weights: each outer fold's search (and its baseline) is fitted
+        with its training rows' weights, and the outer metrics are weighted
+        by its test rows'. Validated as in
+        :meth:`AutoBalancedClassifier.fit`.
     outer_cv : int or cross-validation splitter, default=5
         Outer folds. An integer gives a shuffled ``StratifiedKFold`` seeded by
         ``random_state`` (``StratifiedGroupKFold`` with ``groups``). Every
@@ -499,6 +521,8 @@ def nested_cross_validate(
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise ValueError("y has only one class; nested CV needs at least two.")
+    # Bad weights are refused before any outer fold runs.
+    sample_weight = check_sample_weight(sample_weight, y, classes)
     minority = classes[int(np.argmin(counts))]
     if pos_label is None:
         pos_label = minority
@@ -509,13 +533,12 @@ def nested_cross_validate(
         )
 
     groups = check_groups(groups, len(y))
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight)
     metadata = {"groups": groups, "sample_weight": sample_weight}
     rng = check_random_state(random_state)
     outer_seed = int(rng.randint(0, 2**31 - 1))
     splitter, splits = _outer_splits(outer_cv, X, y, outer_seed, groups)
     _check_folds(splits, y, classes, estimator.cv, groups)
+    check_fold_weights(splits, y, sample_weight, classes, cv_name="outer_cv")
     fold_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
 
     if estimator.storage is not None:

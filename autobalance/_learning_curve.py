@@ -27,8 +27,9 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils import check_random_state
 
+from ._build import fit_weighted
 from ._compat import take_rows
-from ._validation import check_group_folds, check_groups
+from ._validation import check_group_folds, check_groups, check_sample_weight
 
 __all__ = ["MinorityLearningCurve", "minority_learning_curve"]
 
@@ -225,7 +226,18 @@ def _shrink_neighbours(estimator, n_minority):
     return estimator
 
 
-def _one_unit(template, X, y, train, test, order, fractions, minority, scorer):
+def _one_unit(
+    template,
+    X,
+    y,
+    train,
+    test,
+    order,
+    fractions,
+    minority,
+    scorer,
+    sample_weight=None,
+):
     """Scores of one (repeat, fold) at each fraction, with nested minority
     subsets (25 % is inside 50 %, ...), so the fractions are paired."""
     y_train = y[train]
@@ -233,13 +245,17 @@ def _one_unit(template, X, y, train, test, order, fractions, minority, scorer):
     majority_rows = train[y_train != minority]
     scores, counts = [], []
     X_test, y_test = take_rows(X, test), y[test]
+    # The test rows' weights reach the scorer only when there are weights
+    # (a custom scorer need not accept them otherwise).
+    weighted = {} if sample_weight is None else {"sample_weight": sample_weight[test]}
     for f in fractions:
         n = max(2, math.ceil(f * len(minority_rows) - 1e-9))
         rows = np.sort(np.concatenate([majority_rows, minority_rows[:n]]))
         est = _shrink_neighbours(clone(template), n)
+        weight = None if sample_weight is None else sample_weight[rows]
         try:
-            est.fit(take_rows(X, rows), y[rows])
-            scores.append(float(scorer(est, X_test, y_test)))
+            fit_weighted(est, take_rows(X, rows), y[rows], weight)
+            scores.append(float(scorer(est, X_test, y_test, **weighted)))
         except ValueError:
             scores.append(np.nan)
         counts.append(n)
@@ -258,6 +274,7 @@ def minority_learning_curve(
     random_state=None,
     n_jobs=None,
     groups=None,
+    sample_weight=None,
 ):
     """Would more minority data help? Re-score a setup with fewer positives.
 
@@ -294,6 +311,11 @@ def minority_learning_curve(
         Group labels of the rows: the folds of each repeat are then shuffled
         ``StratifiedGroupKFold`` folds, so no group is both trained on and
         scored.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights: each fit uses its training rows' weights
+        (through samplers, as in :meth:`AutoBalancedClassifier.fit`) and each
+        score its test rows'. Which minority rows are kept does not depend on
+        them. Validated as in :meth:`AutoBalancedClassifier.fit`.
 
     Returns
     -------
@@ -362,6 +384,7 @@ def minority_learning_curve(
             f"minority_learning_curve needs a binary target; y has {len(classes)} "
             "classes."
         )
+    sample_weight = check_sample_weight(sample_weight, y, classes)
     minority = classes[np.argmin(counts)]
     n_min = int(counts.min())
     smallest = math.ceil(fractions[0] * n_min * (n_splits - 1) / n_splits)
@@ -390,7 +413,9 @@ def minority_learning_curve(
             n_train_min = int(np.sum(y[train] == minority))
             jobs.append((train, test, rng.permutation(n_train_min)))
     out = Parallel(n_jobs=n_jobs)(
-        delayed(_one_unit)(template, X, y, tr, te, order, fractions, minority, scorer)
+        delayed(_one_unit)(
+            template, X, y, tr, te, order, fractions, minority, scorer, sample_weight
+        )
         for tr, te, order in jobs
     )
     scores = np.array([s for s, _ in out], dtype=float).T

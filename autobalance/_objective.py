@@ -32,6 +32,7 @@ from ._attrs import (
     ATTR_SCORES,
     ATTR_TECHNIQUE,
 )
+from ._build import fit_weighted
 from ._calibration import fold_prediction, raw_response
 from ._compat import take_rows
 from ._footprint import model_nbytes
@@ -66,11 +67,11 @@ class TrialFailure(Exception):
         return type(self), (self.error, self.reason)
 
 
-def _run_pipeline(method, *args):
+def _run_pipeline(method, *args, **kwargs):
     """Call the trial pipeline's (or the scorer's) ``method``; its errors are
     the trial's failure."""
     try:
-        return method(*args)
+        return method(*args, **kwargs)
     except Exception as exc:
         raise TrialFailure(exc) from exc
 
@@ -110,12 +111,27 @@ def ovr_roc_auc(y, decision, classes, sample_weight=None):
 
 
 def _fit_and_score(
-    estimator, X, y, train, test, scorer, labels=None, classes=None, auc=False
+    estimator,
+    X,
+    y,
+    train,
+    test,
+    scorer,
+    labels=None,
+    classes=None,
+    auc=False,
+    sample_weight=None,
 ):
     X_train, y_train = take_rows(X, train), take_rows(y, train)
     X_test, y_test = take_rows(X, test), take_rows(y, test)
+    w_train = w_test = None
+    if sample_weight is not None:
+        w_train, w_test = sample_weight[train], sample_weight[test]
+    # Scorers take the test rows' weights as a keyword (only when there are
+    # weights: a custom scorer need not accept it otherwise).
+    weighted = {} if w_test is None else {"sample_weight": w_test}
     start = time.perf_counter()
-    _run_pipeline(estimator.fit, X_train, y_train)
+    _run_pipeline(fit_weighted, estimator, X_train, y_train, w_train)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     prediction = None
@@ -124,7 +140,7 @@ def _fit_and_score(
         # (calibration, threshold) of the chosen setup, so neither refits it.
         raw, kind = _run_pipeline(raw_response, estimator, X_test)
         prediction = fold_prediction(
-            estimator, raw, kind, test, y_train, y_test, classes
+            estimator, raw, kind, test, y_train, y_test, classes, w_train, w_test
         )
     if (
         auc
@@ -135,7 +151,9 @@ def _fit_and_score(
     ):
         # What the binary roc_auc scorer computes for a model without
         # decision_function (it would call predict_proba a second time).
-        score = _run_pipeline(roc_auc_score, y_test == classes[1], prediction.raw[:, 1])
+        score = _run_pipeline(
+            roc_auc_score, y_test == classes[1], prediction.raw[:, 1], **weighted
+        )
     elif auc and decision_ovr(estimator):
         # Several classes, no predict_proba (LinearSVC): the roc_auc_ovr
         # scorer would refuse the model; its one-vs-rest scores rank as well.
@@ -144,9 +162,9 @@ def _fit_and_score(
             if prediction is not None
             else _run_pipeline(estimator.decision_function, X_test)
         )
-        score = _run_pipeline(ovr_roc_auc, y_test, decision, estimator.classes_)
+        score = _run_pipeline(ovr_roc_auc, y_test, decision, estimator.classes_, w_test)
     else:
-        score = _run_pipeline(scorer, estimator, X_test, y_test)
+        score = _run_pipeline(scorer, estimator, X_test, y_test, **weighted)
     score = float(score)
     score_time = time.perf_counter() - start
     recalls = None
@@ -158,6 +176,7 @@ def _fit_and_score(
             labels=labels,
             average=None,
             zero_division=0.0,
+            sample_weight=w_test,
         ).tolist()
     return score, fit_time, score_time, recalls, prediction, model_nbytes(estimator)
 
@@ -198,6 +217,10 @@ class Objective:
         computed from the kept probabilities (one ``predict_proba`` per fold,
         not two), and a multi-class model without ``predict_proba`` is scored
         from its one-vs-rest ``decision_function`` (:func:`ovr_roc_auc`).
+    sample_weight : ndarray or None
+        Weights of the rows of ``X``: each fold's model is fitted with its
+        training rows' (:func:`~autobalance._build.fit_weighted`), and scored
+        (and its per-class recall measured) with its test rows'.
     """
 
     def __init__(
@@ -212,6 +235,7 @@ class Objective:
         keep_oof=False,
         budget=None,
         auc=False,
+        sample_weight=None,
     ):
         self.space = space
         self.X = X
@@ -223,6 +247,7 @@ class Objective:
         self.keep_oof = keep_oof
         self.budget = budget
         self.auc = auc
+        self.sample_weight = sample_weight
         # trial number -> list of FoldPrediction, only for the best complete
         # trial of each model (what the ensemble and the refit can use), so
         # memory stays at a few copies of the predictions.
@@ -309,6 +334,7 @@ class Objective:
                         self.labels,
                         classes,
                         self.auc,
+                        self.sample_weight,
                     )
                     for _, (tr, te) in chunk
                 ]
@@ -324,6 +350,7 @@ class Objective:
                         self.labels,
                         classes,
                         self.auc,
+                        self.sample_weight,
                     )
                     for _, (tr, te) in chunk
                 )

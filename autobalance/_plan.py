@@ -42,16 +42,19 @@ from ._study import data_fingerprint
 from ._threshold import check_threshold
 from ._validation import (
     allow_nan,
+    check_fold_weights,
     check_group_folds,
     check_groups,
     check_groups_given,
     check_groups_kept,
     check_model_inputs,
+    check_sample_weight,
     check_search_params,
     check_sparse,
     check_target,
     check_X,
     keep_samplers_from_missing,
+    leave_out_unweighted,
     with_param_distributions,
 )
 from .exceptions import SkippedTechniqueWarning
@@ -75,10 +78,14 @@ class SearchPlan:
     """What one search runs on, decided before its study opens.
 
     ``context`` summarises the searched rows (its ``refit_class_counts``
-    all rows), ``prior`` the class counts of both; ``feature_info`` the
-    columns of ``X``. ``fit_params`` is fit-time metadata of all rows
-    (``sample_weight``, ``groups``); ``groups_search`` the groups of the
-    searched rows (``None`` without groups).
+    all rows), ``prior`` the class counts of both (their total weights with
+    sample weights); ``feature_info`` the columns of ``X``. ``fit_params``
+    is fit-time metadata of all rows: its ``sample_weight`` (validated, one
+    float per row of ``X``, or ``None``) reaches every fit and score of the
+    search, the refit and the decision rule; its ``groups`` the splitter.
+    ``groups_search`` are the groups of the searched rows (``None`` without
+    groups). ``excluded_algorithms`` names the models left out of the search,
+    with the reason (models that cannot take the sample weights).
     """
 
     space: SearchSpace
@@ -105,6 +112,20 @@ class SearchPlan:
     feature_names_in: np.ndarray | None
     fit_params: Mapping = field(default_factory=lambda: MappingProxyType({}))
     groups_search: np.ndarray | None = None
+    excluded_algorithms: Mapping = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def sample_weight(self):
+        """The weights of all training rows (``None``: no weights)."""
+        return self.fit_params.get("sample_weight")
+
+    @property
+    def search_sample_weight(self):
+        """The weights of the searched rows (``None``: no weights)."""
+        weight = self.sample_weight
+        if weight is None or self.rows is None:
+            return weight
+        return weight[self.rows]
 
 
 def default_scoring(classes):
@@ -290,6 +311,27 @@ def warn_size_exclusions(space, n_rows):
         )
 
 
+def warn_weight_exclusions(left_algorithms, left_techniques):
+    parts = [
+        f"the {kind} {list(left)}"
+        for kind, left in (("models", left_algorithms), ("techniques", left_techniques))
+        if left
+    ]
+    if parts:
+        reasons = "; ".join(
+            f"{name}: {reason}"
+            for name, reason in {**left_algorithms, **left_techniques}.items()
+        )
+        warnings.warn(
+            f"sample_weight was given: {' and '.join(parts)} are left out of the "
+            f"search ({reasons}); see excluded_algorithms_ and "
+            "excluded_techniques_. Pass models whose fit accepts sample_weight "
+            "to search them.",
+            SkippedTechniqueWarning,
+            stacklevel=4,
+        )
+
+
 def ensembling(est, classes, space):
     """Whether the averaged ensemble is tried: scored from out-of-fold ROC
     AUC kept in memory, so binary targets, the default metric, several
@@ -318,9 +360,10 @@ class _CheckedData:
     missing_seen: dict
     n_features_in: int
     feature_names_in: np.ndarray | None
+    sample_weight: np.ndarray | None = None
 
 
-def _checked_data(est, X, y):
+def _checked_data(est, X, y, sample_weight=None):
     """Validate ``X, y`` against the settings of ``est`` (on a copy of it:
     ``validate_data`` registers the features on the object it is given)."""
     info = describe_features(X)
@@ -333,6 +376,7 @@ def _checked_data(est, X, y):
         est, X, reset=True, y=y, allow_nan=True, info=info, target=probe
     )
     classes, counts = check_target(y)
+    sample_weight = check_sample_weight(sample_weight, y, classes)
     check_threshold(est.threshold, classes)
     missing_seen = check_model_inputs(
         est,
@@ -353,6 +397,7 @@ def _checked_data(est, X, y):
         missing_seen=missing_seen,
         n_features_in=probe.n_features_in_,
         feature_names_in=getattr(probe, "feature_names_in_", None),
+        sample_weight=sample_weight,
     )
 
 
@@ -364,7 +409,11 @@ def build_plan(est, X, y, *, fit_params=None):
     clock = _budget.default_clock
     clock_start = clock()
     check_search_params(est)
-    data = _checked_data(est, X, y)
+    fit_params = dict(fit_params or {})
+    data = _checked_data(est, X, y, fit_params.get("sample_weight"))
+    weight = data.sample_weight
+    if "sample_weight" in fit_params:
+        fit_params["sample_weight"] = weight
     info, algorithms, techniques = data.info, data.algorithms, data.techniques
     X_checked, y, classes, counts = data.X, data.y, data.classes, data.counts
     missing_seen = data.missing_seen
@@ -374,7 +423,6 @@ def build_plan(est, X, y, *, fit_params=None):
     )
     # Drawn after the others, so that the seeds above do not depend on
     # whether the data is subsampled.
-    fit_params = dict(fit_params or {})
     groups = check_groups(fit_params.get("groups"), len(y))
     subsample_seed = rng.randint(0, 2**31 - 1)
     if groups is None:
@@ -388,15 +436,18 @@ def build_plan(est, X, y, *, fit_params=None):
         )
     X_full = X if isinstance(X, pd.DataFrame) else X_checked
     y_full, full_counts = y, counts
+    search_weight = weight
     groups_search = groups
     if rows is not None:
         X_checked, y = take_rows(X_checked, rows), y[rows]
         counts = np.array([np.sum(y == c) for c in classes])
+        search_weight = None if weight is None else weight[rows]
         groups_search = None if groups is None else groups[rows]
     # The subsample's floor of rows per class shifts its class prior;
     # what is fitted on its out-of-fold predictions is moved back.
-    prior = ClassPrior(classes, full_counts, counts)
+    prior = ClassPrior.from_labels(classes, y_full, y, weight, search_weight)
     cv, splits = make_splits(est.cv, X_checked, y, counts, cv_seed, groups_search)
+    check_fold_weights(splits, y, search_weight, classes)
     context = search_context(
         est, classes, counts, y, splits, X_checked, model_seed, info, missing_seen
     )
@@ -406,8 +457,16 @@ def build_plan(est, X, y, *, fit_params=None):
     if rows is not None:
         # Size limits of costly techniques apply to the refit, on every row.
         context = dataclasses.replace(context, refit_class_counts=full_counts)
+    left_algorithms, left_techniques = {}, {}
+    if weight is not None:
+        algorithms, techniques, left_algorithms, left_techniques = leave_out_unweighted(
+            algorithms, techniques, context
+        )
     space = SearchSpace(techniques, algorithms, context)
+    # Never unweighted silently: what cannot take the weights is named.
+    space.excluded.update(left_techniques)
     warn_size_exclusions(space, len(y_full))
+    warn_weight_exclusions(left_algorithms, left_techniques)
     scorer = check_scoring(est, scoring=est.scoring or default_scoring(classes))
     # Pass DataFrames through so the models see column names.
     X_search = X_full if rows is None else take_rows(X_full, rows)
@@ -438,6 +497,7 @@ def build_plan(est, X, y, *, fit_params=None):
         keep_oof=ensemble or decision_rule,
         budget=budget,
         auc=est.scoring in (None, default_scoring(classes)),
+        sample_weight=search_weight,
     )
     return SearchPlan(
         space=space,
@@ -448,7 +508,9 @@ def build_plan(est, X, y, *, fit_params=None):
         splits=splits,
         scorer=scorer,
         budget=budget,
-        fingerprint=data_fingerprint(X_search, y, settings),
+        fingerprint=data_fingerprint(
+            X_search, y, settings, sample_weight=search_weight
+        ),
         objective=objective,
         classes=classes,
         X_search=X_search,
@@ -465,4 +527,5 @@ def build_plan(est, X, y, *, fit_params=None):
         feature_names_in=data.feature_names_in,
         fit_params=MappingProxyType(fit_params),
         groups_search=groups_search,
+        excluded_algorithms=MappingProxyType(left_algorithms),
     )

@@ -12,8 +12,10 @@ on the subsample's. One mechanism does this, in two parts:
 - **row weights**: each searched row weighs ``(share of its class in all rows)
   / (share of its class in the searched rows)``, so that the weighted class
   shares of the searched rows are the data's. A recalibration, a threshold or
-  a metric fitted with these weights is fitted for the data's prior. (Sample
-  weights given by a user multiply these.)
+  a metric fitted with these weights is fitted for the data's prior. Sample
+  weights given to ``fit`` multiply these, and the class totals are then
+  weighted: a class's share is its rows' total weight over all rows' total
+  weight, in the data and in the searched rows alike.
 - **the model's own prior**: a model trained on a fold of the subsample
   predicts as if the small classes were common; the refit does not. Its
   out-of-fold output is moved to the footing of the refit by the ratio of the
@@ -37,10 +39,14 @@ import numpy as np
 __all__ = ["ClassPrior", "class_counts", "normalised"]
 
 
-def class_counts(y, classes):
-    """Rows of each class of ``classes`` in ``y``, as floats."""
+def class_counts(y, classes, sample_weight=None):
+    """Rows of each class of ``classes`` in ``y``, as floats; with
+    ``sample_weight``, the total weight of each class's rows."""
     y = np.asarray(y)
-    return np.array([np.sum(y == c) for c in classes], dtype=float)
+    if sample_weight is None:
+        return np.array([np.sum(y == c) for c in classes], dtype=float)
+    w = np.asarray(sample_weight, dtype=float)
+    return np.array([w[y == c].sum() for c in classes], dtype=float)
 
 
 def normalised(values):
@@ -57,9 +63,11 @@ class ClassPrior:
     classes : ndarray
         The class labels, sorted.
     counts : ndarray
-        Rows of each class in all training rows (what the refit sees).
+        Rows of each class in all training rows (what the refit sees); with
+        sample weights, the total weight of each class's rows.
     searched_counts : ndarray
-        Rows of each class in the rows the search cross-validated on.
+        Rows (or total weights) of each class in the rows the search
+        cross-validated on.
 
     Examples
     --------
@@ -78,12 +86,16 @@ class ClassPrior:
     searched_counts: np.ndarray
 
     @classmethod
-    def from_labels(cls, classes, y_all, y_searched):
-        """The prior of ``y_all`` against that of ``y_searched``."""
+    def from_labels(
+        cls, classes, y_all, y_searched, weight_all=None, weight_searched=None
+    ):
+        """The prior of ``y_all`` against that of ``y_searched``; with sample
+        weights (``weight_all`` and ``weight_searched``, the weights of the
+        same rows), the class totals are weighted."""
         return cls(
             np.asarray(classes),
-            class_counts(y_all, classes),
-            class_counts(y_searched, classes),
+            class_counts(y_all, classes, weight_all),
+            class_counts(y_searched, classes, weight_searched),
         )
 
     @property

@@ -166,9 +166,10 @@ def _canonical(obj, parents):
     return _ADDRESS.sub("", repr(obj))
 
 
-def data_fingerprint(X, y, settings):
-    """A hash of the training data and of the settings that define a search
-    (made :func:`canonical`, so every parameter counts)."""
+def data_fingerprint(X, y, settings, sample_weight=None):
+    """A hash of the training data (with its sample weights, when given) and
+    of the settings that define a search (made :func:`canonical`, so every
+    parameter counts)."""
     import pandas as pd
 
     h = hashlib.sha256()
@@ -185,6 +186,10 @@ def data_fingerprint(X, y, settings):
         else:
             h.update(np.ascontiguousarray(arr).tobytes())
     h.update(repr(np.asarray(y).tolist()).encode())
+    if sample_weight is not None:
+        # Only with weights: the fingerprints of unweighted studies stay.
+        weight = np.ascontiguousarray(sample_weight, dtype=float)
+        h.update(b"sample_weight" + weight.tobytes())
     h.update(joblib.hash(canonical(settings)).encode())
     return h.hexdigest()
 

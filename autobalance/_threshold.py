@@ -450,7 +450,17 @@ def _logit_threshold(threshold, pos_label, classes):
     return cut if pos_label == classes[1] else -cut
 
 
-def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None, splits=None):
+def fit_decision_rule(
+    clf,
+    X,
+    y,
+    folds=None,
+    y_refit=None,
+    prior=None,
+    splits=None,
+    sample_weight=None,
+    refit_sample_weight=None,
+):
     """Fit the probability correction and the threshold of a fitted
     ``AutoBalancedClassifier`` on the out-of-fold predictions of its chosen
     setup (re-fitted on the search's folds).
@@ -476,6 +486,13 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None, splits=No
     splits : list of (ndarray, ndarray) or None
         The search's folds of ``X, y``; ``None``: ``clf.cv_.split(X, y)``
         (which cannot split by groups).
+    sample_weight : ndarray or None
+        Weights of the rows of ``X``: the out-of-fold models are fitted with
+        them when ``folds`` is ``None`` (``folds`` carry them otherwise), and
+        the correction and the threshold are fitted on weighted rows.
+    refit_sample_weight : ndarray or None
+        The weights ``best_estimator_`` was refitted with, when ``y_refit``
+        is given.
 
     Returns
     -------
@@ -507,7 +524,13 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None, splits=No
         splits = list(clf.cv_.split(X, y))
     if folds is None:
         folds = out_of_fold_predictions(
-            template, X, y, splits, classes, n_jobs=getattr(clf, "n_jobs", None)
+            template,
+            X,
+            y,
+            splits,
+            classes,
+            n_jobs=getattr(clf, "n_jobs", None),
+            sample_weight=sample_weight,
         )
     correction, info, folds, oof = fit_calibration(
         template,
@@ -521,6 +544,8 @@ def fit_decision_rule(clf, X, y, folds=None, y_refit=None, prior=None, splits=No
         folds=folds,
         y_fitted=y_refit,
         prior=prior,
+        sample_weight=sample_weight,
+        fitted_sample_weight=refit_sample_weight,
     )
     if method == "off":
         info.update(method="none", reason=off)

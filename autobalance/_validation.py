@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     check_consistent_length,
     column_or_1d,
+    has_fit_parameter,
     validate_data,
 )
 
@@ -42,15 +43,18 @@ __all__ = [
     "allow_nan",
     "allow_sparse",
     "check_X",
+    "check_fold_weights",
     "check_group_folds",
     "check_groups",
     "check_groups_given",
     "check_groups_kept",
     "check_model_inputs",
+    "check_sample_weight",
     "check_search_params",
     "check_sparse",
     "check_target",
     "keep_samplers_from_missing",
+    "leave_out_unweighted",
     "with_param_distributions",
 ]
 
@@ -546,3 +550,133 @@ def check_groups_kept(splits, groups, splitter, *, name="Fold", param="cv"):
                 f"that group. Use an integer {param} (stratified group folds), or "
                 "a group splitter such as StratifiedGroupKFold or GroupKFold."
             )
+
+
+def check_sample_weight(sample_weight, y, classes):
+    """``sample_weight`` as a float array of one weight per row of ``y``, or
+    an error naming the problem and the fix: a wrong length, values that are
+    not numbers, NaN or infinite, negative, or every row of a class at
+    weight 0.
+
+    ``None``, and weights that are all 1 (what ``None`` means in
+    scikit-learn), give ``None``: the search is then exactly the unweighted
+    one, with the models and techniques that take no weights.
+    """
+    if sample_weight is None:
+        return None
+    y = np.asarray(y)
+    raw = np.asarray(sample_weight)
+    if raw.ndim == 0:
+        raw = np.full(len(y), raw)
+    if raw.ndim != 1 or len(raw) != len(y):
+        shape = raw.shape if raw.ndim != 1 else f"{len(raw)} values"
+        raise ValueError(
+            f"sample_weight has {shape} but X has {len(y)} rows; pass one weight "
+            "per row of X (a 1-d array of length n_samples)."
+        )
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(
+            f"sample_weight must be numbers, got dtype {raw.dtype}; convert it, "
+            "e.g. df['weight'].astype(float)."
+        )
+    weight = raw.astype(float)
+    bad = ~np.isfinite(weight)
+    if bad.any():
+        raise ValueError(
+            f"sample_weight has {int(bad.sum())} NaN or infinite values (the first "
+            f"at row {int(np.flatnonzero(bad)[0])}); give every row a finite weight "
+            "(weight 0 leaves a row out), or drop those rows from X, y and "
+            "sample_weight."
+        )
+    negative = weight < 0
+    if negative.any():
+        first = int(np.flatnonzero(negative)[0])
+        raise ValueError(
+            f"sample_weight has {int(negative.sum())} negative values (the first "
+            f"at row {first}: {weight[first]:g}); weights must be >= 0 (0 leaves a "
+            "row out of the fit and the scores)."
+        )
+    if not np.any(weight > 0):
+        raise ValueError(
+            "sample_weight is zero for every row, so there is nothing to learn "
+            "from; give the rows positive weights (or pass sample_weight=None)."
+        )
+    for c in classes:
+        if not np.any(weight[y == c] > 0):
+            raise ValueError(
+                f"Every row of class {label(c)} has a zero sample_weight, so the "
+                "search could neither learn nor score that class; give some of "
+                "its rows a positive weight, or drop the class from y."
+            )
+    if np.all(weight == 1.0):
+        return None
+    return weight
+
+
+def check_fold_weights(splits, y, sample_weight, classes, cv_name="cv"):
+    """Every class keeps a positive total weight in the training and the
+    validation part of every fold (a class weighing nothing in a validation
+    part leaves its ROC AUC undefined)."""
+    if sample_weight is None:
+        return
+    y = np.asarray(y)
+    for i, (train, test) in enumerate(splits):
+        for part, idx in (("training", train), ("validation", test)):
+            for c in classes:
+                if not np.any(sample_weight[idx][y[idx] == c] > 0):
+                    raise ValueError(
+                        f"Fold {i} of {cv_name} has no row of class {label(c)} "
+                        f"with a positive sample_weight in its {part} part; use "
+                        f"fewer folds ({cv_name}), or give more rows of class "
+                        f"{label(c)} a positive weight."
+                    )
+
+
+#: Why a model or technique is left out of a search with sample weights.
+NO_SAMPLE_WEIGHT = "its fit takes no sample_weight, so the weights could not reach it"
+
+
+def leave_out_unweighted(algorithms, techniques, context):
+    """The models and the model-replacing techniques that can be fitted with
+    sample weights, and the reasons of the others.
+
+    A model can when its final estimator's ``fit`` takes ``sample_weight``; a
+    technique of kind ``"estimator"`` (a balanced ensemble) when the
+    estimator it builds does. Samplers and class weights carry the weights
+    to the model (:func:`~autobalance._build.fit_weighted`).
+
+    Returns
+    -------
+    algorithms, techniques : list
+        What the search keeps.
+    left_out_algorithms, left_out_techniques : dict
+        ``{name: reason}`` of the others.
+
+    Raises
+    ------
+    ValueError
+        If nothing that can be fitted with weights is left.
+    """
+    kept_algorithms, left_algorithms = [], {}
+    for algorithm in algorithms:
+        if algorithm.accepts_sample_weight():
+            kept_algorithms.append(algorithm)
+        else:
+            left_algorithms[algorithm.name] = NO_SAMPLE_WEIGHT
+    kept_techniques, left_techniques = [], {}
+    for technique in techniques:
+        if technique.kind == "estimator" and technique.why_not(context) is None:
+            model = technique.make(context, technique.default_params(context))
+            if not has_fit_parameter(model, "sample_weight"):
+                left_techniques[technique.name] = NO_SAMPLE_WEIGHT
+                continue
+        kept_techniques.append(technique)
+    if not kept_algorithms and not any(t.kind == "estimator" for t in kept_techniques):
+        raise ValueError(
+            "sample_weight was given, but no model of the search takes sample "
+            f"weights ({', '.join([*left_algorithms, *left_techniques])}: "
+            f"{NO_SAMPLE_WEIGHT}). Pass a model whose fit accepts sample_weight "
+            "(e.g. LogisticRegression, HistGradientBoostingClassifier), or fit "
+            "without sample_weight."
+        )
+    return kept_algorithms, kept_techniques, left_algorithms, left_techniques

@@ -19,19 +19,8 @@ ESTIMATORS = [
 ]
 
 
-# fit takes sample_weight (issue 19) before the search consumes it: the weights
-# half of issue 19 makes these pass and removes them from here.
-_WEIGHTS_PENDING = "sample_weight is not consumed yet (issue 19, weights half)"
-_WEIGHT_CHECKS = (
-    "check_all_zero_sample_weights_error",
-    "check_sample_weights_shape",
-    "check_sample_weight_equivalence_on_dense_data",
-    "check_sample_weight_equivalence_on_sparse_data",
-)
-
-
 def expected_failed_checks(estimator):
-    return dict.fromkeys(_WEIGHT_CHECKS, _WEIGHTS_PENDING)
+    return {}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
