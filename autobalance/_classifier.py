@@ -220,8 +220,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     calibration_ : dict
         The probability correction applied: ``method``, ``reason``,
         ``factors`` (prior shift), ``candidates`` (out-of-fold log loss of each
-        method tried) and out-of-fold metrics before and after
-        (``oof_log_loss_before``, ``oof_brier_after``, ...).
+        method tried), out-of-fold metrics before and after (``oof_brier_after``,
+        ...) and ``oof_origin`` (``"search"``/``"refit"``: which fold models).
     threshold_ : float or None
         The decision threshold on the (corrected) probability of the minority
         class, or ``None``.

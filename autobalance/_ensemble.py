@@ -32,6 +32,7 @@ from ._attrs import (
 )
 from ._build import fit_weighted
 from ._footprint import release_freed_memory
+from ._oof import FoldPrediction
 from ._results import trial_params
 
 __all__ = ["SoftVotingEnsemble", "add_ensemble_trial"]
@@ -174,10 +175,9 @@ def ensemble_predictions(oof, numbers):
     """The out-of-fold predictions of the average of trials ``numbers``.
 
     The shares the average was trained on are the normalised geometric mean
-    of its members' (see :func:`~autobalance._calibration.trained_shares`).
+    of its members' (see :func:`~autobalance._oof.trained_shares`); their
+    ``origin`` is the members'.
     """
-    from ._calibration import FoldPrediction
-
     folds = []
     for i, first in enumerate(oof[numbers[0]]):
         members = [oof[n][i] for n in numbers]
@@ -197,6 +197,7 @@ def ensemble_predictions(oof, numbers):
                 None,
                 trained,
                 weight=first.weight,
+                origin=first.origin,
             )
         )
     return folds

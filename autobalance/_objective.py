@@ -33,9 +33,9 @@ from ._attrs import (
     ATTR_TECHNIQUE,
 )
 from ._build import fit_weighted
-from ._calibration import fold_prediction, raw_response
 from ._compat import take_rows
 from ._footprint import model_nbytes
+from ._oof import SEARCH, fold_prediction, raw_response
 
 __all__ = ["Objective", "TrialFailure"]
 
@@ -140,7 +140,16 @@ def _fit_and_score(
         # (calibration, threshold) of the chosen setup, so neither refits it.
         raw, kind = _run_pipeline(raw_response, estimator, X_test)
         prediction = fold_prediction(
-            estimator, raw, kind, test, y_train, y_test, classes, w_train, w_test
+            estimator,
+            raw,
+            kind,
+            test,
+            y_train,
+            y_test,
+            classes,
+            w_train,
+            w_test,
+            origin=SEARCH,
         )
     if (
         auc

@@ -21,7 +21,7 @@ on the subsample's. One mechanism does this, in two parts:
   out-of-fold output is moved to the footing of the refit by the ratio of the
   class shares the two models were effectively trained on (the class counts
   of their training rows times the factors by which resampling and class
-  weights changed them, :func:`~autobalance._calibration.prior_shift_factors`).
+  weights changed them, :func:`~autobalance._oof.prior_shift_factors`).
   When a technique balances the classes to a set ratio (over- or
   under-sampling to a ``sampling_strategy``, ``class_weight="balanced"``),
   both models were trained on the same shares and nothing moves; with

@@ -22,12 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 from scipy.special import logit
 
-from ._calibration import (
-    check_calibration,
-    fit_calibration,
-    out_of_fold_predictions,
-    raw_response,
-)
+from ._calibration import check_calibration, fit_calibration
+from ._oof import out_of_fold_predictions, raw_response
 
 __all__ = ["DecisionRule", "check_threshold", "fit_decision_rule", "tune_threshold"]
 
@@ -371,9 +367,12 @@ class DecisionRule:
             (the model's probabilities, or scores when it has none) and
             ``proba`` (corrected; ``None`` without probabilities) and
             ``weight`` (the rows' weights back to the class prior of every
-            training row after a search on a subsample; ``None``: ones). ``None``
-            when no out-of-fold predictions were made (``calibration="off"``
-            and no threshold).
+            training row after a search on a subsample; ``None``: ones), and
+            ``origin``, the fitted models that made them (``"search"``: the
+            search's own fold models, at its fidelity; ``"refit"``: the chosen
+            setup built as refitted, fitted on each fold). ``None`` when no
+            out-of-fold predictions were made (``calibration="off"`` and no
+            threshold).
         """
         folds, proba = self.oof_folds, self.oof_proba
         if not folds:
@@ -389,6 +388,7 @@ class DecisionRule:
             else np.concatenate(
                 [np.ones(len(f.y)) if f.weight is None else f.weight for f in folds]
             ),
+            "origin": folds[0].origin,
         }
 
     def predict_proba(self, estimator, X):
@@ -552,6 +552,9 @@ def fit_decision_rule(
         correction = None
         oof = [f.raw for f in folds] if folds[0].kind == "predict_proba" else None
     rule.correction = correction
+    # Which fitted models made the predictions it was fitted on (the search's
+    # own, at its fidelity, or the chosen setup refitted on each fold).
+    info["oof_origin"] = folds[0].origin
     rule.calibration_info = info
     rule.oof_folds, rule.oof_proba = folds, oof
     if objective is not None:

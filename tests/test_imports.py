@@ -114,3 +114,56 @@ def test_the_graph_sees_imports_inside_functions():
 def test_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+#: The floors of the package, lowest first (CONTRIBUTING.md draws them): a
+#: module imports only from its own floor or below.
+FLOORS = [
+    # neutral helpers any floor may use
+    {
+        "exceptions",
+        "_attrs",
+        "_compat",
+        "_urls",
+        "_version",
+        "_prior",
+        "_stats",
+        "_footprint",
+        "_persist",
+        "_routing",
+        "datasets",
+    },
+    # space: techniques, models, parameters; build: configuration -> pipeline
+    {"_preprocessing", "_build", "_space", "_catalogue", "_inputs"},
+    {"_oof"},  # out-of-fold predictions and what made them
+    {"_objective", "_budget", "_results"},  # one trial; its cost; cv_results_
+    {"_distributed", "_study"},  # the study runner: storage, queue, sampler
+    {"_calibration", "_threshold", "_ensemble"},  # the decision rule
+    {"_resolve", "_validation", "_selection", "_leaderboard", "_plan"},  # plan
+    {"_classifier", "_worker"},  # the estimator and the worker's entry point
+    {"_evaluation", "_learning_curve"},
+    {"reporting"},
+    {"cli", ""},  # the command line and the package's lazy __init__
+]
+
+
+def _floor(module):
+    name = module[len(NAME) + 1 :] if module.startswith(NAME + ".") else ""
+    if name.startswith("reporting"):
+        name = "reporting"
+    for i, floor in enumerate(FLOORS):
+        if name in floor:
+            return i
+    raise AssertionError(
+        f"{module} is on no floor: add it to FLOORS here and to CONTRIBUTING.md"
+    )
+
+
+def test_imports_only_point_down():
+    upward = [
+        f"{module} (floor {_floor(module)}) imports {target} (floor {_floor(target)})"
+        for module, targets in sorted(import_graph().items())
+        for target in sorted(targets)
+        if _floor(target) > _floor(module)
+    ]
+    assert not upward, "imports pointing up:\n" + "\n".join(upward)
