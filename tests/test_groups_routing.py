@@ -261,12 +261,15 @@ def _pipeline():
         random_state=0,
     )
     search.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
-    return Pipeline(
+    pipe = Pipeline(
         [
             ("scale", StandardScaler().set_fit_request(sample_weight=False)),
             ("search", search),
         ]
     )
+    # Pipeline.score takes sample_weight itself: scikit-learn < 1.8 asks the
+    # pipeline, not only its last step, to request it.
+    return pipe.set_score_request(sample_weight=True)
 
 
 def _assert_rows_metadata(calls, groups):
