@@ -49,7 +49,7 @@ __all__ = ["AutoBalancedClassifier"]
 
 #: Attributes set by ``fit`` that do not end with ``_`` (removed with the
 #: public ones when a fit starts or fails).
-_PRIVATE_FIT_ATTRS = ("_feature_info", "_accepts_nan")
+_PRIVATE_FIT_ATTRS = ("_feature_info", "_accepts_nan", "_fit_weight_totals")
 
 
 class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -407,6 +407,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             self.feature_names_in_ = plan.feature_names_in
         self._feature_info = plan.feature_info
         self._accepts_nan = plan.accepts_nan
+        self._fit_weight_totals = plan.fit_weight_totals
         self.cv_ = plan.cv
         self.study_ = study
         self.scorer_ = plan.scorer

@@ -120,6 +120,13 @@ class SearchPlan:
         return self.fit_params.get("sample_weight")
 
     @property
+    def fit_weight_totals(self):
+        """The total sample weight of each class of all training rows
+        (``None``: no weights), kept by the fitted estimator so that its
+        report can tell whether, and with which weights, it was fitted."""
+        return None if self.sample_weight is None else self.prior.counts
+
+    @property
     def search_sample_weight(self):
         """The weights of the searched rows (``None``: no weights)."""
         weight = self.sample_weight

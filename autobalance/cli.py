@@ -8,7 +8,7 @@ Commands::
     autobalance predict MODEL DATA --out predictions.csv
     autobalance evaluate DATA --target COL [--outer-cv 5] [search options]
         [--weight-column COL] [--group-column COL]
-    autobalance report (--model MODEL [DATA --target COL] |
+    autobalance report (--model MODEL [DATA --target COL [--weight-column COL]] |
                         --storage URL --study-name NAME) --out report.html
     autobalance worker --storage URL --study-name NAME [DATA --target COL ...]
 
@@ -16,7 +16,9 @@ DATA is a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``,
 ``.pq``) file; every column but the target is a feature, except the columns
 named by ``--weight-column`` (row weights, ``sample_weight``) and
 ``--group-column`` (group labels: no group is both trained on and scored in
-one fold), which are removed from the features. Models are saved with
+one fold), which are removed from the features; ``report`` weighs its
+out-of-fold curves by the ``--weight-column`` the model was fitted with (as
+``fit --report`` does). Models are saved with
 skops (``.skops``, secure: use it for files you share or receive) or joblib
 (``.joblib``, ``.pkl``: loading one runs any code it holds, so ``predict`` and
 ``report`` open it only with ``--trust-pickle``). Outputs are checked for
@@ -428,14 +430,17 @@ def cmd_fit(args):
         from .reporting import report
 
         try:
-            report(clf, args.report, X, y)
+            report(clf, args.report, X, y, sample_weight=metadata.get("sample_weight"))
         except Exception as exc:
+            weights = (
+                f" --weight-column {args.weight_column}" if args.weight_column else ""
+            )
             raise CliError(
                 EXIT_ERROR,
                 f"the model is saved to {args.out}, but writing the report "
                 f"{args.report} failed ({type(exc).__name__}: {exc}); write it "
                 f"later with `autobalance report --model {args.out} {args.data} "
-                f"--target {args.target} --out {args.report}`.",
+                f"--target {args.target}{weights} --out {args.report}`.",
             ) from exc
         print(f"Wrote the report to {args.report}")
     return EXIT_OK
@@ -565,12 +570,13 @@ def cmd_report(args):
 
     _check_out(args.out, (".html", ".htm"))
     X = y = None
+    metadata = {}
     if args.model:
         clf = load_cli_model(args.model, args.trust, args.trust_pickle)
         if args.data:
             if not args.target:
                 raise CliError(EXIT_USAGE, "give --target with DATA.")
-            frame, _ = split_metadata(
+            frame, metadata = split_metadata(
                 read_table(args.data),
                 {
                     "--weight-column": args.weight_column,
@@ -596,7 +602,8 @@ def cmd_report(args):
         # Resuming a finished study runs no trial: it refits the winner.
         clf = build_estimator(config, X, storage=storage, study_name=args.study_name)
         clf.fit(X, y, **metadata)
-    report(clf, args.out, X, y)
+    # The weights weigh the out-of-fold curves as they weighed the fit.
+    report(clf, args.out, X, y, sample_weight=metadata.get("sample_weight"))
     print(f"Wrote the report to {args.out}")
     return EXIT_OK
 

@@ -227,16 +227,18 @@ def test_curve_from_estimator_matches_from_oof(clf, data, oof):
 
 
 def _spy_cross_val_predict(monkeypatch):
-    """The estimators ``out_of_fold_predictions`` cross-validates, in order."""
-    import autobalance.reporting._plots as plots_module
+    """The estimators ``out_of_fold_predictions`` cross-validates, in order
+    (each fitted on the search's folds by ``_oof.out_of_fold_predictions``)."""
+    import autobalance._oof as oof_module
 
     fitted = []
+    real = oof_module.out_of_fold_predictions
 
-    def spy(estimator, *args, **kwargs):
-        fitted.append(estimator)
-        return cross_val_predict(estimator, *args, **kwargs)
+    def spy(template, *args, **kwargs):
+        fitted.append(template)
+        return real(template, *args, **kwargs)
 
-    monkeypatch.setattr(plots_module, "cross_val_predict", spy)
+    monkeypatch.setattr(oof_module, "out_of_fold_predictions", spy)
     return fitted
 
 

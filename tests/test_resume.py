@@ -185,7 +185,9 @@ def test_killed_fit_resumes_to_the_same_search(tmp_path):
 
     reported = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(autobalance.reporting, "report", lambda *a: reported.append(a))
+        patch.setattr(
+            autobalance.reporting, "report", lambda *a, **k: reported.append(a)
+        )
         argv = ["report", "--storage", url, "--study-name", "s", "--out", "r.html"]
         assert main([*argv[:-1], str(tmp_path / "r.html")]) == 0
     ((clf, _, X_seen, _),) = reported

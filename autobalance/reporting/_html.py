@@ -20,6 +20,7 @@ from ._plots import (
     ROCComparisonDisplay,
     TechniqueComparisonDisplay,
     _check_matplotlib,
+    fitted_with_weights,
     out_of_fold_predictions,
 )
 
@@ -90,6 +91,66 @@ def _figure(png, caption):
     )
 
 
+_WEIGHTED_FIT = {
+    True: "yes: fitted with sample_weight",
+    False: "no",
+    None: "not recorded (a model saved by an older version)",
+}
+
+#: Where the out-of-fold predictions of the decision rule came from.
+_OOF_ORIGINS = {
+    "search": "the search's own fold models of the chosen setup, at the "
+    "search's fidelity (its searched rows, and a cheaper model where the "
+    "search used one)",
+    "refit": "the chosen setup built as it was refitted, fitted again on each "
+    "of the search's folds",
+}
+
+
+def _origin_note(clf):
+    """One sentence: which fold models made the out-of-fold predictions the
+    probability correction and the threshold were fitted on."""
+    origin = clf.calibration_.get("oof_origin")
+    if origin not in _OOF_ORIGINS and getattr(clf.decision_rule_, "oof_folds", None):
+        return (
+            '<p class="note">Which fold models made the out-of-fold predictions '
+            "of the probability correction and the threshold was not recorded "
+            "(a model saved by an older version).</p>"
+        )
+    if origin is None:
+        return (
+            '<p class="note">No out-of-fold predictions were kept with the model '
+            "(calibration='off' and no threshold): predict_proba is the refitted "
+            "model's own output.</p>"
+        )
+    fitted = "and the decision threshold were" if clf.threshold_ is not None else "was"
+    return (
+        '<p class="note">The probability correction '
+        f"({_text(clf.calibration_['method'])}) {fitted} "
+        f"fitted on out-of-fold predictions of {_text(_OOF_ORIGINS[origin])} "
+        f'(calibration_["oof_origin"] = {_text(repr(origin))}).</p>'
+    )
+
+
+def _weighting_note(clf, oof):
+    """Whether the out-of-fold curves weigh the rows by their sample weights."""
+    if oof.weighted:
+        return (
+            "The curves and their metrics are weighted: the fold models were "
+            "fitted with their rows' sample weights, and each row weighs its "
+            "sample weight."
+        )
+    if fitted_with_weights(clf):
+        return (
+            "The curves and their metrics are UNWEIGHTED although the model was "
+            "fitted with sample weights: none were given to the report, so the "
+            "fold models were refitted without them. Pass the weights of fit "
+            "(report(..., sample_weight=w), or --weight-column) for the curves "
+            "of the fitted model."
+        )
+    return "The curves and their metrics are unweighted (no sample weights)."
+
+
 def _data_section(clf):
     ctx = clf.search_space_.context
     counts = ctx.refit_counts
@@ -118,6 +179,7 @@ def _data_section(clf):
             "Imbalance ratio (majority : minority)",
             f"{counts.max() / counts.min():.1f} : 1",
         ),
+        ("Sample weights (fit)", _WEIGHTED_FIT[fitted_with_weights(clf)]),
         ("Inner cross-validation", repr(clf.cv_)),
         ("Scorer", repr(clf.scorer_)),
         ("Trials", trials),
@@ -149,6 +211,7 @@ def _chosen_section(clf):
         f"<h2>Chosen setup</h2><table>{body}</table>"
         '<p class="note">The inner CV score was maximised over these folds, so it is '
         "optimistic; the nested estimate below (when given) is the honest one.</p>"
+        f"{_origin_note(clf)}"
     )
 
 
@@ -179,7 +242,17 @@ def _nested_section(nested):
     )
 
 
-def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=None):
+def report(
+    estimator,
+    path,
+    X=None,
+    y=None,
+    *,
+    sample_weight=None,
+    nested=None,
+    title=None,
+    n_jobs=None,
+):
     """Write one self-contained HTML report of a fitted search.
 
     The file holds the data summary (rows, classes, imbalance ratio), the
@@ -202,6 +275,12 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
         Where to write the HTML file; its folder must exist.
     X, y : array-like or None, default=None
         The data ``estimator`` was fitted on, for the out-of-fold curves.
+    sample_weight : array-like of shape (n_samples,) or None, default=None
+        The sample weights ``estimator`` was fitted with, with ``X, y``: the
+        out-of-fold models are fitted with them and the curves weigh each
+        row by its weight (:func:`out_of_fold_predictions`). An estimator
+        fitted with weights whose report gets none warns, and the report
+        says its curves are unweighted.
     nested : NestedCVResult or None, default=None
         From :func:`nested_cross_validate`.
     title : str or None, default=None
@@ -245,11 +324,22 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
         )
     if (X is None) != (y is None):
         raise ValueError("Give both X and y (the training data of fit), or neither.")
+    if sample_weight is not None and X is None:
+        raise ValueError(
+            "sample_weight weighs the out-of-fold curves, which need X and y; "
+            "give X, y (the training data of fit) with it, or leave it out."
+        )
     _check_matplotlib("report")
 
     name = title or "autobalance report"
     board = leaderboard(estimator)
-    oof = None if X is None else out_of_fold_predictions(estimator, X, y, n_jobs=n_jobs)
+    oof = (
+        None
+        if X is None
+        else out_of_fold_predictions(
+            estimator, X, y, sample_weight=sample_weight, n_jobs=n_jobs
+        )
+    )
 
     figures = [
         _figure(
@@ -277,7 +367,8 @@ def report(estimator, path, X=None, y=None, *, nested=None, title=None, n_jobs=N
             "setup shows what predict_proba returns: the out-of-fold "
             "probabilities after the correction the model applies "
             f"({_text(estimator.calibration_['method'])}), with the raw ones "
-            "(before correction) dashed beside them when they differ.</p>"
+            "(before correction) dashed beside them when they differ. "
+            f"{_text(_weighting_note(estimator, oof))}</p>"
         )
     else:
         curves_note = (

@@ -19,13 +19,16 @@ unbiased number. The reliability curve of the chosen setup shows what
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
-from sklearn.model_selection import cross_val_predict
 
+from .. import _oof
 from .._ensemble import ENSEMBLE
-from .._prior import ClassPrior
+from .._prior import ClassPrior, class_counts
+from .._validation import check_sample_weight
 from ._leaderboard import (
     BASELINE,
     best_complete_trials,
@@ -93,11 +96,16 @@ class OutOfFoldPredictions:
     minority : label
         The least frequent class (the default positive class).
     sample_weight : ndarray of shape (n_samples,) or None
-        Weights of the rows in every curve: when the search ran on a
-        subsample whose class prior differs from the data's, each row weighs
-        its class's share in all rows over its share in the searched rows
-        (:class:`~autobalance._prior.ClassPrior`), so that precision and
-        observed frequencies are those of the data. ``None``: ones.
+        Weights of the rows in every curve: the sample weights given to
+        :func:`out_of_fold_predictions` (the ones given to ``fit``) times,
+        when the search ran on a subsample whose class prior differs from the
+        data's, the row's class's share in all rows over its share in the
+        searched rows (:class:`~autobalance._prior.ClassPrior`, with class
+        totals weighted), so that precision and observed frequencies are
+        those of the data. ``None``: ones.
+    weighted : bool
+        Whether the rows weigh their sample weights (and the fold models
+        were fitted with them): ``sample_weight`` was given.
 
     Examples
     --------
@@ -114,12 +122,15 @@ class OutOfFoldPredictions:
     (1, [0.1, 0.4, 0.8])
     """
 
-    def __init__(self, y_true, classes, probas, minority, sample_weight=None):
+    def __init__(
+        self, y_true, classes, probas, minority, sample_weight=None, weighted=False
+    ):
         self.y_true = y_true
         self.classes = classes
         self.probas = probas
         self.minority = minority
         self.sample_weight = sample_weight
+        self.weighted = weighted
 
     def scores(self, pos_label=None):
         """``(pos_label, {name: probability of pos_label})``."""
@@ -153,15 +164,79 @@ def _search_splits(clf, X, y):
     return [(np.setdiff1d(every, f.test), np.asarray(f.test)) for f in kept]
 
 
-def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
+def fitted_with_weights(clf):
+    """Whether the fitted search ``clf`` was fitted with sample weights
+    (``None``: not known, a model saved before it was recorded)."""
+    if not hasattr(clf, "_fit_weight_totals"):
+        return None
+    return clf._fit_weight_totals is not None
+
+
+def check_report_weights(clf, sample_weight, y, caller):
+    """``sample_weight`` of the training rows ``y`` of ``clf``, validated as
+    ``fit`` validates it (``None``: no weights), or an error naming the fix
+    when it is not what ``clf`` was fitted with. Warns when ``clf`` was
+    fitted with weights and none are given: the curves are then unweighted.
+    """
+    fitted = fitted_with_weights(clf)
+    if sample_weight is None:
+        if fitted:
+            warnings.warn(
+                f"{caller}: the estimator was fitted with sample_weight, but none "
+                "was given here, so the out-of-fold models are refitted without "
+                "weights and the curves and metrics are unweighted; pass the "
+                "sample_weight given to fit (sample_weight=...) for those of the "
+                "fitted model.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return None
+    n_weights = np.shape(sample_weight)[0] if np.ndim(sample_weight) == 1 else None
+    if n_weights != len(y):
+        shape = np.shape(sample_weight) if n_weights is None else f"{n_weights} values"
+        raise ValueError(
+            f"{caller}: sample_weight has {shape} but X, y have {len(y)} rows; pass "
+            "the sample_weight given to fit, one weight per row of X."
+        )
+    classes = clf.search_space_.context.classes
+    weight = check_sample_weight(sample_weight, y, classes)
+    if fitted is None:
+        return weight
+    if weight is None and fitted:
+        raise ValueError(
+            f"{caller}: sample_weight is the same for every row, but the estimator "
+            "was fitted with unequal weights; pass the sample_weight given to fit."
+        )
+    if weight is not None and not fitted:
+        raise ValueError(
+            f"{caller}: the estimator was fitted without sample_weight, so its "
+            "out-of-fold models cannot be weighted as it was; pass "
+            "sample_weight=None, or refit it with these weights "
+            "(fit(X, y, sample_weight=...))."
+        )
+    if weight is not None and not np.allclose(
+        class_counts(y, classes, weight), clf._fit_weight_totals, rtol=1e-9
+    ):
+        raise ValueError(
+            f"{caller}: sample_weight is not the one the estimator was fitted with "
+            f"(class totals {class_counts(y, classes, weight).tolist()}, fitted "
+            f"with {np.asarray(clf._fit_weight_totals).tolist()}); pass the "
+            "sample_weight given to fit."
+        )
+    return weight
+
+
+def out_of_fold_predictions(clf, X, y, *, sample_weight=None, n_jobs=None):
     """Out-of-fold probabilities of the chosen setup and the ``none`` baseline.
 
-    Both setups are rebuilt exactly as the search built them and
-    cross-validated on the search's folds (``clf.cv_.split(X, y)``, or the
-    test rows of the folds ``decision_rule_`` kept, as after a search on
-    groups); resampling
-    happens inside each training fold only. The baseline is the best completed
-    ``none`` trial. When ``none`` won, there is a single entry.
+    Both setups are rebuilt exactly as the search built them and fitted on
+    each of the search's folds (``clf.cv_.split(X, y)``, or the test rows of
+    the folds ``decision_rule_`` kept, as after a search on groups), with
+    their training rows' sample weights when ``sample_weight`` is given
+    (:func:`~autobalance._oof.out_of_fold_predictions`, as the decision rule
+    fits them); resampling happens inside each training fold only. The
+    baseline is the best completed ``none`` trial. When ``none`` won, there
+    is a single entry.
 
     The chosen setup is not refitted when its ``decision_rule_`` holds the
     out-of-fold probabilities the search made on these folds (all but
@@ -177,6 +252,13 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
         The data ``clf`` was fitted on. When the search ran on a subsample
         (``max_search_samples``), the predictions are made on the searched
         rows (``clf.search_rows_``), on the search's folds.
+    sample_weight : array-like of shape (n_samples,) or None, default=None
+        The sample weights ``clf`` was fitted with (one per row of ``X``).
+        The fold models are fitted with them, and each row weighs its sample
+        weight in the curves (times the weight back to the data's class
+        prior after a search on a subsample). ``None`` for an estimator
+        fitted with weights warns: the curves are then unweighted. Weights
+        other than the ones ``clf`` was fitted with raise ``ValueError``.
     n_jobs : int or None, default=None
         Folds fitted in parallel.
 
@@ -214,11 +296,14 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
             f"{ctx.refit_counts.tolist()}); out-of-fold predictions reuse the "
             "search's folds, so pass the training data of fit."
         )
+    weight_all = check_report_weights(clf, sample_weight, y, "out_of_fold_predictions")
+    y_all, weight = y, weight_all
     rows = getattr(clf, "search_rows_", None)
     if rows is not None:
         # The search's folds split the rows it searched (max_search_samples).
         X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
         y = y[rows]
+        weight = None if weight_all is None else weight_all[rows]
     splits = _search_splits(clf, X, y)
     chosen = f"chosen: {_setup_label(clf.best_params_)}"
     setups = {chosen: clf.best_params_}
@@ -227,23 +312,62 @@ def out_of_fold_predictions(clf, X, y, *, n_jobs=None):
         params = clf.cv_results_["params"][base]
         if params != clf.best_params_:
             setups[_setup_label(params)] = params
-    kept = _kept_predictions(clf, len(y))
+    # Fold models fitted with weights are not those of an unweighted report.
+    kept = (
+        None
+        if weight is None and fitted_with_weights(clf)
+        else _kept_predictions(clf, len(y))
+    )
     probas = {} if kept is None else {chosen: kept}
     for name, params in setups.items():
         if name not in probas:
-            probas[name] = cross_val_predict(
+            probas[name] = _refitted_predictions(
                 clf._estimator_from_params(params),
                 X,
                 y,
-                cv=splits,
-                method="predict_proba",
-                n_jobs=n_jobs,
+                splits,
+                ctx.classes,
+                weight,
+                n_jobs,
             )
-    prior = ClassPrior(ctx.classes, ctx.refit_counts, ctx.class_counts)
-    weight = None if prior.is_identity else prior.row_weights(y)
+    # The same weights as the decision rule's: sample weights times the
+    # subsample's prior weights, from weighted class totals (as in the plan).
+    prior = ClassPrior.from_labels(ctx.classes, y_all, y, weight_all, weight)
+    row_weight = None if prior.is_identity else prior.row_weights(y)
+    if weight is not None:
+        row_weight = weight if row_weight is None else row_weight * weight
     return OutOfFoldPredictions(
-        y, classes, probas, classes[int(np.argmin(counts))], weight
+        y,
+        classes,
+        probas,
+        classes[int(np.argmin(counts))],
+        row_weight,
+        weighted=weight is not None,
     )
+
+
+def _refitted_predictions(template, X, y, splits, classes, sample_weight, n_jobs):
+    """Out-of-fold probabilities of ``template`` fitted on each training
+    fold (with its rows' ``sample_weight``), in the order of the rows."""
+    tested = np.sort(np.concatenate([test for _, test in splits]))
+    if not np.array_equal(tested, np.arange(len(y))):
+        raise ValueError(
+            "The search's folds do not test every row exactly once (e.g. a single "
+            "split), so out-of-fold predictions cannot cover the data; search with "
+            "an integer cv or a K-fold splitter to draw out-of-fold curves."
+        )
+    folds = _oof.out_of_fold_predictions(
+        template, X, y, splits, classes, n_jobs=n_jobs, sample_weight=sample_weight
+    )
+    if any(f.kind != "predict_proba" for f in folds):
+        raise ValueError(
+            f"{type(template).__name__} has no predict_proba, so its curves cannot "
+            "be drawn; search models with predict_proba to report on them."
+        )
+    proba = np.empty((len(y), len(classes)))
+    for fold in folds:
+        proba[fold.test] = fold.raw
+    return proba
 
 
 def _kept_predictions(clf, n_rows):
@@ -319,7 +443,16 @@ class _CurveComparisonDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y, *, pos_label=None, n_jobs=None, ax=None, **kwargs
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        sample_weight=None,
+        pos_label=None,
+        n_jobs=None,
+        ax=None,
+        **kwargs,
     ):
         """Compute out-of-fold predictions on the search's folds and plot.
 
@@ -329,6 +462,10 @@ class _CurveComparisonDisplay:
             A fitted search.
         X, y : array-like
             The data ``estimator`` was fitted on.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            The sample weights ``estimator`` was fitted with: the fold models
+            are fitted with them and each row weighs its weight in the
+            curves (:func:`out_of_fold_predictions`).
         pos_label : label or None, default=None
             The positive class; ``None`` is the least frequent class.
         n_jobs : int or None, default=None
@@ -343,7 +480,9 @@ class _CurveComparisonDisplay:
         display
         """
         check_search(estimator, f"{cls.__name__}.from_estimator")
-        oof = out_of_fold_predictions(estimator, X, y, n_jobs=n_jobs)
+        oof = out_of_fold_predictions(
+            estimator, X, y, sample_weight=sample_weight, n_jobs=n_jobs
+        )
         return cls.from_oof(oof, pos_label=pos_label, ax=ax, **kwargs)
 
     @classmethod
@@ -606,6 +745,11 @@ def _predict_proba_lines(estimator, oof, pos_label, raw):
     if folds is not None and folds["proba"] is not None:
         y_true, proba = folds["y"], folds["proba"][:, column]
         weight = folds.get("weight")
+        if not oof.weighted and fitted_with_weights(estimator):
+            # An unweighted report of a weighted fit: its rows weigh what
+            # the other curves' rows weigh (the subsample's prior only).
+            prior_weight = oof.sample_weight
+            weight = None if prior_weight is None else prior_weight[folds["row"]]
         kind = rule.oof_folds[0].kind
         before = folds["raw"][:, column] if kind == "predict_proba" else None
     else:
@@ -713,6 +857,7 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
         X,
         y,
         *,
+        sample_weight=None,
         pos_label=None,
         n_jobs=None,
         raw=True,
@@ -727,6 +872,10 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
             A fitted search.
         X, y : array-like
             The data ``estimator`` was fitted on (for the ``none`` baseline).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            The sample weights ``estimator`` was fitted with: the fold models
+            are fitted with them and each row weighs its weight in the
+            curves (:func:`out_of_fold_predictions`).
         pos_label : label or None, default=None
             The positive class; ``None`` is the least frequent class.
         n_jobs : int or None, default=None
@@ -744,7 +893,9 @@ class ReliabilityDisplay(_CurveComparisonDisplay):
         display : ReliabilityDisplay
         """
         check_search(estimator, f"{cls.__name__}.from_estimator")
-        oof = out_of_fold_predictions(estimator, X, y, n_jobs=n_jobs)
+        oof = out_of_fold_predictions(
+            estimator, X, y, sample_weight=sample_weight, n_jobs=n_jobs
+        )
         return cls.from_oof(
             oof, estimator=estimator, pos_label=pos_label, raw=raw, ax=ax, **kwargs
         )
