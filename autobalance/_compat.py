@@ -63,6 +63,7 @@ __all__ = [
     "upstream_versions",
     "validate_params",
     "waiting_trial",
+    "warnings_quiet",
 ]
 
 
@@ -225,7 +226,9 @@ RetryCallback = getattr(
 
 
 @contextlib.contextmanager
-def _quiet():
+def warnings_quiet():
+    """Optuna's experimental and future warnings silenced: the experimental
+    retry callback and heartbeat APIs are used on purpose."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", category=optuna.exceptions.ExperimentalWarning
@@ -237,7 +240,7 @@ def _quiet():
 def retry_histories(trials):
     """For each trial, the numbers of the trials it retries, read with the
     callback's public (experimental) ``retry_history``."""
-    with _quiet():
+    with warnings_quiet():
         return [RetryCallback.retry_history(t) for t in trials]
 
 
@@ -260,7 +263,7 @@ def retry_callback_of(storage):
     for name in ("get_heartbeat_stale_trial_callback", "get_failed_trial_callback"):
         getter = getattr(storage, name, None)
         if getter is not None:
-            with _quiet():
+            with warnings_quiet():
                 callback = getter()
             if callback is not None:
                 return callback

@@ -52,6 +52,7 @@ from ._compat import (
     study_storage,
     upstream_versions,
     waiting_trial,
+    warnings_quiet,
 )
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
@@ -191,16 +192,6 @@ def _journal_storage(url, heartbeat_interval, grace_period, callback):
         raise StorageError(
             f"Cannot open storage {url!r}: {type(exc).__name__}: {exc}"
         ) from exc
-
-
-@contextlib.contextmanager
-def warnings_quiet():
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", category=optuna.exceptions.ExperimentalWarning
-        )
-        warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
-        yield
 
 
 def as_storage(storage):

@@ -156,7 +156,7 @@ def test_fail_stale_trials_fails_and_retries_a_silent_journal_trial(tmp_path):
         warnings.simplefilter("ignore", UserWarning)  # ask() outside optimize
         trial = study.ask()  # RUNNING
     storage.set_trial_system_attr(trial._trial_id, BEAT_ATTR, time.time() - 60)
-    with compat._quiet():
+    with compat.warnings_quiet():
         optuna.storages.fail_stale_trials(study)
     states = [t.state for t in study.trials]
     assert states == [TrialState.FAIL, TrialState.WAITING]
