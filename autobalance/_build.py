@@ -17,6 +17,7 @@ import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.pipeline import Pipeline as ImbPipeline
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -122,10 +123,22 @@ def _final_step(estimator):
     return prefix, est
 
 
+def _class_weight_on_encoded_labels(model):
+    """Whether ``model`` reads a ``class_weight`` dict against its internally
+    encoded labels (0, 1, ...) instead of the labels of ``y``: scikit-learn's
+    histogram gradient boosting does, so a dict keyed by the labels (as the
+    class-weight techniques make, and as "balanced" becomes with sample
+    weights) fails on string labels or labels other than 0..k-1."""
+    return isinstance(model, HistGradientBoostingClassifier)
+
+
 def apply_class_weight(estimator, class_weight):
-    """Set ``class_weight`` on the final model, or wrap it to use sample weights."""
+    """Set ``class_weight`` on the final model, or wrap it to use sample weights
+    (models without the parameter, and those that read it on encoded labels)."""
     prefix, final = _final_step(estimator)
-    if "class_weight" in final.get_params(deep=False):
+    if "class_weight" in final.get_params(
+        deep=False
+    ) and not _class_weight_on_encoded_labels(final):
         return estimator.set_params(**{f"{prefix}class_weight": class_weight})
     adapter = ClassWeightAdapter(final, class_weight=class_weight)
     if not prefix:

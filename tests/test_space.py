@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from autobalance import (
     BUILTIN_TECHNIQUES,
     Algorithm,
+    AutoBalancedClassifier,
     FloatParam,
     SearchContext,
     SearchSpace,
@@ -271,3 +272,29 @@ def test_edited_nearest_neighbours_with_string_labels(binary_data):
     assert len(y_int) < len(y)  # some majority rows were edited out
     np.testing.assert_array_equal(X_res, X_int)
     np.testing.assert_array_equal(y_res, np.array(["no", "yes"])[y_int])
+
+
+@pytest.mark.parametrize("labels", [("no", "yes"), (1, 2)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_class_weights_reach_boosting_whatever_the_labels(labels, weighted):
+    # scikit-learn's histogram gradient boosting reads a class_weight dict on
+    # its encoded labels (0, 1): a dict keyed by "no"/"yes" or 1/2 made every
+    # custom-weight trial on it fail (and "balanced" too, with sample weights).
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y01 = make_classification(n_samples=240, weights=[0.85], random_state=0)
+    y = np.where(y01 == 1, labels[1], labels[0])
+    weight = np.linspace(0.5, 2.0, len(y)) if weighted else None
+    clf = AutoBalancedClassifier(
+        HistGradientBoostingClassifier(max_iter=10, random_state=0),
+        techniques=["custom_class_weight", "balanced_class_weight"],
+        n_trials=8,
+        cv=3,
+        pruning=False,
+        random_state=0,
+    ).fit(X, y, sample_weight=weight)
+    results = clf.cv_results_
+    assert set(results["technique"]) >= {"custom_class_weight", "balanced_class_weight"}
+    failed = results["state"] == "FAIL"
+    assert not failed.any(), results["fail_reason"][failed]
