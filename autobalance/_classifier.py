@@ -90,7 +90,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``best_params_`` and ``cv_results_`` as ``"<model>__<param>"``.
         Parameters the search sets (``class_weight``, ``random_state``, a
         cheaper ``n_estimators`` while scoring) are refused before the search;
-        see :ref:`model_hyperparameters`.
+        see :ref:`the search guide <model_hyperparameters>`.
     scoring : str or callable, default=None
         Scorer to maximise; ``None`` means ``"roc_auc"`` for binary targets and
         ``"roc_auc_ovr"`` for multi-class ones. Under ``"roc_auc_ovr"``, a
