@@ -31,44 +31,35 @@ def _cheap_search_forest():
     )
 
 
-def _fit(monkeypatch, X, y, models, **params):
+@pytest.fixture(scope="module")
+def searched(data):
     import autobalance._plan as plan_module
 
-    with monkeypatch.context() as m:
-        m.setattr(plan_module, "resolve_algorithms", lambda *a, **k: models)
+    X, y = data
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(
+            plan_module, "resolve_algorithms", lambda *a, **k: [_cheap_search_forest()]
+        )
         return AutoBalancedClassifier(
-            LogisticRegression(), n_trials=3, cv=3, random_state=0, **params
+            LogisticRegression(),
+            techniques=["random_over_sampler"],
+            calibration="sigmoid",
+            n_trials=3,
+            cv=3,
+            random_state=0,
         ).fit(X, y)
 
 
-def test_the_decision_rule_says_it_was_fitted_on_the_search_predictions(
-    data, monkeypatch
-):
-    X, y = data
-    clf = _fit(
-        monkeypatch,
-        X,
-        y,
-        [_cheap_search_forest()],
-        techniques=["random_over_sampler"],
-        calibration="sigmoid",
-    )
-    assert clf.calibration_["oof_origin"] == SEARCH
-    assert clf.decision_rule_.out_of_fold()["origin"] == SEARCH
+def test_the_decision_rule_says_it_was_fitted_on_the_search_predictions(searched):
+    assert searched.calibration_["oof_origin"] == SEARCH
+    assert searched.decision_rule_.out_of_fold()["origin"] == SEARCH
 
 
 def test_refitted_fold_predictions_are_marked_and_differ_from_the_search(
-    data, monkeypatch
+    data, searched
 ):
     X, y = data
-    clf = _fit(
-        monkeypatch,
-        X,
-        y,
-        [_cheap_search_forest()],
-        techniques=["random_over_sampler"],
-        calibration="sigmoid",
-    )
+    clf = searched
     searched = clf.decision_rule_.out_of_fold()
     rule = fit_decision_rule(clf, X, y)  # no folds given: refit each fold
     refitted = rule.out_of_fold()
