@@ -585,7 +585,28 @@ def _table(frame, title, fmt="{:.4f}"):
     print(frame.to_string(float_format=lambda v: fmt.format(v)))
 
 
-def summarize(results, datasets, methods, tie):
+def read_reference(path):
+    """Per-dataset mean outer ROC AUC of methods not rerun (``--reference``)."""
+    if not path:
+        return pd.DataFrame()
+    frame = pd.read_csv(path, comment="#")
+    return frame.pivot(index="dataset", columns="method", values="roc_auc")
+
+
+def with_reference(auc, reference):
+    """``auc`` with the reference's methods added where ``auc`` lacks them: a
+    method run in this CSV always wins over its reference numbers."""
+    extra = [m for m in reference.columns if m not in auc.columns]
+    if not extra:
+        return auc
+    print(
+        f"\n{', '.join(extra)}: per-dataset means from the reference file (not rerun)"
+    )
+    return auc.join(reference[extra], how="left")
+
+
+def summarize(results, datasets, methods, tie, reference=None):
+    reference = pd.DataFrame() if reference is None else reference
     if results.empty:
         print("No results to summarise.")
         return
@@ -606,6 +627,7 @@ def summarize(results, datasets, methods, tie):
     pd.set_option("display.max_columns", 30)
 
     auc = means["roc_auc"].unstack()[present].reindex(order)
+    auc = with_reference(auc, reference)
     _table(auc, "Mean outer ROC AUC per dataset")
     for metric in ["average_precision", "brier", "log_loss", *extra]:
         _table(
@@ -613,7 +635,7 @@ def summarize(results, datasets, methods, tie):
             f"Mean outer {metric} per dataset",
         )
 
-    complete = auc.dropna()
+    complete = auc[present].dropna()
     print(f"\nOver the {len(complete)} datasets where every method ran:")
     overall = pd.DataFrame(
         {
@@ -1003,6 +1025,12 @@ def parse_args(argv=None):
     add_run_arguments(parser, n_jobs=1, threads=1)
     parser.add_argument("--out", default="bench_selection.csv")
     parser.add_argument("--merge", default="", help="more CSVs for the summary")
+    parser.add_argument(
+        "--reference",
+        default="",
+        help="CSV (dataset,method,roc_auc) of per-dataset means of methods not "
+        "rerun, e.g. benchmarks/results/reference_public_5x2.csv (grid_full)",
+    )
     parser.add_argument("--tie", type=float, default=0.001, help="AUC tie margin")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument(
@@ -1055,7 +1083,9 @@ def main(argv=None):
         run(args, datasets, methods)
     paths = [args.out, *[p for p in args.merge.split(",") if p]]
     results = requested_rows(read_results(paths), datasets, args)
-    summarize(results, datasets, list(METHODS), args.tie)
+    summarize(
+        results, datasets, list(METHODS), args.tie, read_reference(args.reference)
+    )
     trials = read_results([f"{p}.trials.csv" for p in paths])
     summarize_trials(trials, results)
     if not results.empty:
