@@ -347,11 +347,12 @@ def weighted_auc(positive, score, weight=None):
     """
     positive = np.asarray(positive, dtype=bool)
     weight = np.ones(len(score)) if weight is None else np.asarray(weight, float)
-    order = np.argsort(score, kind="stable")
+    order = np.argsort(score)
     score, positive, weight = score[order], positive[order], weight[order]
-    _, starts = np.unique(score, return_index=True)
-    pos = np.add.reduceat(np.where(positive, weight, 0.0), starts)
-    neg = np.add.reduceat(np.where(positive, 0.0, weight), starts)
+    starts = np.flatnonzero(np.r_[True, score[1:] != score[:-1]])  # tied runs
+    pos_weight = weight * positive
+    pos = np.add.reduceat(pos_weight, starts)
+    neg = np.add.reduceat(weight - pos_weight, starts)
     below = np.cumsum(neg) - neg
     return float(np.sum(pos * (below + 0.5 * neg)) / (pos.sum() * neg.sum()))
 
