@@ -3,6 +3,7 @@ with replacement, the held-out comparison of selection rules, weighted
 ensembles, and the ``ensemble`` parameter's rules."""
 
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import optuna
@@ -31,7 +32,7 @@ from autobalance._ensemble import (
     weighted_auc,
 )
 from autobalance._oof import FoldPrediction
-from autobalance._selection import RULES, honest_scores
+from autobalance._selection import RULES, _select, honest_scores
 
 N, K = 1500, 5
 
@@ -152,8 +153,14 @@ def test_greedy_selection_respects_sample_weights():
     # Start from m0 (its unweighted fold scores are higher) and compare: with
     # weights, adding m1 (or m1 alone) must beat m0 alone.
     assert library.scores[0].mean() > library.scores[1].mean()
-    members, _ = library.greedy(list(range(K)))
-    assert 1 in members
+    members, counts = library.greedy(list(range(K)))
+    picks = dict(zip(members, counts, strict=True))
+    assert picks[1] > picks.get(0, 0)  # unweighted, they are picked once each
+    both = expit((m0 + m1) / 2)
+    t = splits[0]
+    assert library.score([0, 1], None, 0) == pytest.approx(
+        roc_auc_score(y[t], both[t], sample_weight=w[t]), abs=1e-9
+    )
 
 
 def test_honest_scores_hold_each_split_out():
@@ -176,11 +183,20 @@ def test_honest_scores_hold_each_split_out():
 def test_honest_rule_choice_prefers_best_when_one_model_dominates():
     y, splits, predictors = _dominant()
     study, oof = _study(y, splits, predictors)
-    scores = honest_scores(FoldLibrary(study, oof, y, 1))
+    plan = SimpleNamespace(
+        ensembling="auto",
+        objective=SimpleNamespace(oof=oof),
+        classes=np.array([0, 1]),
+        splits=splits,
+        y_search=y,
+    )
+    trial, selection = _select(study, plan)
+    scores = selection["honest_scores"]
     # Greedy chooses the dominant model alone, as "best" does: a tie, which
     # goes to the simpler rule.
     assert scores["greedy"] == scores["best"]
-    assert max(RULES, key=scores.__getitem__) == "best"
+    assert selection["rule"] == "best"
+    assert trial is None  # the best trial is refitted
 
 
 def test_honest_rule_choice_prefers_an_ensemble_of_complementary_models():
