@@ -21,12 +21,14 @@ __all__ = [
     "ATTR_RECALLS",
     "ATTR_SCORES",
     "ATTR_SCORE_TIMES",
+    "ATTR_SELECTION",
     "ATTR_TECHNIQUE",
     "BEAT_ATTR",
     "BUDGET_ATTR",
     "CONFIG_ATTR",
     "FINGERPRINT_ATTR",
     "OWNER_ATTR",
+    "SELECTION_ATTR",
     "SLOT_ATTR",
 ]
 
@@ -58,6 +60,8 @@ ATTR_MODEL_BYTES = "model_bytes"
 ATTR_BUDGET_REFUSED = "budget_refused"
 #: the trials an ensemble averages
 ATTR_MEMBERS = "member_trials"
+#: how the refitted trial was chosen (the estimator's ``selection_``)
+ATTR_SELECTION = "selection"
 
 # Trial system attributes of a stored study (autobalance's own).
 #: (system) the slot of a stored study's trial
@@ -74,3 +78,5 @@ BUDGET_ATTR = "autobalance_n_trials"
 FINGERPRINT_ATTR = "autobalance_fingerprint"
 #: (study) what a CLI worker needs, recorded by `fit`
 CONFIG_ATTR = "autobalance_cli"
+#: (study) how the refitted trial was chosen (the estimator's ``selection_``)
+SELECTION_ATTR = "autobalance_selection"

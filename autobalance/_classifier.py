@@ -34,13 +34,7 @@ from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it he
 from ._results import trial_params, trials_to_cv_results
 from ._routing import fit_params, metadata_router
 from ._selection import choose_trial, estimator_from_params, search_predictions
-from ._study import (
-    check_completed,
-    open_study,
-    quiet_optuna,
-    run_study,
-    search_trials,
-)
+from ._study import check_completed, open_study, quiet_optuna, run_study, search_trials
 from ._threshold import fit_decision_rule
 from ._validation import PARAMETER_CONSTRAINTS, check_predict_input, input_tags
 
@@ -159,14 +153,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``"f1"``, ``"balanced_accuracy"``, ``"youden"``, a cost dict
         ``{"fp": 1, "fn": 10}``, a cost matrix ``costs[true, predicted]`` or a
         target recall ``{"recall": 0.9}``. See :ref:`probabilities`.
-    ensemble : bool, default=True
-        Average the log-odds of the best setup of each model that the best
-        model does not beat clearly (by more than one standard error of their
-        paired fold differences; up to three), chosen as technique
-        ``"ensemble"`` when at least two qualify: it cancels part of the noise
-        of picking the best of many trials. Scored from the trials'
-        out-of-fold probabilities; binary targets, the default metric,
-        several models and no ``storage`` only.
+    ensemble : bool or {"average", "greedy", "auto"}, default=True
+        Whether and how a log-odds average of trials (technique ``"ensemble"``)
+        may be refitted instead of the best trial; binary targets, the default
+        metric, several models and no ``storage`` only. ``"average"``: the best
+        setup of each model the best does not beat by over one standard error
+        (up to three); ``"greedy"``: greedy selection with replacement over the
+        best trials' out-of-fold predictions, weighted by picks; ``"auto"``:
+        whichever of the best trial, ``"average"`` and ``"greedy"`` scores best
+        on folds it was not chosen on. ``True``: ``"auto"``. See :ref:`ensemble`.
 
     Attributes
     ----------
@@ -186,6 +181,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         unless the ensemble forms or a ``timeout`` passes a refit over).
     best_estimator_ : estimator
         The best setup refitted on the whole training set.
+    selection_ : dict
+        How it was chosen: ``rule``, the held-out ``honest_scores`` of each rule
+        (``ensemble="auto"``), ``members`` and ``weights`` of an ensemble.
     cv_results_ : dict of ndarray
         One entry per trial, in scikit-learn's layout (``params``,
         ``param_<name>``, ``split<i>_test_score``, ``mean_test_score``,
@@ -395,7 +393,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 budget=plan.budget,
             )
             check_completed(study, excluded=plan.space.excluded)
-            best_trial = choose_trial(study, plan)
+            best_trial, self.selection_ = choose_trial(study, plan)
         self._set_search_results(plan, study, best_trial)
         self._refit(plan, best_trial)
         return self

@@ -35,10 +35,29 @@ from ._footprint import release_freed_memory
 from ._oof import FoldPrediction
 from ._results import trial_params
 
-__all__ = ["SoftVotingEnsemble", "add_ensemble_trial"]
+__all__ = [
+    "DEFAULT_ENSEMBLE_RULE",
+    "ENSEMBLE_RULES",
+    "FoldLibrary",
+    "SoftVotingEnsemble",
+    "add_ensemble_trial",
+    "weighted_auc",
+]
 
 ENSEMBLE = "ensemble"
 MAX_MEMBERS = 3
+#: the values of the estimator's ``ensemble`` besides booleans: the rule that
+#: forms the refitted ensemble ("auto": whichever of the single best trial,
+#: "average" and "greedy" scores best on folds it was not chosen on)
+ENSEMBLE_RULES = ("average", "greedy", "auto")
+#: the rule ``ensemble=True`` means (switched here after measurement)
+DEFAULT_ENSEMBLE_RULE = "auto"
+#: best trials whose predictions the search keeps for greedy selection
+LIBRARY_SIZE = 20
+#: picks (with replacement) of greedy ensemble selection, the first included
+GREEDY_ROUNDS = 15
+#: a pick must raise the mean fold AUC by more than this (float noise)
+GAIN_TOLERANCE = 1e-12
 
 
 class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
@@ -53,6 +72,9 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
     ----------
     estimators : list of (str, classifier)
         The members; each needs ``predict_proba``.
+    weights : array-like of shape (n_members,), default=None
+        Weight of each member's log-odds in the average (e.g. how many times
+        greedy ensemble selection picked it); ``None``: equal weights.
 
     Examples
     --------
@@ -67,8 +89,9 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
     (1, 2)
     """
 
-    def __init__(self, estimators):
+    def __init__(self, estimators, weights=None):
         self.estimators = estimators
+        self.weights = weights
 
     def fit(self, X, y, sample_weight=None):
         """Fit each member on ``X, y``.
@@ -85,6 +108,17 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
         -------
         self : SoftVotingEnsemble
         """
+        if self.weights is not None and (
+            len(self.weights) != len(self.estimators)
+            or not np.all(np.isfinite(self.weights))
+            or np.any(np.asarray(self.weights, dtype=float) < 0)
+            or not np.sum(self.weights) > 0
+        ):
+            raise ValueError(
+                f"weights must hold one finite weight >= 0 per member "
+                f"({len(self.estimators)}), not all zero; got {self.weights!r}. "
+                "Pass weights=None for an equal average."
+            )
         self.estimators_ = []
         for _, est in self.estimators:
             self.estimators_.append(fit_weighted(clone(est), X, y, sample_weight))
@@ -102,9 +136,18 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.estimators_
 
+    @property
+    def log_odds_weights_(self):
+        """The weights of :attr:`log_odds_members_` in the average (``None``:
+        equal)."""
+        check_is_fitted(self)
+        return self.weights
+
     def predict_proba(self, X):
         check_is_fitted(self)
-        return average_probabilities([est.predict_proba(X) for est in self.estimators_])
+        return average_probabilities(
+            [est.predict_proba(X) for est in self.estimators_], self.weights
+        )
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -115,9 +158,10 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
 PROBA_FLOOR = 1e-6
 
 
-def average_probabilities(probas):
-    """The normalised geometric mean of several models' class probabilities:
-    for two classes, the mean of their log-odds.
+def average_probabilities(probas, weights=None):
+    """The normalised geometric mean of several models' class probabilities
+    (weighted by ``weights``, ``None``: equally): for two classes, the mean
+    of their log-odds.
 
     Members trained with class weights or resampling have their probabilities
     shifted by a constant on the log-odds scale (a prior shift). An arithmetic
@@ -133,7 +177,11 @@ def average_probabilities(probas):
     >>> p.round(3)  # log-odds -2.197 and 0: their mean is -1.099
     array([[0.75, 0.25]])
     """
-    logs = np.mean([np.log(np.clip(p, PROBA_FLOOR, 1.0)) for p in probas], axis=0)
+    logs = [np.log(np.clip(p, PROBA_FLOOR, 1.0)) for p in probas]
+    if weights is None:
+        logs = np.mean(logs, axis=0)
+    else:
+        logs = np.average(logs, axis=0, weights=np.asarray(weights, dtype=float))
     logs -= logs.max(axis=1, keepdims=True)
     out = np.exp(logs)
     out /= out.sum(axis=1, keepdims=True)
@@ -153,6 +201,10 @@ def clearly_better(a, b):
     return bool(diff.mean() > se)
 
 
+def _model_key(trial):
+    return trial.user_attrs.get(ATTR_ALGORITHM) or trial.user_attrs.get(ATTR_TECHNIQUE)
+
+
 def _members(study, oof):
     """The best complete trial of each of the best models, best first, leaving
     out a model the best one beats clearly: averaging in a clearly worse model
@@ -161,18 +213,23 @@ def _members(study, oof):
     for t in study.get_trials(
         deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
     ):
-        if not _has_proba(oof.get(t.number)) or ATTR_DUPLICATE in t.user_attrs:
+        if ATTR_DUPLICATE in t.user_attrs:
             continue
-        key = t.user_attrs.get(ATTR_ALGORITHM) or t.user_attrs.get(ATTR_TECHNIQUE)
+        key = _model_key(t)
         if key not in best or t.value > best[key].value:
             best[key] = t
+    # Each model's best trial, then only those with probabilities: the search
+    # may keep the predictions of other trials too (greedy selection's
+    # library), and this rule must not pick a model's second best.
+    best = {k: t for k, t in best.items() if _has_proba(oof.get(t.number))}
     ranked = sorted(best.values(), key=lambda t: (-t.value, t.number))[:MAX_MEMBERS]
     top = ranked[0].user_attrs[ATTR_SCORES] if ranked else None
     return [t for t in ranked if not clearly_better(top, t.user_attrs[ATTR_SCORES])]
 
 
-def ensemble_predictions(oof, numbers):
-    """The out-of-fold predictions of the average of trials ``numbers``.
+def ensemble_predictions(oof, numbers, weights=None):
+    """The out-of-fold predictions of the average of trials ``numbers``
+    (weighted by ``weights``, ``None``: equally).
 
     The shares the average was trained on are the normalised geometric mean
     of its members' (see :func:`~autobalance._oof.trained_shares`); their
@@ -181,12 +238,15 @@ def ensemble_predictions(oof, numbers):
     folds = []
     for i, first in enumerate(oof[numbers[0]]):
         members = [oof[n][i] for n in numbers]
-        raw = average_probabilities([m.raw for m in members])
+        raw = average_probabilities([m.raw for m in members], weights)
         shares = [m.train_shares for m in members]
         if any(s is None for s in shares):
             trained = None
-        else:
+        elif weights is None:
             trained = np.exp(np.mean(np.log(shares), axis=0))
+            trained = trained / trained.sum()
+        else:
+            trained = np.exp(np.average(np.log(shares), axis=0, weights=weights))
             trained = trained / trained.sum()
         folds.append(
             FoldPrediction(
@@ -203,24 +263,35 @@ def ensemble_predictions(oof, numbers):
     return folds
 
 
-def add_ensemble_trial(study, oof, splits, y, positive):
-    """Score the ensemble of the best setup of each model (the models not
-    clearly worse than the best, at most :data:`MAX_MEMBERS`) on the search's
-    folds and add it to ``study`` as a complete trial.
+def add_ensemble_trial(
+    study, oof, splits, y, positive, members=None, weights=None, attrs=None
+):
+    """Score an ensemble on the search's folds and add it to ``study`` as a
+    complete trial.
 
     ``oof`` maps trial numbers to their out-of-fold predictions (a list of
-    ``FoldPrediction``, one per split). Returns the added trial, or ``None``
-    when fewer than two models qualify.
+    ``FoldPrediction``, one per split). ``members`` (trials of ``study``) and
+    their ``weights`` default to the best setup of each model, the models not
+    clearly worse than the best, at most :data:`MAX_MEMBERS`, equally
+    weighted. ``attrs`` are added to the trial's user attributes. Returns the
+    added trial, or ``None`` when fewer than two members qualify.
     """
-    members = _members(study, oof)
+    if members is None:
+        members = _members(study, oof)
     if len(members) < 2:
         return None
     # Listed, and so refitted, smallest model first: a refitted member stays in
     # memory while the next one fits, so the largest model had better come
     # last (a forest of the data's size next to a boosting fit's copies
     # exceeded four times the data on 75,000 rows).
-    members.sort(key=lambda t: float(np.mean(t.user_attrs.get(ATTR_MODEL_BYTES) or 0)))
-    folds = ensemble_predictions(oof, [t.number for t in members])
+    order = sorted(
+        range(len(members)),
+        key=lambda i: float(np.mean(members[i].user_attrs.get(ATTR_MODEL_BYTES) or 0)),
+    )
+    members = [members[i] for i in order]
+    if weights is not None:
+        weights = [weights[i] for i in order]
+    folds = ensemble_predictions(oof, [t.number for t in members], weights)
     column = int(np.flatnonzero(np.unique(y) == positive)[0])
     # Weighted as the members' scores were (the rows' sample weights).
     scores = [
@@ -233,6 +304,9 @@ def add_ensemble_trial(study, oof, splits, y, positive):
         [t.user_attrs.get(ATTR_MODEL_BYTES) or [0] * len(splits) for t in members],
         axis=0,
     )
+    params = {"members": [trial_params(t) for t in members]}
+    if weights is not None:
+        params["weights"] = list(weights)
     trial = optuna.trial.create_trial(
         state=optuna.trial.TrialState.COMPLETE,
         value=float(np.mean(scores)),
@@ -243,13 +317,179 @@ def add_ensemble_trial(study, oof, splits, y, positive):
             ATTR_TECHNIQUE: ENSEMBLE,
             ATTR_FAMILY: ENSEMBLE,
             ATTR_ALGORITHM: None,
-            ATTR_PARAMS: {"members": [trial_params(t) for t in members]},
+            ATTR_PARAMS: params,
             ATTR_MEMBERS: [t.number for t in members],
             ATTR_SCORES: scores,
             ATTR_FIT_TIMES: fit_times.tolist(),
             ATTR_SCORE_TIMES: score_times.tolist(),
             ATTR_MODEL_BYTES: model_bytes.tolist(),
+            **(attrs or {}),
         },
     )
     study.add_trial(trial)
     return study.trials[-1]
+
+
+# ---------------------------------------------------------------------------
+# Selection on chosen folds: the rules the estimator compares
+# ---------------------------------------------------------------------------
+def weighted_auc(positive, score, weight=None):
+    """Binary ROC AUC of ``score`` (ties count one half), with row weights:
+    what :func:`~sklearn.metrics.roc_auc_score` gives, in one sort (greedy
+    selection scores thousands of candidate averages).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autobalance._ensemble import weighted_auc
+    >>> float(weighted_auc(np.array([0, 1, 0, 1], bool), np.array([0, 1, 1, 2.0])))
+    0.875
+    """
+    positive = np.asarray(positive, dtype=bool)
+    weight = np.ones(len(score)) if weight is None else np.asarray(weight, float)
+    order = np.argsort(score)
+    score, positive, weight = score[order], positive[order], weight[order]
+    starts = np.flatnonzero(np.r_[True, score[1:] != score[:-1]])  # tied runs
+    pos_weight = weight * positive
+    pos = np.add.reduceat(pos_weight, starts)
+    neg = np.add.reduceat(weight - pos_weight, starts)
+    below = np.cumsum(neg) - neg
+    return float(np.sum(pos * (below + 0.5 * neg)) / (pos.sum() * neg.sum()))
+
+
+class FoldLibrary:
+    """The complete trials of a binary search, with their fold scores and the
+    log-odds of their out-of-fold predictions, so that a selection rule can
+    be applied on some splits and scored on another.
+
+    Parameters
+    ----------
+    study : optuna.study.Study
+        The finished search (duplicate trials and ensembles are left out).
+    oof : dict
+        Trial number -> list of ``FoldPrediction``, one per split: the trials
+        an ensemble may use (those with ``predict_proba``).
+    y : ndarray
+        The searched labels.
+    positive : label
+        The positive class.
+
+    Attributes
+    ----------
+    trials : list of optuna.trial.FrozenTrial
+        The candidates, by trial number.
+    scores : ndarray of shape (n_trials, n_splits)
+        Their fold scores.
+    n_splits : int
+    """
+
+    def __init__(self, study, oof, y, positive):
+        complete = study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
+        )
+        n_splits = max(len(t.user_attrs.get(ATTR_SCORES) or ()) for t in complete)
+        self.trials = [
+            t
+            for t in sorted(complete, key=lambda t: t.number)
+            if ATTR_DUPLICATE not in t.user_attrs
+            and t.user_attrs.get(ATTR_TECHNIQUE) != ENSEMBLE
+            and len(t.user_attrs.get(ATTR_SCORES) or ()) == n_splits
+        ]
+        self.n_splits = n_splits
+        self.scores = np.array(
+            [t.user_attrs[ATTR_SCORES] for t in self.trials], dtype=float
+        ).reshape(len(self.trials), n_splits)
+        self.keys = [_model_key(t) for t in self.trials]
+        column = int(np.flatnonzero(np.unique(y) == positive)[0])
+        # The log-odds of the positive class: for two classes the normalised
+        # geometric mean ranks rows by their weighted mean.
+        self.log_odds = {}
+        for i, t in enumerate(self.trials):
+            folds = oof.get(t.number)
+            if _has_proba(folds) and len(folds) == n_splits:
+                self.log_odds[i] = [
+                    np.log(np.clip(f.raw[:, column], PROBA_FLOOR, 1.0))
+                    - np.log(np.clip(f.raw[:, 1 - column], PROBA_FLOOR, 1.0))
+                    for f in folds
+                ]
+        first = next(iter(oof.values()), None) if oof else None
+        self._positive = [] if first is None else [f.y == positive for f in first]
+        self._weight = [] if first is None else [f.weight for f in first]
+
+    def _mean(self, folds):
+        return self.scores[:, folds].mean(axis=1)
+
+    def _ranked(self, folds, among):
+        mean = self._mean(folds)
+        return sorted(among, key=lambda i: (-mean[i], self.trials[i].number))
+
+    def best(self, folds):
+        """The single trial of the best mean score on ``folds`` (ties: the
+        earliest)."""
+        return [self._ranked(folds, range(len(self.trials)))[0]], None
+
+    def average(self, folds):
+        """The members of the averaged ensemble chosen on ``folds`` (the
+        rule of :func:`add_ensemble_trial`), or the best trial when fewer
+        than two qualify."""
+        best = {}
+        for i in self._ranked(folds, range(len(self.trials))):
+            best.setdefault(self.keys[i], i)
+        ranked = [i for i in best.values() if i in self.log_odds][:MAX_MEMBERS]
+        kept = [
+            i
+            for i in ranked
+            if not clearly_better(self.scores[ranked[0], folds], self.scores[i, folds])
+        ]
+        return (kept, None) if len(kept) > 1 else self.best(folds)
+
+    def _auc(self, indices, counts, split):
+        pairs = zip(indices, counts, strict=True)
+        total = sum(c * self.log_odds[i][split] for i, c in pairs)
+        return weighted_auc(self._positive[split], total, self._weight[split])
+
+    def greedy(self, folds, rounds=None):
+        """Greedy ensemble selection with replacement (Caruana et al., 2004)
+        on ``folds``: from the best trial, add the trial that most raises the
+        mean fold ROC AUC of the weighted log-odds average, up to ``rounds``
+        picks or until none raises it. Returns ``(trials, counts)``."""
+        rounds = GREEDY_ROUNDS if rounds is None else rounds
+        library = self._ranked(folds, self.log_odds)
+        if not library:
+            return self.best(folds)
+        counts = {library[0]: 1}
+        totals = {k: self.log_odds[library[0]][k] for k in folds}
+
+        def score(i):
+            return np.mean(
+                [
+                    weighted_auc(
+                        self._positive[k],
+                        totals[k] + self.log_odds[i][k],
+                        self._weight[k],
+                    )
+                    for k in folds
+                ]
+            )
+
+        current = np.mean(
+            [weighted_auc(self._positive[k], totals[k], self._weight[k]) for k in folds]
+        )
+        for _ in range(rounds - 1):
+            # max keeps the first of equal gains: the better-ranked trial.
+            value, pick = max(((score(i), i) for i in library), key=lambda g: g[0])
+            if not value > current + GAIN_TOLERANCE:
+                break
+            counts[pick] = counts.get(pick, 0) + 1
+            totals = {k: totals[k] + self.log_odds[pick][k] for k in folds}
+            current = value
+        members = list(counts)
+        return members, [counts[i] for i in members]
+
+    def score(self, indices, counts, split):
+        """The score on ``split`` of the predictor a rule chose: a single
+        trial's own fold score, else the AUC of the weighted average."""
+        if len(indices) == 1:
+            return float(self.scores[indices[0], split])
+        counts = [1] * len(indices) if counts is None else counts
+        return self._auc(indices, counts, split)

@@ -230,6 +230,9 @@ class Objective:
         Weights of the rows of ``X``: each fold's model is fitted with its
         training rows' (:func:`~autobalance._build.fit_weighted`), and scored
         (and its per-class recall measured) with its test rows'.
+    library_size : int
+        With ``keep_oof``, also keep those of the ``library_size`` best
+        complete trials (the library of greedy ensemble selection).
     """
 
     def __init__(
@@ -245,6 +248,7 @@ class Objective:
         budget=None,
         auc=False,
         sample_weight=None,
+        library_size=0,
     ):
         self.space = space
         self.X = X
@@ -257,11 +261,14 @@ class Objective:
         self.budget = budget
         self.auc = auc
         self.sample_weight = sample_weight
+        self.library_size = library_size
         # trial number -> list of FoldPrediction, only for the best complete
-        # trial of each model (what the ensemble and the refit can use), so
-        # memory stays at a few copies of the predictions.
+        # trial of each model (what the ensemble and the refit can use) and
+        # the ``library_size`` best trials (greedy ensemble selection's
+        # library), so memory stays at a few dozen copies of the predictions.
         self.oof = {}
         self._best_of_model = {}
+        self._values = {}
 
     def _batch_size(self):
         n_jobs = self.n_jobs or 1
@@ -395,12 +402,18 @@ class Objective:
         key = config.algorithm or config.technique
         previous = self._best_of_model.get(key)
         # Ties keep the earlier trial, as Optuna's best_trial does.
-        if previous is not None and previous[0] >= value:
-            return
-        if previous is not None:
-            self.oof.pop(previous[1], None)
-        self._best_of_model[key] = (value, number)
+        if previous is None or value > previous[0]:
+            self._best_of_model[key] = (value, number)
         self.oof[number] = predictions
+        self._values[number] = value
+        values = self._values
+        ranked = sorted(values, key=lambda n: (-values[n], n))
+        keep = set(ranked[: self.library_size])
+        keep.update(n for _, n in self._best_of_model.values())
+        for n in ranked:
+            if n not in keep:
+                self.oof.pop(n, None)
+                values.pop(n)
 
     @staticmethod
     def _record(trial, scores, fit_times, score_times):

@@ -217,8 +217,9 @@ def trained_shares(estimator, y_train, classes, sample_weight=None):
 
     An ensemble that averages its members' log-odds
     (:class:`~autobalance._ensemble.SoftVotingEnsemble`) was trained on the
-    normalised geometric mean of its members' shares: a member's log-odds
-    move by the log of its shares, the average by their mean.
+    normalised geometric mean of its members' shares (weighted as they are):
+    a member's log-odds move by the log of its shares, the average by their
+    mean.
 
     Examples
     --------
@@ -235,7 +236,9 @@ def trained_shares(estimator, y_train, classes, sample_weight=None):
         shares = [trained_shares(m, y_train, classes, sample_weight) for m in members]
         if any(s is None for s in shares):
             return None
-        return normalised(np.exp(np.mean(np.log(shares), axis=0)))
+        # Weighted as the members' log-odds are (greedy selection's counts).
+        weights = getattr(estimator, "log_odds_weights_", None)
+        return normalised(np.exp(np.average(np.log(shares), axis=0, weights=weights)))
     shift = prior_shift_factors(estimator, y_train, classes, sample_weight)
     if shift is None:
         return None

@@ -32,6 +32,7 @@ from . import _budget
 from ._budget import Budget
 from ._catalogue import SIZE_REASON
 from ._compat import take_rows
+from ._ensemble import DEFAULT_ENSEMBLE_RULE, LIBRARY_SIZE
 from ._footprint import data_nbytes
 from ._objective import Objective
 from ._preprocessing import FeatureInfo, describe_features
@@ -106,7 +107,7 @@ class SearchPlan:
     rows: np.ndarray | None
     n_trials: int | None
     study_seed: int
-    ensembling: bool
+    ensembling: str | None
     accepts_nan: bool
     n_features_in: int
     feature_names_in: np.ndarray | None
@@ -340,19 +341,22 @@ def warn_weight_exclusions(left_algorithms, left_techniques):
 
 
 def ensembling(est, classes, space):
-    """Whether the averaged ensemble is tried: scored from out-of-fold ROC
-    AUC kept in memory, so binary targets, the default metric, several
-    models, and no stored (resumable) study."""
+    """The rule that may form an ensemble (one of
+    :data:`~autobalance._ensemble.ENSEMBLE_RULES`), or ``None``: scored from
+    out-of-fold ROC AUC kept in memory, so binary targets, the default
+    metric, several models, and no stored (resumable) study."""
     n_models = len(space.algorithms) + sum(
         t.kind == "estimator" for t in space.techniques.values()
     )
-    return bool(
+    if not (
         est.ensemble
         and est.storage is None
         and len(classes) == 2
         and est.scoring in (None, "roc_auc")
         and n_models > 1
-    )
+    ):
+        return None
+    return est.ensemble if isinstance(est.ensemble, str) else DEFAULT_ENSEMBLE_RULE
 
 
 @dataclass(frozen=True, eq=False)
@@ -501,7 +505,8 @@ def build_plan(est, X, y, *, fit_params=None):
         scorer,
         n_jobs=est.n_jobs,
         labels=classes if len(classes) > 2 else None,
-        keep_oof=ensemble or decision_rule,
+        keep_oof=bool(ensemble or decision_rule),
+        library_size=LIBRARY_SIZE if ensemble in ("greedy", "auto") else 0,
         budget=budget,
         auc=est.scoring in (None, default_scoring(classes)),
         sample_weight=search_weight,

@@ -1,23 +1,33 @@
-"""Which trial of a finished search is refitted, and the out-of-fold
-predictions the search kept for it."""
+"""Which trial of a finished search is refitted (the rule that chooses it,
+scored on folds it was not chosen on), and the out-of-fold predictions the
+search kept for it."""
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
+from ._attrs import ATTR_SELECTION, SELECTION_ATTR
 from ._ensemble import (
     ATTR_MEMBERS,
     ENSEMBLE,
+    FoldLibrary,
     SoftVotingEnsemble,
     add_ensemble_trial,
     ensemble_predictions,
 )
-from ._objective import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_TECHNIQUE
+from ._objective import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_PARAMS, ATTR_TECHNIQUE
 from ._space import Config
 from ._study import TrialState, best_trial_of
 from .exceptions import SkippedTechniqueWarning
 
-__all__ = ["choose_trial", "estimator_from_params", "search_predictions"]
+__all__ = [
+    "choose_trial",
+    "estimator_from_params",
+    "honest_scores",
+    "search_predictions",
+]
 
 
 def _warn_passed_over(best, chosen, budget):
@@ -48,29 +58,106 @@ def _warn_passed_over(best, chosen, budget):
     )
 
 
+#: the rules "auto" compares, simplest first: a tie goes to the simpler
+RULES = ("best", "average", "greedy")
+
+
+def _apply(library, rule, folds):
+    if rule == "best":
+        return library.best(folds)
+    if rule == "average":
+        return library.average(folds)
+    return library.greedy(folds)
+
+
+def honest_scores(library, rules=RULES):
+    """The score of each selection rule on folds it was not chosen on: for
+    each split, the rule is applied on the other splits and its predictor
+    scored on this one; the mean over splits.
+
+    A rule scored on the folds it chose on looks better the more it can pick
+    among (the best of many noisy trials is optimistic); held out, a rule that
+    merely fits the folds' noise loses to a simpler one.
+    """
+    splits = range(library.n_splits)
+    out = {}
+    for rule in rules:
+        held_out = []
+        for k in splits:
+            members, counts = _apply(library, rule, [j for j in splits if j != k])
+            held_out.append(library.score(members, counts, k))
+        out[rule] = float(np.mean(held_out))
+    return out
+
+
+def _select(study, plan):
+    """``(trial, selection)``: the trial a rule of ``plan.ensembling`` forms
+    (``None``: the best trial), and the record of the choice."""
+    setting = plan.ensembling
+    selection = {"ensemble": setting, "rule": "best", "honest_scores": {}}
+    if setting is None:
+        return None, selection
+    oof, positive = plan.objective.oof, plan.classes[1]
+    library = None
+    rule = setting
+    if setting != "average":
+        library = FoldLibrary(study, oof, plan.y_search, positive)
+    if setting == "auto":
+        scores = honest_scores(library)
+        selection["honest_scores"] = scores
+        rule = max(RULES, key=scores.__getitem__)  # the first of equals
+    members = counts = None
+    if rule == "greedy":
+        members, counts = library.greedy(list(range(library.n_splits)))
+        if len(members) == 1:
+            selection.update(rule="greedy", members=[library.trials[members[0]].number])
+            return library.trials[members[0]], selection
+        members = [library.trials[i] for i in members]
+        # Equal counts are the plain average.
+        counts = None if len(set(counts)) == 1 else counts
+    elif rule != "average":
+        return None, selection
+    selection["rule"] = rule
+    trial = add_ensemble_trial(
+        study,
+        oof,
+        plan.splits,
+        plan.y_search,
+        positive=positive,
+        members=members,
+        weights=counts,
+        attrs={ATTR_SELECTION: selection},
+    )
+    if trial is None:  # fewer than two models qualify for the average
+        selection["rule"] = "best"
+        return None, selection
+    selection["members"] = trial.user_attrs[ATTR_MEMBERS]
+    selection["weights"] = (trial.user_attrs[ATTR_PARAMS]).get("weights")
+    return trial, selection
+
+
 def choose_trial(study, plan):
-    """The trial to refit: the averaged ensemble when it forms, else the best
-    trial, passed over (with a warning) for the best one whose refit fits
-    the time and memory left."""
-    ensemble_trial = None
-    if plan.ensembling:
-        ensemble_trial = add_ensemble_trial(
-            study,
-            plan.objective.oof,
-            plan.splits,
-            plan.y_search,
-            positive=plan.classes[1],
-        )
-    # Its members are the models the best one does not beat clearly; the
-    # best single trial is an optimistic pick among many noisy ones, so the
-    # average of close models is chosen over it.
+    """``(trial, selection)``: the trial to refit and the record of why.
+
+    The trial is the ensemble (or single trial) that the rule of
+    ``plan.ensembling`` chooses (see :func:`honest_scores`), else the best
+    trial; passed over (with a warning) for the best one whose refit fits
+    the time and memory left. ``selection`` (the estimator's
+    ``selection_``, also the study's user attribute
+    ``"autobalance_selection"``) says which rule chose it, with the held-out
+    score of each rule when ``"auto"`` compared them.
+    """
+    ensemble_trial, selection = _select(study, plan)
     best = ensemble_trial if ensemble_trial is not None else best_trial_of(study)
     chosen = plan.budget.affordable_best(
         study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), best
     )
     if chosen.number != best.number:
         _warn_passed_over(best, chosen, plan.budget)
-    return chosen
+    selection["trial"] = chosen.number
+    if plan.ensembling is not None:
+        study.set_user_attr(SELECTION_ATTR, selection)
+    return chosen, selection
 
 
 def search_predictions(objective, trial):
@@ -80,7 +167,8 @@ def search_predictions(objective, trial):
     if trial.user_attrs.get(ATTR_TECHNIQUE) == ENSEMBLE:
         numbers = trial.user_attrs.get(ATTR_MEMBERS)
         if numbers and all(n in oof for n in numbers):
-            return ensemble_predictions(oof, numbers)
+            weights = (trial.user_attrs.get(ATTR_PARAMS) or {}).get("weights")
+            return ensemble_predictions(oof, numbers, weights)
         return None
     number = trial.user_attrs.get(ATTR_DUPLICATE, trial.number)
     return oof.get(number)
@@ -95,7 +183,8 @@ def estimator_from_params(space, params):
             [
                 (f"member{i}", estimator_from_params(space, member))
                 for i, member in enumerate(params["members"])
-            ]
+            ],
+            weights=params.get("weights"),
         )
     config = Config(params.pop("technique"), params.pop("algorithm"), params)
     return space.build(config)

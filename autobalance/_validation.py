@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 
 from ._catalogue import _DENSE_REQUIREMENTS, _base_requirement, get_technique
 from ._compat import HasMethods, Interval, StrOptions, validate_params
+from ._ensemble import ENSEMBLE_RULES
 from ._inputs import (
     check_model_input,
     describe_columns,
@@ -84,7 +85,7 @@ PARAMETER_CONSTRAINTS = {
     "study_name": [str, None],
     "random_state": ["random_state"],
     "show_progress_bar": ["boolean"],
-    "ensemble": ["boolean"],
+    "ensemble": ["boolean", StrOptions(set(ENSEMBLE_RULES))],
     "calibration": [
         StrOptions({"auto", "prior_shift", "sigmoid", "isotonic", "off"}),
         None,
