@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import pandas as pd
 from _common import CpuClock, git_commit, load_dataset, thread_limit
+from scipy.stats import wilcoxon
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
@@ -284,14 +285,18 @@ def normalise(matrix):
 def greedy_portfolio(norm, size):
     """Auto-sklearn 2.0's greedy portfolio: each step adds the candidate that
     most raises the mean over datasets of the best normalised score so far
-    (ties: the earlier declared candidate)."""
+    (ties: the best mean normalised score)."""
     chosen = []
     best = np.zeros(len(norm))
     values = norm.to_numpy()
+    mean = values.mean(axis=0)
     for _ in range(size):
         gain = np.maximum(values, best[:, None]).mean(axis=0)
         gain[[norm.columns.get_loc(c) for c in chosen]] = -np.inf
-        pick = int(np.argmax(gain))
+        # Once every dataset has its best, gains tie: then the candidate
+        # best on average, not the first declared.
+        tied = np.flatnonzero(gain >= gain.max() - 1e-12)
+        pick = int(tied[np.argmax(mean[tied])])
         chosen.append(norm.columns[pick])
         best = np.maximum(best, values[:, pick])
     return chosen
@@ -338,6 +343,7 @@ def summary_table(result, tol=1e-4):
                 "ties": int((diff.abs() <= tol).sum()),
                 "losses": int((diff < -tol).sum()),
                 "worst_diff": diff.min(),
+                "wilcoxon_p": wilcoxon(diff).pvalue if (diff != 0).any() else 1.0,
             }
         )
 
