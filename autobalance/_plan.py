@@ -34,7 +34,6 @@ from ._catalogue import SIZE_REASON
 from ._compat import take_rows
 from ._footprint import data_nbytes
 from ._objective import Objective
-from ._portfolio import default_starting_configs
 from ._preprocessing import FeatureInfo, describe_features
 from ._prior import ClassPrior
 from ._resolve import resolve_algorithms, resolve_techniques
@@ -114,7 +113,6 @@ class SearchPlan:
     fit_params: Mapping = field(default_factory=lambda: MappingProxyType({}))
     groups_search: np.ndarray | None = None
     excluded_algorithms: Mapping = field(default_factory=lambda: MappingProxyType({}))
-    starting_configs: list = field(default_factory=list)
 
     @property
     def sample_weight(self):
@@ -537,18 +535,4 @@ def build_plan(est, X, y, *, fit_params=None):
         fit_params=MappingProxyType(fit_params),
         groups_search=groups_search,
         excluded_algorithms=MappingProxyType(left_algorithms),
-        starting_configs=starting_configs(est, space),
     )
-
-
-def starting_configs(est, space):
-    """The enqueued first trials: the portfolio learned across datasets for
-    the default search, :meth:`SearchSpace.starting_configs` when the user
-    chose the models, the techniques or the model parameters (a portfolio
-    learned on the default space says nothing about theirs)."""
-    default = (
-        est.estimator is None
-        and est.techniques is None
-        and est.param_distributions is None
-    )
-    return default_starting_configs(space) if default else space.starting_configs()

@@ -134,18 +134,3 @@ def portfolio_configs(space, path=None):
             seen.add(config.key())
             configs.append(config)
     return configs, skipped
-
-
-def default_starting_configs(space, path=None):
-    """The first trials of the default search (the default portfolio and
-    techniques): the learned configurations this space holds, then the
-    baseline (``none`` on the first model) if none of them is one, so that
-    the baseline is always scored. Falls back to
-    :meth:`SearchSpace.starting_configs` when no learned configuration
-    applies."""
-    configs, _ = portfolio_configs(space, path)
-    if not configs:
-        return space.starting_configs()
-    if "none" in space.techniques and all(c.technique != "none" for c in configs):
-        configs.append(space.default_config("none"))
-    return configs

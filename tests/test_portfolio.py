@@ -130,38 +130,3 @@ def test_the_wheel_contains_the_portfolio(tmp_path):
     assert "autobalance/data/portfolio.json" in names
     shipped = json.loads(zipfile.ZipFile(wheel).read("autobalance/data/portfolio.json"))
     assert shipped == json.loads(PORTFOLIO_PATH.read_text())
-
-
-def _first_trials(clf, n):
-    res = clf.cv_results_
-    return [(p["technique"], p["algorithm"]) for p in res["params"][:n]]
-
-
-def test_default_search_starts_with_the_learned_portfolio():
-    X, y = make_classification(
-        n_samples=150, n_features=5, weights=[0.8], random_state=1
-    )
-    plan = build_plan(AutoBalancedClassifier(random_state=0, cv=3), X, y)
-    learned, _ = portfolio_configs(plan.space)
-    assert plan.starting_configs[: len(learned)] == learned
-    assert any(c.technique == "none" for c in plan.starting_configs)
-    clf = AutoBalancedClassifier(
-        random_state=0, cv=3, n_trials=len(learned), ensemble=False
-    ).fit(X, y)
-    assert _first_trials(clf, len(learned)) == [
-        (c.technique, c.algorithm) for c in learned
-    ]
-
-
-def test_user_choices_keep_the_baseline_starting_configurations():
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = make_classification(
-        n_samples=150, n_features=5, weights=[0.8], random_state=1
-    )
-    for est in (
-        AutoBalancedClassifier(LogisticRegression(), random_state=0, cv=3),
-        AutoBalancedClassifier(techniques=["smote"], random_state=0, cv=3),
-    ):
-        plan = build_plan(est, X, y)
-        assert plan.starting_configs == plan.space.starting_configs()
