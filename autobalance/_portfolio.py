@@ -11,6 +11,7 @@ defaults for the data at hand, as every first trial does.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from numbers import Real
 from pathlib import Path
 
@@ -18,10 +19,45 @@ from ._space import CategoricalParam, FloatParam, IntParam
 
 #: The portfolio shipped with the package.
 PORTFOLIO_PATH = Path(__file__).resolve().parent / "data" / "portfolio.json"
+#: The file the default search reads; only :func:`using_portfolio` changes it.
+_active_path = PORTFOLIO_PATH
+#: At most this many more first trials than :meth:`SearchSpace.starting_configs`
+#: gives: ``n_trials="auto"`` is 12 on small data, and TPE needs a few of them.
+EXTRA_STARTING_CONFIGS = 2
+
+
+@contextmanager
+def using_portfolio(path):
+    """Within the block, the default search starts from the portfolio file at
+    ``path`` instead of the shipped one (restored on exit, also on error).
+
+    A private hook for benchmarks that score the portfolio on a dataset it
+    was learned without (``bench_selection.py --portfolio-dir``). It changes
+    a module-level setting: not for concurrent fits with different files.
+
+    Examples
+    --------
+    >>> from autobalance._portfolio import PORTFOLIO_PATH, using_portfolio
+    >>> with using_portfolio(PORTFOLIO_PATH):
+    ...     pass
+    """
+    global _active_path
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No portfolio file at {path}; pass a file written by "
+            "benchmarks/build_portfolio.py learn --write or --lodo-dir."
+        )
+    before, _active_path = _active_path, path
+    try:
+        yield path
+    finally:
+        _active_path = before
 
 
 def read_portfolio(path=None):
-    """The shipped (or given) portfolio file as a dict with ``"configs"``
+    """The portfolio file (the shipped one unless :func:`using_portfolio` or
+    ``path`` says otherwise) as a dict with ``"configs"``
     and ``"provenance"``.
 
     Examples
@@ -30,7 +66,7 @@ def read_portfolio(path=None):
     >>> sorted(read_portfolio())
     ['configs', 'format', 'provenance']
     """
-    path = PORTFOLIO_PATH if path is None else Path(path)
+    path = _active_path if path is None else Path(path)
     payload = json.loads(path.read_text())
     if not isinstance(payload, dict) or not isinstance(payload.get("configs"), list):
         raise ValueError(
@@ -134,3 +170,52 @@ def portfolio_configs(space, path=None):
             seen.add(config.key())
             configs.append(config)
     return configs, skipped
+
+
+def _covers(config):
+    """What a starting configuration stands for: its model, or the technique
+    when the technique is the model (the balanced random forest)."""
+    return config.algorithm if config.algorithm is not None else config.technique
+
+
+def default_starting_configs(space, path=None):
+    """The first trials of the default search: the learned configurations in
+    order, then, for each model or model-replacing technique of
+    :meth:`SearchSpace.starting_configs` that none of them covers, one of its
+    starting configurations (balanced class weights when the space has them,
+    else the first), so that every model and the balanced random forest is
+    scored in the first trials. At most :data:`EXTRA_STARTING_CONFIGS` more
+    than :meth:`SearchSpace.starting_configs`: learned configurations are
+    dropped from the end until the list fits.
+
+    Returns
+    -------
+    configs : list of Config
+    skipped : list of (dict, str)
+        The learned entries this space does not hold and why (see
+        :func:`portfolio_configs`), then those dropped for the budget.
+    """
+    learned, skipped = portfolio_configs(space, path)
+    baseline = space.starting_configs()
+    fallback = {}
+    for config in baseline:
+        current = fallback.get(_covers(config))
+        if current is None or (
+            config.technique == "balanced_class_weight"
+            and current.technique != "balanced_class_weight"
+        ):
+            fallback[_covers(config)] = config
+    limit = len(baseline) + EXTRA_STARTING_CONFIGS
+    for n in range(len(learned), -1, -1):
+        covered = {_covers(c) for c in learned[:n]}
+        missing = [c for key, c in fallback.items() if key not in covered]
+        if n + len(missing) <= limit:
+            break
+    for config in learned[n:]:
+        skipped.append(
+            (
+                {"technique": config.technique, "algorithm": config.algorithm},
+                f"over the budget of {limit} starting configurations",
+            )
+        )
+    return learned[:n] + missing, skipped
