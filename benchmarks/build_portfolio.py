@@ -153,6 +153,32 @@ def declared_candidates():
 
 CANDIDATES = declared_candidates()
 assert all(name in CANDIDATES for name in TODAY)
+#: What the default search adds for a model (or model-replacing technique) of
+#: ``TODAY`` that no learned member covers, and how many first trials it runs
+#: at most: mirrors ``autobalance._portfolio.default_starting_configs``.
+FALLBACK = {
+    "logistic_regression": "balanced_class_weight/logistic_regression",
+    "extra_trees": "balanced_class_weight/extra_trees",
+    "hist_gradient_boosting": "balanced_class_weight/hist_gradient_boosting",
+    "balanced_random_forest": "balanced_random_forest",
+}
+MAX_STARTING = len(TODAY) + 2
+
+
+def covers(name):
+    technique, algorithm, _ = CANDIDATES[name]
+    return algorithm if algorithm is not None else technique
+
+
+def wired(members):
+    """The first trials the default search runs from these learned members:
+    as many members as fit, then one fallback per model none of them covers."""
+    for n in range(len(members), -1, -1):
+        covered = {covers(m) for m in members[:n]}
+        missing = [c for key, c in FALLBACK.items() if key not in covered]
+        if n + len(missing) <= MAX_STARTING:
+            return list(members[:n]) + missing
+    raise AssertionError("unreachable: the fallbacks alone fit")
 
 
 def listed_datasets():
@@ -264,8 +290,9 @@ def cmd_run(args):
 # --------------------------------------------------------------------------
 def load_matrix(path):
     """Datasets x candidates AUC (NaN: not applicable or failed); only
-    datasets with every candidate attempted."""
+    listed datasets with every candidate attempted."""
     frame = pd.read_csv(path)
+    frame = frame[frame["dataset"].isin(listed_datasets())]
     matrix = frame.pivot_table(
         index="dataset", columns="candidate", values="auc", dropna=False
     )
@@ -282,23 +309,33 @@ def normalise(matrix):
     return matrix.sub(low, axis=0).div(span, axis=0).fillna(0.0)
 
 
-def greedy_portfolio(norm, size):
+def greedy_portfolio(norm, size, aware=False):
     """Auto-sklearn 2.0's greedy portfolio: each step adds the candidate that
     most raises the mean over datasets of the best normalised score so far
-    (ties: the best mean normalised score)."""
+    (ties: the best mean normalised score). ``aware``: the score of a step
+    is that of the first trials the search runs from the members so far
+    (:func:`wired`, the fallbacks included), so the greedy does not spend a
+    member on what a fallback already brings."""
     chosen = []
-    best = np.zeros(len(norm))
     values = norm.to_numpy()
     mean = values.mean(axis=0)
+    column = {c: i for i, c in enumerate(norm.columns)}
+
+    def score(members):
+        start = wired(members) if aware else members
+        if not start:
+            return np.zeros(len(values))
+        return values[:, [column[c] for c in start]].max(axis=1)
+
     for _ in range(size):
-        gain = np.maximum(values, best[:, None]).mean(axis=0)
-        gain[[norm.columns.get_loc(c) for c in chosen]] = -np.inf
+        gain = np.full(len(norm.columns), -np.inf)
+        for i, c in enumerate(norm.columns):
+            if c not in chosen:
+                gain[i] = score([*chosen, c]).mean()
         # Once every dataset has its best, gains tie: then the candidate
         # best on average, not the first declared.
         tied = np.flatnonzero(gain >= gain.max() - 1e-12)
-        pick = int(tied[np.argmax(mean[tied])])
-        chosen.append(norm.columns[pick])
-        best = np.maximum(best, values[:, pick])
+        chosen.append(norm.columns[int(tied[np.argmax(mean[tied])])])
     return chosen
 
 
@@ -307,14 +344,17 @@ def best_of_first(row, members, k):
     return np.nanmax(values) if np.isfinite(values).any() else np.nan
 
 
-def lodo(matrix, kmax):
+def lodo(matrix, kmax, aware=False):
     """Per held-out dataset and k: AUC and normalised score of the first k
-    portfolio members (learned without it) and of today's first k."""
+    portfolio members (learned without it) and of today's first k; and of
+    the first trials the search runs from a portfolio of k members
+    (:func:`wired`) against all of today's."""
     norm = normalise(matrix)
     rows = []
     for held in matrix.index:
-        members = greedy_portfolio(norm.drop(index=held), kmax)
+        members = greedy_portfolio(norm.drop(index=held), kmax, aware)
         for k in range(1, kmax + 1):
+            start = wired(members[:k])
             rows.append(
                 {
                     "dataset": held,
@@ -323,22 +363,29 @@ def lodo(matrix, kmax):
                     "today": best_of_first(matrix.loc[held], TODAY, k),
                     "portfolio_norm": best_of_first(norm.loc[held], members, k),
                     "today_norm": best_of_first(norm.loc[held], TODAY, k),
+                    "wired": best_of_first(matrix.loc[held], start, len(start)),
+                    "wired_norm": best_of_first(norm.loc[held], start, len(start)),
+                    "wired_size": len(start),
+                    "all_today": best_of_first(matrix.loc[held], TODAY, len(TODAY)),
+                    "all_today_norm": best_of_first(norm.loc[held], TODAY, len(TODAY)),
                     "first": members[0],
                 }
             )
     return pd.DataFrame(rows)
 
 
-def summary_table(result, tol=1e-4):
+def summary_table(result, tol=1e-4, ours="portfolio", theirs="today"):
     def one(group):
-        diff = group["portfolio"] - group["today"]
+        diff = group[ours] - group[theirs]
+        extra = {"size": group["wired_size"].mean()} if ours == "wired" else {}
         return pd.Series(
             {
-                "portfolio_auc": group["portfolio"].mean(),
-                "today_auc": group["today"].mean(),
+                **extra,
+                f"{ours}_auc": group[ours].mean(),
+                f"{theirs}_auc": group[theirs].mean(),
                 "mean_diff": diff.mean(),
-                "portfolio_norm": group["portfolio_norm"].mean(),
-                "today_norm": group["today_norm"].mean(),
+                f"{ours}_norm": group[f"{ours}_norm"].mean(),
+                f"{theirs}_norm": group[f"{theirs}_norm"].mean(),
                 "wins": int((diff > tol).sum()),
                 "ties": int((diff.abs() <= tol).sum()),
                 "losses": int((diff < -tol).sum()),
@@ -355,49 +402,68 @@ def cmd_learn(args):
     if len(matrix) < 3:
         raise SystemExit(f"{args.matrix} has {len(matrix)} complete datasets; run more")
     print(f"{len(matrix)} datasets x {matrix.shape[1]} candidates\n")
-    result = lodo(matrix, args.k)
+    result = lodo(matrix, args.k, args.aware)
     table = summary_table(result)
+    wired_table = summary_table(result, ours="wired", theirs="all_today")
     with pd.option_context("display.width", 160, "display.precision", 4):
         print("LODO: held-out best of the first k (portfolio learned without it)")
         print(table.to_string())
+        print(
+            "\nLODO, as wired: the search's first trials from a portfolio of k "
+            f"(k members, then a fallback per uncovered model, at most "
+            f"{MAX_STARTING}) against all {len(TODAY)} of today's"
+        )
+        print(wired_table.to_string())
         print("\nfirst member chosen across the LODO folds:")
         print(result[result.k == 1]["first"].value_counts().to_string())
     if args.lodo_out:
         result.to_csv(args.lodo_out, index=False)
-    members = greedy_portfolio(normalise(matrix), args.k)
+    members = greedy_portfolio(normalise(matrix), args.k, args.aware)
     print("\nportfolio learned on all datasets:")
     for i, m in enumerate(members, 1):
         print(f"  {i}. {m}")
     if args.write:
-        write_portfolio(Path(args.write), members, matrix, args)
+        write_portfolio(Path(args.write), members, list(matrix.index), args)
+    if args.lodo_dir:
+        norm = normalise(matrix)
+        out = Path(args.lodo_dir)
+        for held in matrix.index:
+            members = greedy_portfolio(norm.drop(index=held), args.k, args.aware)
+            kept = [d for d in matrix.index if d != held]
+            write_portfolio(out / f"{held}.json", members, kept, args, held, False)
+        print(f"wrote {len(matrix)} leave-one-dataset-out portfolios to {out}")
 
 
-def write_portfolio(path, members, matrix, args):
+def write_portfolio(path, members, datasets, args, held_out=None, say=True):
     entries = []
     for name in members:
         technique, algorithm, model_params = CANDIDATES[name]
         entries.append(
             {"technique": technique, "algorithm": algorithm, "params": model_params}
         )
+    where = f"--lodo-dir {args.lodo_dir}" if held_out else f"--write {args.write}"
     payload = {
         "format": 1,
         "configs": entries,
         "provenance": {
-            "learned_from": list(matrix.index),
+            **({"held_out": held_out} if held_out else {}),
+            "learned_from": datasets,
             "candidates": len(CANDIDATES),
             "score": f"ROC AUC, stratified {N_SPLITS}-fold, repeated when the "
             "minority is small, search fidelity",
             "method": "greedy portfolio (auto-sklearn 2.0), per-dataset "
-            "(auc - min) / (max - min)",
+            "(auc - min) / (max - min)"
+            + (", scored with the fallbacks the search adds" if args.aware else ""),
             "command": "python benchmarks/build_portfolio.py learn --matrix "
-            f"{args.matrix} --k {args.k} --write {args.write}",
+            f"{args.matrix} --k {args.k} {where}",
             "commit": git_commit(),
             "date": datetime.now(timezone.utc).date().isoformat(),
         },
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"wrote {path}")
+    if say:
+        print(f"wrote {path}")
 
 
 def main(argv=None):
@@ -418,7 +484,18 @@ def main(argv=None):
     learn.add_argument("--matrix", default="portfolio_matrix.csv")
     learn.add_argument("--k", type=int, default=8)
     learn.add_argument("--lodo-out")
+    learn.add_argument(
+        "--aware",
+        action="store_true",
+        help="greedy on the first trials the members make with the fallbacks "
+        "the search adds, not on the members alone (did not help: README)",
+    )
     learn.add_argument("--write", help=f"e.g. {PORTFOLIO_PATH.name} in the package")
+    learn.add_argument(
+        "--lodo-dir",
+        help="write DIR/<dataset>.json for each dataset of the matrix: the "
+        "portfolio learned without it (for bench_selection.py --portfolio-dir)",
+    )
     args = parser.parse_args(argv)
     {"run": cmd_run, "learn": cmd_learn}[args.command](args)
 
