@@ -309,33 +309,23 @@ def normalise(matrix):
     return matrix.sub(low, axis=0).div(span, axis=0).fillna(0.0)
 
 
-def greedy_portfolio(norm, size, aware=False):
+def greedy_portfolio(norm, size):
     """Auto-sklearn 2.0's greedy portfolio: each step adds the candidate that
     most raises the mean over datasets of the best normalised score so far
-    (ties: the best mean normalised score). ``aware``: the score of a step
-    is that of the first trials the search runs from the members so far
-    (:func:`wired`, the fallbacks included), so the greedy does not spend a
-    member on what a fallback already brings."""
+    (ties: the best mean normalised score)."""
     chosen = []
+    best = np.zeros(len(norm))
     values = norm.to_numpy()
     mean = values.mean(axis=0)
-    column = {c: i for i, c in enumerate(norm.columns)}
-
-    def score(members):
-        start = wired(members) if aware else members
-        if not start:
-            return np.zeros(len(values))
-        return values[:, [column[c] for c in start]].max(axis=1)
-
     for _ in range(size):
-        gain = np.full(len(norm.columns), -np.inf)
-        for i, c in enumerate(norm.columns):
-            if c not in chosen:
-                gain[i] = score([*chosen, c]).mean()
+        gain = np.maximum(values, best[:, None]).mean(axis=0)
+        gain[[norm.columns.get_loc(c) for c in chosen]] = -np.inf
         # Once every dataset has its best, gains tie: then the candidate
         # best on average, not the first declared.
         tied = np.flatnonzero(gain >= gain.max() - 1e-12)
-        chosen.append(norm.columns[int(tied[np.argmax(mean[tied])])])
+        pick = int(tied[np.argmax(mean[tied])])
+        chosen.append(norm.columns[pick])
+        best = np.maximum(best, values[:, pick])
     return chosen
 
 
@@ -344,7 +334,7 @@ def best_of_first(row, members, k):
     return np.nanmax(values) if np.isfinite(values).any() else np.nan
 
 
-def lodo(matrix, kmax, aware=False):
+def lodo(matrix, kmax):
     """Per held-out dataset and k: AUC and normalised score of the first k
     portfolio members (learned without it) and of today's first k; and of
     the first trials the search runs from a portfolio of k members
@@ -352,7 +342,7 @@ def lodo(matrix, kmax, aware=False):
     norm = normalise(matrix)
     rows = []
     for held in matrix.index:
-        members = greedy_portfolio(norm.drop(index=held), kmax, aware)
+        members = greedy_portfolio(norm.drop(index=held), kmax)
         for k in range(1, kmax + 1):
             start = wired(members[:k])
             rows.append(
@@ -402,7 +392,7 @@ def cmd_learn(args):
     if len(matrix) < 3:
         raise SystemExit(f"{args.matrix} has {len(matrix)} complete datasets; run more")
     print(f"{len(matrix)} datasets x {matrix.shape[1]} candidates\n")
-    result = lodo(matrix, args.k, args.aware)
+    result = lodo(matrix, args.k)
     table = summary_table(result)
     wired_table = summary_table(result, ours="wired", theirs="all_today")
     with pd.option_context("display.width", 160, "display.precision", 4):
@@ -418,7 +408,7 @@ def cmd_learn(args):
         print(result[result.k == 1]["first"].value_counts().to_string())
     if args.lodo_out:
         result.to_csv(args.lodo_out, index=False)
-    members = greedy_portfolio(normalise(matrix), args.k, args.aware)
+    members = greedy_portfolio(normalise(matrix), args.k)
     print("\nportfolio learned on all datasets:")
     for i, m in enumerate(members, 1):
         print(f"  {i}. {m}")
@@ -428,7 +418,7 @@ def cmd_learn(args):
         norm = normalise(matrix)
         out = Path(args.lodo_dir)
         for held in matrix.index:
-            members = greedy_portfolio(norm.drop(index=held), args.k, args.aware)
+            members = greedy_portfolio(norm.drop(index=held), args.k)
             kept = [d for d in matrix.index if d != held]
             write_portfolio(out / f"{held}.json", members, kept, args, held, False)
         print(f"wrote {len(matrix)} leave-one-dataset-out portfolios to {out}")
@@ -452,8 +442,7 @@ def write_portfolio(path, members, datasets, args, held_out=None, say=True):
             "score": f"ROC AUC, stratified {N_SPLITS}-fold, repeated when the "
             "minority is small, search fidelity",
             "method": "greedy portfolio (auto-sklearn 2.0), per-dataset "
-            "(auc - min) / (max - min)"
-            + (", scored with the fallbacks the search adds" if args.aware else ""),
+            "(auc - min) / (max - min)",
             "command": "python benchmarks/build_portfolio.py learn --matrix "
             f"{args.matrix} --k {args.k} {where}",
             "commit": git_commit(),
@@ -484,12 +473,6 @@ def main(argv=None):
     learn.add_argument("--matrix", default="portfolio_matrix.csv")
     learn.add_argument("--k", type=int, default=8)
     learn.add_argument("--lodo-out")
-    learn.add_argument(
-        "--aware",
-        action="store_true",
-        help="greedy on the first trials the members make with the fallbacks "
-        "the search adds, not on the members alone (did not help: README)",
-    )
     learn.add_argument("--write", help=f"e.g. {PORTFOLIO_PATH.name} in the package")
     learn.add_argument(
         "--lodo-dir",
