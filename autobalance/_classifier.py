@@ -96,9 +96,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``StratifiedKFold`` seeded from ``random_state``, or with ``groups``
         (see :meth:`fit`) a shuffled ``StratifiedGroupKFold``.
     n_trials : int, "auto" or None, default="auto"
-        Number of trials (configurations evaluated): fixed starting points
-        first (``none`` and balanced class weights on every model, the
-        balanced random forest), then Optuna's TPE sampler; a repeated
+        Number of trials (configurations evaluated): starting points first
+        (learned across datasets for the default search, every model among
+        them; see :ref:`search_explained`), then Optuna's TPE; a repeated
         configuration is not refitted. ``"auto"``: 12 when the smallest class
         of the searched rows has fewer than 1,000 rows (fold scores are then
         too noisy for a longer search to help), 30 otherwise. With a
@@ -387,7 +387,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 n_trials=plan.n_trials,
                 timeout=self.timeout,
                 starting_params=[
-                    plan.space.optuna_params(c) for c in plan.space.starting_configs()
+                    plan.space.optuna_params(c) for c in plan.starting_configs
                 ],
                 show_progress_bar=self.show_progress_bar,
                 budget=plan.budget,

@@ -35,6 +35,7 @@ from ._compat import take_rows
 from ._ensemble import DEFAULT_ENSEMBLE_RULE, LIBRARY_SIZE
 from ._footprint import data_nbytes
 from ._objective import Objective
+from ._portfolio import default_starting_configs
 from ._preprocessing import FeatureInfo, describe_features
 from ._prior import ClassPrior
 from ._resolve import resolve_algorithms, resolve_techniques
@@ -87,6 +88,9 @@ class SearchPlan:
     ``groups_search`` are the groups of the searched rows (``None`` without
     groups). ``excluded_algorithms`` names the models left out of the search,
     with the reason (models that cannot take the sample weights).
+    ``starting_configs`` are the enqueued first trials (see
+    :func:`starting_configs`), ``starting_skipped`` the learned ones left
+    out, with the reason.
     """
 
     space: SearchSpace
@@ -114,6 +118,8 @@ class SearchPlan:
     fit_params: Mapping = field(default_factory=lambda: MappingProxyType({}))
     groups_search: np.ndarray | None = None
     excluded_algorithms: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    starting_configs: tuple = ()
+    starting_skipped: tuple = ()
 
     @property
     def sample_weight(self):
@@ -540,4 +546,23 @@ def build_plan(est, X, y, *, fit_params=None):
         fit_params=MappingProxyType(fit_params),
         groups_search=groups_search,
         excluded_algorithms=MappingProxyType(left_algorithms),
+        **starting_configs(est, space),
     )
+
+
+def starting_configs(est, space):
+    """The enqueued first trials, as :class:`SearchPlan` fields.
+
+    The default search (no ``estimator``, ``techniques`` or
+    ``param_distributions``) starts with the portfolio learned across
+    datasets, completed so that every model and the balanced random forest is
+    scored (:func:`~autobalance._portfolio.default_starting_configs`). A
+    search the user shaped starts with :meth:`SearchSpace.starting_configs`:
+    a portfolio learned on the default space says nothing about theirs.
+    """
+    shaped = (est.estimator, est.techniques, est.param_distributions)
+    if all(choice is None for choice in shaped):
+        configs, skipped = default_starting_configs(space)
+    else:
+        configs, skipped = space.starting_configs(), []
+    return {"starting_configs": tuple(configs), "starting_skipped": tuple(skipped)}

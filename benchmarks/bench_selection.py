@@ -19,6 +19,11 @@ precomputed once per dataset with a fixed seed) and scored on the held-out half:
                    x ``class_weight`` in {None, "balanced"} (issue 17);
 - ``hgb``          ``HistGradientBoostingClassifier(random_state=seed)``;
 - ``autobalance``  ``AutoBalancedClassifier(random_state=seed)``, defaults.
+                   Its first trials come from the shipped portfolio, or with
+                   ``--portfolio-dir DIR`` from ``DIR/<dataset>.json``, the
+                   portfolio learned without that dataset (``build_portfolio.py
+                   learn --lodo-dir DIR``); the ``portfolio`` column holds the
+                   file's hash.
 
 Usage::
 
@@ -26,6 +31,8 @@ Usage::
     python benchmarks/bench_selection.py --suite public --n-jobs 1 --out public.csv
     python benchmarks/bench_selection.py --datasets glass4 --methods lr,autobalance
     python benchmarks/bench_selection.py --summary-only --out public.csv
+    python benchmarks/bench_selection.py --suite public --methods autobalance \
+        --portfolio-dir /work/bench/lodo --out public_lodo.csv
 
 Results go to ``--out`` (one row per dataset x method x outer fold) after each
 dataset x method, so an interrupted run resumes where it stopped; per-candidate
@@ -41,6 +48,7 @@ import hashlib
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,6 +82,7 @@ from sklearn.pipeline import Pipeline as SkPipeline
 
 from autobalance import BUILTIN_TECHNIQUES, AutoBalancedClassifier
 from autobalance._plan import build_plan
+from autobalance._portfolio import PORTFOLIO_PATH, read_portfolio, using_portfolio
 
 METHODS = (
     "lr",
@@ -459,6 +468,42 @@ def run_fold(method, X, y, train, test, seed, n_jobs, threads):
     return row, trials
 
 
+def portfolio_file(name, portfolio_dir):
+    """The portfolio the autobalance method starts from on dataset ``name``."""
+    if portfolio_dir is None:
+        return PORTFOLIO_PATH
+    return Path(portfolio_dir) / f"{name}.json"
+
+
+def check_portfolio_dir(portfolio_dir, datasets):
+    """Why ``portfolio_dir`` cannot serve these datasets (``None``: it can):
+    each needs its file, learned without it."""
+    missing, leaky = [], []
+    for name in datasets:
+        path = portfolio_file(name, portfolio_dir)
+        if not path.is_file():
+            missing.append(name)
+        elif name in read_portfolio(path)["provenance"].get("learned_from", []):
+            leaky.append(name)
+    if missing:
+        return (
+            f"--portfolio-dir {portfolio_dir} has no portfolio for {missing}; "
+            "write them with build_portfolio.py learn --lodo-dir (the dataset "
+            "must be in the matrix), or leave those datasets out"
+        )
+    if leaky:
+        return (
+            f"the portfolios of {leaky} in {portfolio_dir} were learned from "
+            "those datasets; rebuild the directory with build_portfolio.py "
+            "learn --lodo-dir"
+        )
+    return None
+
+
+def file_hash(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
+
+
 def run(args, datasets, methods):
     repeats, splits = parse_repeats(args.outer_repeats)
     commit, package = git_commit(), package_hash()
@@ -483,15 +528,26 @@ def run(args, datasets, methods):
             if not todo:
                 print(f"{name:<24} {method:<12} already in {args.out}", flush=True)
                 continue
-            rows = []
+            rows, extra, path = [], {}, None
+            if method == "autobalance":
+                path = portfolio_file(name, args.portfolio_dir)
+                extra = {"portfolio": file_hash(path)}
             for i in todo:
                 train, test = folds[i]
-                row, trials = run_fold(
-                    method, X, y, train, test, args.seed + i, args.n_jobs, args.threads
-                )
+                with using_portfolio(path) if path else nullcontext():
+                    row, trials = run_fold(
+                        method,
+                        X,
+                        y,
+                        train,
+                        test,
+                        args.seed + i,
+                        args.n_jobs,
+                        args.threads,
+                    )
                 key = {"method": method, "fold": i, "fold_hash": hashes[i]}
                 stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-                rows.append({**meta, **key, **row, "run_at": stamp})
+                rows.append({**meta, **extra, **key, **row, "run_at": stamp})
                 # Written after every fold: an interrupted run resumes here.
                 append_rows(args.out, rows[-1:])
                 if trials is not None:
@@ -1047,6 +1103,13 @@ def parse_args(argv=None):
         "method (e.g. n_trials=12); use another --out for each variant",
     )
     parser.add_argument(
+        "--portfolio-dir",
+        metavar="DIR",
+        help="the autobalance method starts from DIR/<dataset>.json, the "
+        "portfolio learned without the dataset (build_portfolio.py learn "
+        "--lodo-dir); use another --out than runs with the shipped portfolio",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DATASET",
         help="time one default fit on the whole dataset and show where it goes",
@@ -1071,6 +1134,10 @@ def parse_args(argv=None):
         datasets = list(PUBLIC_SUITE)
     else:
         parser.error("choose --suite public, --quick or --datasets a,b")
+    if args.portfolio_dir and "autobalance" in methods:
+        problem = check_portfolio_dir(args.portfolio_dir, datasets)
+        if problem:
+            parser.error(problem)
     return args, datasets, methods
 
 

@@ -134,7 +134,7 @@ FLOORS = [
         "datasets",
     },
     # space: techniques, models, parameters; build: configuration -> pipeline
-    {"_preprocessing", "_build", "_space", "_catalogue", "_inputs"},
+    {"_preprocessing", "_build", "_space", "_catalogue", "_inputs", "_portfolio"},
     {"_oof"},  # out-of-fold predictions and what made them
     {"_objective", "_budget", "_results"},  # one trial; its cost; cv_results_
     {"_distributed", "_study"},  # the study runner: storage, queue, sampler
