@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import optuna
-from joblib import Parallel, cpu_count, delayed
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
@@ -36,6 +36,12 @@ from ._build import fit_weighted
 from ._compat import take_rows
 from ._footprint import model_nbytes
 from ._oof import SEARCH, fold_prediction, raw_response
+from ._threads import (
+    folds_in_parallel,
+    restored_limits,
+    run_limited,
+    threads_per_fold,
+)
 
 __all__ = ["Objective", "TrialFailure"]
 
@@ -264,10 +270,7 @@ class Objective:
         self._best_of_model = {}
 
     def _batch_size(self):
-        n_jobs = self.n_jobs or 1
-        if n_jobs < 0:
-            n_jobs = max(1, (cpu_count() + 1 + n_jobs))
-        return max(1, n_jobs)
+        return folds_in_parallel(self.n_jobs, len(self.splits))
 
     def _find_duplicate(self, trial, config):
         study = getattr(trial, "study", None)
@@ -320,6 +323,9 @@ class Objective:
         scores, fit_times, score_times, recalls, probas = [], [], [], [], []
         model_bytes = []
         batch = self._batch_size()
+        # Every fold of the trial gets the same threads (also a last, smaller
+        # batch), so its fit times stay comparable for the budget.
+        limit = threads_per_fold(batch)
         classes = self.space.context.classes if self.keep_oof else None
         for start in range(0, len(self.splits), batch):
             chunk = list(enumerate(self.splits))[start : start + batch]
@@ -348,21 +354,8 @@ class Objective:
                     for _, (tr, te) in chunk
                 ]
             else:
-                results = Parallel(n_jobs=len(chunk))(
-                    delayed(_fit_and_score)(
-                        clone(estimator),
-                        self.X,
-                        self.y,
-                        tr,
-                        te,
-                        self.scorer,
-                        self.labels,
-                        classes,
-                        self.auc,
-                        self.sample_weight,
-                    )
-                    for _, (tr, te) in chunk
-                )
+                with restored_limits(limit):
+                    results = self._parallel_folds(chunk, estimator, classes, limit)
             for (step, _), (score, fit_time, score_time, recall, proba, nbytes) in zip(
                 chunk, results, strict=True
             ):
@@ -390,6 +383,25 @@ class Objective:
         if self.keep_oof:
             self._retain(trial.number, config, value, probas)
         return value
+
+    def _parallel_folds(self, chunk, estimator, classes, limit):
+        return Parallel(n_jobs=len(chunk))(
+            delayed(run_limited)(
+                limit,
+                _fit_and_score,
+                clone(estimator),
+                self.X,
+                self.y,
+                tr,
+                te,
+                self.scorer,
+                self.labels,
+                classes,
+                self.auc,
+                self.sample_weight,
+            )
+            for _, (tr, te) in chunk
+        )
 
     def _retain(self, number, config, value, predictions):
         key = config.algorithm or config.technique
