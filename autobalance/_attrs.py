@@ -14,6 +14,8 @@ __all__ = [
     "ATTR_DUPLICATE",
     "ATTR_FAIL",
     "ATTR_FAMILY",
+    "ATTR_FIDELITY_ROWS",
+    "ATTR_FIDELITY_TREES",
     "ATTR_FIT_TIMES",
     "ATTR_MEMBERS",
     "ATTR_MODEL_BYTES",
@@ -26,6 +28,7 @@ __all__ = [
     "BUDGET_ATTR",
     "CONFIG_ATTR",
     "FINGERPRINT_ATTR",
+    "OUT_OF_TIME",
     "OWNER_ATTR",
     "SLOT_ATTR",
 ]
@@ -58,6 +61,14 @@ ATTR_MODEL_BYTES = "model_bytes"
 ATTR_BUDGET_REFUSED = "budget_refused"
 #: the trials an ensemble averages
 ATTR_MEMBERS = "member_trials"
+#: mean rows a fold of the trial trained on (before any resampling)
+ATTR_FIDELITY_ROWS = "fidelity_rows"
+#: trees (or boosting rounds) of the trial's ensemble model while searching,
+#: None for a model that is not an ensemble of trees
+ATTR_FIDELITY_TREES = "fidelity_trees"
+
+#: the ``fail_reason`` of a trial the time budget stopped (before a fold)
+OUT_OF_TIME = "stopped: the time budget ran out"
 
 # Trial system attributes of a stored study (autobalance's own).
 #: (system) the slot of a stored study's trial

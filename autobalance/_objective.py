@@ -8,6 +8,7 @@ be tested without a study.
 from __future__ import annotations
 
 import math
+import numbers
 import pickle
 import time
 
@@ -15,6 +16,10 @@ import numpy as np
 import optuna
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 
@@ -24,6 +29,8 @@ from ._attrs import (
     ATTR_DUPLICATE,
     ATTR_FAIL,
     ATTR_FAMILY,
+    ATTR_FIDELITY_ROWS,
+    ATTR_FIDELITY_TREES,
     ATTR_FIT_TIMES,
     ATTR_MODEL_BYTES,
     ATTR_PARAMS,
@@ -31,6 +38,7 @@ from ._attrs import (
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
+    OUT_OF_TIME,
 )
 from ._build import fit_weighted
 from ._compat import take_rows
@@ -196,6 +204,36 @@ def _fit_and_score(
     return score, fit_time, score_time, recalls, prediction, model_nbytes(estimator)
 
 
+def ensemble_size(estimator):
+    """Trees (or boosting rounds) of the ensemble model in ``estimator``: the
+    outermost ``n_estimators``, or a histogram gradient boosting's
+    ``max_iter``; ``None`` for a model that is not an ensemble.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import ExtraTreesClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> ensemble_size(make_pipeline(ExtraTreesClassifier(n_estimators=7)))
+    7
+    >>> ensemble_size(LogisticRegression()) is None
+    True
+    """
+    # (nesting depth of the estimator that has it, size): the outermost wins,
+    # so an ensemble of boosted learners counts its members, not their rounds.
+    sizes = []
+    hgb = HistGradientBoostingClassifier | HistGradientBoostingRegressor
+    if isinstance(estimator, hgb):
+        sizes.append((0, estimator.max_iter))
+    for name, value in estimator.get_params(deep=True).items():
+        if name == "n_estimators" or name.endswith("__n_estimators"):
+            sizes.append((name.count("__"), value))
+        elif isinstance(value, hgb):
+            sizes.append((name.count("__") + 1, value.max_iter))
+    sizes = [(d, v) for d, v in sizes if isinstance(v, numbers.Integral)]
+    return int(min(sizes)[1]) if sizes else None
+
+
 def _jsonable(value):
     if isinstance(value, (np.integer,)):
         return int(value)
@@ -272,6 +310,9 @@ class Objective:
     def _batch_size(self):
         return folds_in_parallel(self.n_jobs, len(self.splits))
 
+    def _train_rows(self):
+        return round(float(np.mean([len(train) for train, _ in self.splits])))
+
     def _find_duplicate(self, trial, config):
         study = getattr(trial, "study", None)
         if study is None:
@@ -294,11 +335,14 @@ class Objective:
         trial.set_user_attr(ATTR_ALGORITHM, config.algorithm)
         trial.set_user_attr(ATTR_PARAMS, _clean(config.params))
 
+        trial.set_user_attr(ATTR_FIDELITY_ROWS, self._train_rows())
+
         duplicate = self._find_duplicate(trial, config)
         if duplicate is not None:
             # The same folds and seeds give the same scores: reuse them.
             trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
             for key in (
+                ATTR_FIDELITY_TREES,
                 ATTR_SCORES,
                 ATTR_FIT_TIMES,
                 ATTR_SCORE_TIMES,
@@ -313,6 +357,7 @@ class Objective:
             return duplicate.value
 
         estimator = self.space.build(config, search=True)
+        trial.set_user_attr(ATTR_FIDELITY_TREES, ensemble_size(estimator))
         try:
             return self._cross_validate(trial, estimator, config)
         except TrialFailure as exc:
@@ -333,7 +378,7 @@ class Objective:
                 config, fit_times
             ):
                 self._record(trial, scores, fit_times, score_times)
-                trial.set_user_attr(ATTR_FAIL, "stopped: the time budget ran out")
+                trial.set_user_attr(ATTR_FAIL, OUT_OF_TIME)
                 if start == 0:
                     trial.set_user_attr(ATTR_BUDGET_REFUSED, True)
                 raise optuna.TrialPruned(f"time budget reached before fold {start}")
