@@ -14,6 +14,8 @@ __all__ = [
     "ATTR_DUPLICATE",
     "ATTR_FAIL",
     "ATTR_FAMILY",
+    "ATTR_FIDELITY_ROWS",
+    "ATTR_FIDELITY_TREES",
     "ATTR_FIT_TIMES",
     "ATTR_MEMBERS",
     "ATTR_MODEL_BYTES",
@@ -27,6 +29,7 @@ __all__ = [
     "BUDGET_ATTR",
     "CONFIG_ATTR",
     "FINGERPRINT_ATTR",
+    "OUT_OF_TIME",
     "OWNER_ATTR",
     "SELECTION_ATTR",
     "SLOT_ATTR",
@@ -62,6 +65,14 @@ ATTR_BUDGET_REFUSED = "budget_refused"
 ATTR_MEMBERS = "member_trials"
 #: how the refitted trial was chosen (the estimator's ``selection_``)
 ATTR_SELECTION = "selection"
+#: mean rows a fold of the trial trained on (before any resampling)
+ATTR_FIDELITY_ROWS = "fidelity_rows"
+#: trees (or boosting rounds) of the trial's ensemble model while searching,
+#: None for a model that is not an ensemble of trees
+ATTR_FIDELITY_TREES = "fidelity_trees"
+
+#: the ``fail_reason`` of a trial the time budget stopped (before a fold)
+OUT_OF_TIME = "stopped: the time budget ran out"
 
 # Trial system attributes of a stored study (autobalance's own).
 #: (system) the slot of a stored study's trial

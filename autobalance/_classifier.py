@@ -188,8 +188,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         One entry per trial, in scikit-learn's layout (``params``,
         ``param_<name>``, ``split<i>_test_score``, ``mean_test_score``,
         ``std_test_score``, ``rank_test_score``, fit and score times), plus
-        ``technique``, ``family``, ``state``, ``fail_reason`` and
-        ``trial_number``. Load it with ``pandas.DataFrame(cv_results_)``.
+        ``technique``, ``family``, ``state``, ``fail_reason``, ``stop_reason``
+        (why it stopped), ``fidelity_rows``, ``fidelity_trees``, ``trial_number``.
     excluded_techniques_ : dict
         Techniques left out of the space for this data, with the reason.
     excluded_algorithms_ : dict

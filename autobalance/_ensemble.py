@@ -22,6 +22,7 @@ from ._attrs import (
     ATTR_ALGORITHM,
     ATTR_DUPLICATE,
     ATTR_FAMILY,
+    ATTR_FIDELITY_ROWS,
     ATTR_FIT_TIMES,
     ATTR_MEMBERS,
     ATTR_MODEL_BYTES,
@@ -324,6 +325,8 @@ def add_ensemble_trial(
             ATTR_SCORE_TIMES: score_times.tolist(),
             ATTR_MODEL_BYTES: model_bytes.tolist(),
             **(attrs or {}),
+            # The members' folds, the same for all of them.
+            ATTR_FIDELITY_ROWS: members[0].user_attrs.get(ATTR_FIDELITY_ROWS),
         },
     )
     study.add_trial(trial)

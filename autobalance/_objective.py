@@ -8,13 +8,18 @@ be tested without a study.
 from __future__ import annotations
 
 import math
+import numbers
 import pickle
 import time
 
 import numpy as np
 import optuna
-from joblib import Parallel, cpu_count, delayed
+from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 
@@ -24,6 +29,8 @@ from ._attrs import (
     ATTR_DUPLICATE,
     ATTR_FAIL,
     ATTR_FAMILY,
+    ATTR_FIDELITY_ROWS,
+    ATTR_FIDELITY_TREES,
     ATTR_FIT_TIMES,
     ATTR_MODEL_BYTES,
     ATTR_PARAMS,
@@ -31,11 +38,18 @@ from ._attrs import (
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
+    OUT_OF_TIME,
 )
 from ._build import fit_weighted
 from ._compat import take_rows
 from ._footprint import model_nbytes
 from ._oof import SEARCH, fold_prediction, raw_response
+from ._threads import (
+    folds_in_parallel,
+    restored_limits,
+    run_limited,
+    threads_per_fold,
+)
 
 __all__ = ["Objective", "TrialFailure"]
 
@@ -190,6 +204,36 @@ def _fit_and_score(
     return score, fit_time, score_time, recalls, prediction, model_nbytes(estimator)
 
 
+def ensemble_size(estimator):
+    """Trees (or boosting rounds) of the ensemble model in ``estimator``: the
+    outermost ``n_estimators``, or a histogram gradient boosting's
+    ``max_iter``; ``None`` for a model that is not an ensemble.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import ExtraTreesClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> ensemble_size(make_pipeline(ExtraTreesClassifier(n_estimators=7)))
+    7
+    >>> ensemble_size(LogisticRegression()) is None
+    True
+    """
+    # (nesting depth of the estimator that has it, size): the outermost wins,
+    # so an ensemble of boosted learners counts its members, not their rounds.
+    sizes = []
+    hgb = HistGradientBoostingClassifier | HistGradientBoostingRegressor
+    if isinstance(estimator, hgb):
+        sizes.append((0, estimator.max_iter))
+    for name, value in estimator.get_params(deep=True).items():
+        if name == "n_estimators" or name.endswith("__n_estimators"):
+            sizes.append((name.count("__"), value))
+        elif isinstance(value, hgb):
+            sizes.append((name.count("__") + 1, value.max_iter))
+    sizes = [(d, v) for d, v in sizes if isinstance(v, numbers.Integral)]
+    return int(min(sizes)[1]) if sizes else None
+
+
 def _jsonable(value):
     if isinstance(value, (np.integer,)):
         return int(value)
@@ -271,10 +315,10 @@ class Objective:
         self._values = {}
 
     def _batch_size(self):
-        n_jobs = self.n_jobs or 1
-        if n_jobs < 0:
-            n_jobs = max(1, (cpu_count() + 1 + n_jobs))
-        return max(1, n_jobs)
+        return folds_in_parallel(self.n_jobs, len(self.splits))
+
+    def _train_rows(self):
+        return round(float(np.mean([len(train) for train, _ in self.splits])))
 
     def _find_duplicate(self, trial, config):
         study = getattr(trial, "study", None)
@@ -298,11 +342,14 @@ class Objective:
         trial.set_user_attr(ATTR_ALGORITHM, config.algorithm)
         trial.set_user_attr(ATTR_PARAMS, _clean(config.params))
 
+        trial.set_user_attr(ATTR_FIDELITY_ROWS, self._train_rows())
+
         duplicate = self._find_duplicate(trial, config)
         if duplicate is not None:
             # The same folds and seeds give the same scores: reuse them.
             trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
             for key in (
+                ATTR_FIDELITY_TREES,
                 ATTR_SCORES,
                 ATTR_FIT_TIMES,
                 ATTR_SCORE_TIMES,
@@ -317,6 +364,7 @@ class Objective:
             return duplicate.value
 
         estimator = self.space.build(config, search=True)
+        trial.set_user_attr(ATTR_FIDELITY_TREES, ensemble_size(estimator))
         try:
             return self._cross_validate(trial, estimator, config)
         except TrialFailure as exc:
@@ -327,6 +375,9 @@ class Objective:
         scores, fit_times, score_times, recalls, probas = [], [], [], [], []
         model_bytes = []
         batch = self._batch_size()
+        # Every fold of the trial gets the same threads (also a last, smaller
+        # batch), so its fit times stay comparable for the budget.
+        limit = threads_per_fold(batch)
         classes = self.space.context.classes if self.keep_oof else None
         for start in range(0, len(self.splits), batch):
             chunk = list(enumerate(self.splits))[start : start + batch]
@@ -334,7 +385,7 @@ class Objective:
                 config, fit_times
             ):
                 self._record(trial, scores, fit_times, score_times)
-                trial.set_user_attr(ATTR_FAIL, "stopped: the time budget ran out")
+                trial.set_user_attr(ATTR_FAIL, OUT_OF_TIME)
                 if start == 0:
                     trial.set_user_attr(ATTR_BUDGET_REFUSED, True)
                 raise optuna.TrialPruned(f"time budget reached before fold {start}")
@@ -355,21 +406,8 @@ class Objective:
                     for _, (tr, te) in chunk
                 ]
             else:
-                results = Parallel(n_jobs=len(chunk))(
-                    delayed(_fit_and_score)(
-                        clone(estimator),
-                        self.X,
-                        self.y,
-                        tr,
-                        te,
-                        self.scorer,
-                        self.labels,
-                        classes,
-                        self.auc,
-                        self.sample_weight,
-                    )
-                    for _, (tr, te) in chunk
-                )
+                with restored_limits(limit):
+                    results = self._parallel_folds(chunk, estimator, classes, limit)
             for (step, _), (score, fit_time, score_time, recall, proba, nbytes) in zip(
                 chunk, results, strict=True
             ):
@@ -397,6 +435,25 @@ class Objective:
         if self.keep_oof:
             self._retain(trial.number, config, value, probas)
         return value
+
+    def _parallel_folds(self, chunk, estimator, classes, limit):
+        return Parallel(n_jobs=len(chunk))(
+            delayed(run_limited)(
+                limit,
+                _fit_and_score,
+                clone(estimator),
+                self.X,
+                self.y,
+                tr,
+                te,
+                self.scorer,
+                self.labels,
+                classes,
+                self.auc,
+                self.sample_weight,
+            )
+            for _, (tr, te) in chunk
+        )
 
     def _retain(self, number, config, value, predictions):
         key = config.algorithm or config.technique

@@ -34,6 +34,7 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from ._build import ClassWeightAdapter, fit_weighted, resampled_weights
 from ._compat import take_rows
 from ._prior import class_counts, normalised
+from ._threads import folds_in_parallel, restored_limits, run_limited, threads_per_fold
 
 __all__ = [
     "REFIT",
@@ -363,9 +364,23 @@ def out_of_fold_predictions(
         Of origin :data:`REFIT`.
     """
     y = np.asarray(y)
-    return list(
-        Parallel(n_jobs=n_jobs)(
-            delayed(_fit_fold)(template, X, y, train, test, classes, sample_weight)
-            for train, test in splits
+    splits = list(splits)
+    # Native threads shared out as in the search (see ._threads).
+    limit = threads_per_fold(folds_in_parallel(n_jobs, len(splits)))
+    with restored_limits(limit):
+        return list(
+            Parallel(n_jobs=n_jobs)(
+                delayed(run_limited)(
+                    limit,
+                    _fit_fold,
+                    template,
+                    X,
+                    y,
+                    train,
+                    test,
+                    classes,
+                    sample_weight,
+                )
+                for train, test in splits
+            )
         )
-    )

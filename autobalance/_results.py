@@ -9,17 +9,25 @@ from scipy.stats import rankdata
 
 from ._attrs import (
     ATTR_ALGORITHM,
+    ATTR_BUDGET_REFUSED,
+    ATTR_DUPLICATE,
     ATTR_FAIL,
     ATTR_FAMILY,
+    ATTR_FIDELITY_ROWS,
+    ATTR_FIDELITY_TREES,
     ATTR_FIT_TIMES,
     ATTR_PARAMS,
     ATTR_RECALLS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
+    OUT_OF_TIME,
 )
 
-__all__ = ["trials_to_cv_results"]
+__all__ = ["STOP_REASONS", "stop_reason", "trials_to_cv_results"]
+
+#: The values of ``cv_results_["stop_reason"]``.
+STOP_REASONS = ("complete", "pruned", "failed", "out_of_time", "duplicate")
 
 
 def _padded(values, n_splits):
@@ -38,6 +46,29 @@ def trial_params(trial):
     }
     params.update(trial.user_attrs.get(ATTR_PARAMS) or {})
     return params
+
+
+def stop_reason(trial):
+    """Why ``trial`` stopped: ``"complete"`` (every fold ran), ``"duplicate"``
+    (a repeated setup, whose scores were reused), ``"pruned"`` (the pruner
+    stopped it), ``"out_of_time"`` (the time budget stopped it before a fold)
+    or ``"failed"`` (its pipeline or the scorer raised)."""
+    attrs = trial.user_attrs
+    if trial.state.name == "FAIL":
+        return "failed"
+    if trial.state.name == "PRUNED":
+        if attrs.get(ATTR_FAIL) == OUT_OF_TIME or attrs.get(ATTR_BUDGET_REFUSED):
+            return "out_of_time"
+        return "pruned"
+    if ATTR_DUPLICATE in attrs:
+        return "duplicate"
+    return "complete"
+
+
+def _numbers(trials, attr):
+    """A float column of a trial attribute, NaN where it is missing."""
+    values = [t.user_attrs.get(attr) for t in trials]
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def trials_to_cv_results(trials, n_splits, classes=None):
@@ -122,5 +153,8 @@ def trials_to_cv_results(trials, n_splits, classes=None):
     results["fail_reason"] = np.array(
         [t.user_attrs.get(ATTR_FAIL, "") for t in trials], dtype=object
     )
+    results["stop_reason"] = np.array([stop_reason(t) for t in trials], dtype=object)
+    results["fidelity_rows"] = _numbers(trials, ATTR_FIDELITY_ROWS)
+    results["fidelity_trees"] = _numbers(trials, ATTR_FIDELITY_TREES)
     results["trial_number"] = np.array([t.number for t in trials], dtype=np.int64)
     return results

@@ -20,6 +20,7 @@ from ._attrs import ATTR_FAIL, FINGERPRINT_ATTR
 from ._distributed import (
     SlotSampler,
     as_storage,
+    budget_refused,
     counted_trials,
     run_queue,
     slot_of,
@@ -38,6 +39,11 @@ __all__ = [
 ]
 
 TrialState = optuna.trial.TrialState
+
+#: Trials refused by the time budget in a row after which a search stops:
+#: the sampler keeps proposing setups too slow for the time left (each refusal
+#: costs no fold, so without a limit the search would spin until the deadline).
+MAX_REFUSED_IN_A_ROW = 10
 
 
 @contextlib.contextmanager
@@ -282,9 +288,13 @@ def is_stored(study):
 
 def search_trials(study):
     """The trials of the search: for a stored study, those that count towards
-    the budget (a killed trial that was retried is left out), in slot order."""
+    the budget (a killed trial that was retried is left out), in slot order.
+    In either, a trial the time budget refused before its first fold ran
+    nothing and is left out."""
     trials = study.get_trials(deepcopy=False)
-    return counted_trials(trials) if is_stored(study) else trials
+    if is_stored(study):
+        return counted_trials(trials)
+    return [t for t in trials if not budget_refused(t)]
 
 
 def best_trial_of(study):
@@ -339,28 +349,38 @@ def run_study(
     if not study.trials:
         for params in starting_params:
             study.enqueue_trial(params, skip_if_exists=True)
-    remaining = None
-    if n_trials is not None:
-        remaining = n_trials - n_finished(study)
-        if remaining <= 0:
-            return study
     callbacks = [lambda study, trial: release_freed_memory()]
+    stopped = []
     if budget is not None:
+        refused = []  # trials refused in a row
 
         def stop_when_spent(study, trial):
-            if budget.spent():
+            refused[:] = [*refused, trial] if budget_refused(trial) else []
+            if budget.spent() or len(refused) >= MAX_REFUSED_IN_A_ROW:
+                stopped.append(trial.number)
                 study.stop()
 
         callbacks.append(stop_when_spent)
-    study.optimize(
-        objective,
-        n_trials=remaining,
-        timeout=timeout,
-        # A failing pipeline fails its trial; any other error is a bug.
-        catch=(TrialFailure,),
-        callbacks=callbacks,
-        show_progress_bar=show_progress_bar,
-    )
+    # A trial the budget refuses before its first fold takes no trial of
+    # n_trials (as in a stored study): ask for as many more, while the budget
+    # affords a fold.
+    while not stopped:
+        remaining = None
+        if n_trials is not None:
+            remaining = n_trials - n_finished(study)
+            if remaining <= 0:
+                break
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=timeout,
+            # A failing pipeline fails its trial; any other error is a bug.
+            catch=(TrialFailure,),
+            callbacks=callbacks,
+            show_progress_bar=show_progress_bar,
+        )
+        if remaining is None or timeout is not None:
+            break
     return study
 
 

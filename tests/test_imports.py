@@ -128,6 +128,7 @@ FLOORS = [
         "_version",
         "_prior",
         "_stats",
+        "_threads",
         "_footprint",
         "_persist",
         "_routing",

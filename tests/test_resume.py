@@ -363,6 +363,49 @@ def test_trials_refused_by_the_budget_do_not_count(tmp_path, fold_clock):
     assert all(t.user_attrs["split_scores"] for t in counted)
 
 
+def test_in_memory_search_lists_no_trial_the_budget_refused(fold_clock):
+    # As the stored search above: at 9.5 s the budget refuses unseen setups
+    # before their first fold. Such a trial ran nothing: it is not a row of
+    # cv_results_ and takes no trial of n_trials, which runs others instead.
+    X, y = make_data()
+    timed = searcher(None, 8, timeout=9.5).set_params(study_name=None).fit(X, y)
+    trials = timed.study_.get_trials()
+    refused = [t.number for t in trials if budget_refused(t)]
+    assert refused
+    results = timed.cv_results_
+    assert not set(refused) & set(results["trial_number"])
+    assert len(results["params"]) == 8
+    assert "out_of_time" not in set(results["stop_reason"])
+    for number in results["trial_number"]:
+        assert trials[number].user_attrs["split_scores"]
+
+
+def test_in_memory_search_stops_when_the_budget_refuses_every_proposal(
+    fold_clock, monkeypatch
+):
+    # A sampler that only proposes setups too slow for the time left: the
+    # search stops after a few refusals instead of spinning until the deadline
+    # (the clock does not move while nothing runs).
+    import autobalance._study as study_module
+
+    X, y = make_data()
+    allows = budget_module.Budget.allows_folds
+    monkeypatch.setattr(
+        budget_module.Budget,
+        "allows_folds",
+        lambda self, config, fit_times: (
+            allows(self, config, fit_times)
+            and (self._best is None or config.technique == "none")
+        ),
+    )
+    timed = searcher(None, None, timeout=1000).set_params(study_name=None)
+    timed.fit(X, y)
+    trials = timed.study_.get_trials()
+    tail = trials[-study_module.MAX_REFUSED_IN_A_ROW :]
+    assert all(budget_refused(t) for t in tail)
+    assert not budget_refused(trials[-study_module.MAX_REFUSED_IN_A_ROW - 1])
+
+
 @pytest.mark.parametrize("url", ["sqlite:///search.db", "journal:search.log"])
 def test_process_dead_right_after_its_claim_is_retried(tmp_path, monkeypatch, url):
     monkeypatch.chdir(tmp_path)
