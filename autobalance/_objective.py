@@ -391,18 +391,7 @@ class Objective:
                 raise optuna.TrialPruned(f"time budget reached before fold {start}")
             if batch == 1:
                 results = [
-                    _fit_and_score(
-                        clone(estimator),
-                        self.X,
-                        self.y,
-                        tr,
-                        te,
-                        self.scorer,
-                        self.labels,
-                        classes,
-                        self.auc,
-                        self.sample_weight,
-                    )
+                    _fit_and_score(*self._fold_args(estimator, tr, te, classes))
                     for _, (tr, te) in chunk
                 ]
             else:
@@ -439,20 +428,24 @@ class Objective:
     def _parallel_folds(self, chunk, estimator, classes, limit):
         return Parallel(n_jobs=len(chunk))(
             delayed(run_limited)(
-                limit,
-                _fit_and_score,
-                clone(estimator),
-                self.X,
-                self.y,
-                tr,
-                te,
-                self.scorer,
-                self.labels,
-                classes,
-                self.auc,
-                self.sample_weight,
+                limit, _fit_and_score, *self._fold_args(estimator, tr, te, classes)
             )
             for _, (tr, te) in chunk
+        )
+
+    def _fold_args(self, estimator, train, test, classes):
+        """The arguments of ``_fit_and_score`` for one fold."""
+        return (
+            clone(estimator),
+            self.X,
+            self.y,
+            train,
+            test,
+            self.scorer,
+            self.labels,
+            classes,
+            self.auc,
+            self.sample_weight,
         )
 
     def _retain(self, number, config, value, predictions):
