@@ -161,7 +161,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         (up to three); ``"greedy"``: greedy selection with replacement over the
         best trials' out-of-fold predictions, weighted by picks; ``"auto"``:
         whichever of the best trial, ``"average"`` and ``"greedy"`` scores best
-        on folds it was not chosen on. ``True``: ``"auto"``. See :ref:`ensemble`.
+        on folds it was not chosen on. ``True``: ``"average"``. See :ref:`ensemble`.
 
     Attributes
     ----------

@@ -52,7 +52,7 @@ MAX_MEMBERS = 3
 #: "average" and "greedy" scores best on folds it was not chosen on)
 ENSEMBLE_RULES = ("average", "greedy", "auto")
 #: the rule ``ensemble=True`` means (switched here after measurement)
-DEFAULT_ENSEMBLE_RULE = "auto"
+DEFAULT_ENSEMBLE_RULE = "average"
 #: best trials whose predictions the search keeps for greedy selection
 LIBRARY_SIZE = 20
 #: picks (with replacement) of greedy ensemble selection, the first included

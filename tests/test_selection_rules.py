@@ -306,12 +306,12 @@ def test_average_rule_reproduces_the_previous_choice():
         assert clf.best_index_ == int(np.argmax(res["mean_test_score"]))
 
 
-@pytest.mark.parametrize("ensemble", ["greedy", "auto", True])
+@pytest.mark.parametrize("ensemble", ["greedy", "auto", "average", True])
 def test_rules_record_their_choice(ensemble):
     X, y = _data()
     clf = _search(ensemble=ensemble).fit(X, y)
     sel = clf.selection_
-    assert sel["ensemble"] == ("auto" if ensemble is True else ensemble)
+    assert sel["ensemble"] == ("average" if ensemble is True else ensemble)
     assert sel["trial"] == clf.cv_results_["trial_number"][clf.best_index_]
     assert clf.study_.user_attrs["autobalance_selection"]["rule"] == sel["rule"]
     if sel["ensemble"] == "auto":
