@@ -16,6 +16,7 @@ the best one that does not.
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import numpy as np
@@ -69,6 +70,10 @@ class Budget:
     data_bytes : int, default=0
         Bytes of the training data; sets the memory limit of the refitted
         model (``max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)``).
+    started_at : datetime.datetime or None, default=None
+        ``start`` in local wall time, the clock of Optuna's trial datetimes
+        (``search_progress_`` places trials in the budget with it); now by
+        default.
     """
 
     def __init__(
@@ -81,11 +86,13 @@ class Budget:
         clock=None,
         start=None,
         data_bytes=0,
+        started_at=None,
     ):
         self.timeout = None if timeout is None else float(timeout)
         self.space = space
         self.clock = clock = default_clock if clock is None else clock
         self.start = clock() if start is None else start
+        self.started_at = datetime.datetime.now() if started_at is None else started_at
         self.deadline = (
             np.inf
             if timeout is None

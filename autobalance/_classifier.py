@@ -31,7 +31,7 @@ from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it he
     has_proba,
     resolve_algorithms,
 )
-from ._results import trial_params, trials_to_cv_results
+from ._results import search_progress, trial_params, trials_to_cv_results
 from ._routing import fit_params, metadata_router
 from ._selection import choose_trial, estimator_from_params, search_predictions
 from ._study import check_completed, open_study, quiet_optuna, run_study, search_trials
@@ -41,8 +41,7 @@ from ._validation import PARAMETER_CONSTRAINTS, check_predict_input, input_tags
 __all__ = ["AutoBalancedClassifier"]
 
 
-#: Attributes set by ``fit`` that do not end with ``_`` (removed with the
-#: public ones when a fit starts or fails).
+#: Private attributes set by ``fit`` (removed with the public ones).
 _PRIVATE_FIT_ATTRS = ("_feature_info", "_accepts_nan", "_fit_weight_totals")
 
 
@@ -166,8 +165,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     Attributes
     ----------
     best_technique_ : str
-        Name of the chosen technique (``"ensemble"`` for the averaged
-        ensemble).
+        Name of the chosen technique (``"ensemble"`` for the ensemble).
     best_algorithm_ : str
         Name of the chosen model (the technique's name for ensembles).
     best_params_ : dict
@@ -190,6 +188,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``std_test_score``, ``rank_test_score``, fit and score times), plus
         ``technique``, ``family``, ``state``, ``fail_reason``, ``stop_reason``
         (why it stopped), ``fidelity_rows``, ``fidelity_trees``, ``trial_number``.
+    search_progress_ : dict
+        Best ``mean_test_score`` of a complete trial reached by 10, 25, 50 and
+        100 % of ``timeout`` (else of the search's time): ``fractions``,
+        ``seconds``, ``best_score`` (NaN before any), ``basis``; see :ref:`performance`.
     excluded_techniques_ : dict
         Techniques left out of the space for this data, with the reason.
     excluded_algorithms_ : dict
@@ -353,9 +355,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         in ``cv_results_``) only when its pipeline or the scorer raises; an
         error elsewhere in the search raises out of ``fit``.
         """
-        # Fitted attributes exist only after a fit that succeeded: a failed
-        # fit (even a refit) leaves an unfitted estimator, not a mix of this
-        # fit's and an earlier one's.
+        # A failed fit (even a refit) leaves an unfitted estimator, not a mix.
         self._forget_fit()
         try:
             return self._fit(X, y, fit_params(self, sample_weight, params))
@@ -413,8 +413,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.search_space_ = plan.space
         self.excluded_techniques_ = dict(plan.space.excluded)
         self.excluded_algorithms_ = dict(plan.excluded_algorithms)
-        self.cv_results_ = trials_to_cv_results(
-            search_trials(study), len(plan.splits), classes=plan.classes
+        trials = search_trials(study)
+        self.cv_results_ = trials_to_cv_results(trials, len(plan.splits), plan.classes)
+        self.search_progress_ = search_progress(
+            trials, plan.budget.started_at, timeout=self.timeout
         )
         self.best_index_ = int(
             np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -424,7 +425,7 @@ def build_plan(est, X, y, *, fit_params=None):
     or the data cannot make a search."""
     # The time budget counts from here: validation is part of the fit.
     clock = _budget.default_clock
-    clock_start = clock()
+    clock_start, started_at = clock(), datetime.datetime.now()
     check_search_params(est)
     fit_params = dict(fit_params or {})
     data = _checked_data(est, X, y, fit_params.get("sample_weight"))
@@ -494,6 +495,7 @@ def build_plan(est, X, y, *, fit_params=None):
         n_train=float(np.mean([len(train) for train, _ in splits])),
         clock=clock,
         start=clock_start,
+        started_at=started_at,
         data_bytes=data_nbytes(X_full),
     )
     settings = search_settings(est, techniques, algorithms)

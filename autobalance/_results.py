@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import warnings
 
 import numpy as np
@@ -16,6 +17,7 @@ from ._attrs import (
     ATTR_FIDELITY_ROWS,
     ATTR_FIDELITY_TREES,
     ATTR_FIT_TIMES,
+    ATTR_MEMBERS,
     ATTR_PARAMS,
     ATTR_RECALLS,
     ATTR_SCORE_TIMES,
@@ -24,7 +26,13 @@ from ._attrs import (
     OUT_OF_TIME,
 )
 
-__all__ = ["STOP_REASONS", "stop_reason", "trials_to_cv_results"]
+__all__ = [
+    "PROGRESS_FRACTIONS",
+    "STOP_REASONS",
+    "search_progress",
+    "stop_reason",
+    "trials_to_cv_results",
+]
 
 #: The values of ``cv_results_["stop_reason"]``.
 STOP_REASONS = ("complete", "pruned", "failed", "out_of_time", "duplicate")
@@ -158,3 +166,61 @@ def trials_to_cv_results(trials, n_splits, classes=None):
     results["fidelity_trees"] = _numbers(trials, ATTR_FIDELITY_TREES)
     results["trial_number"] = np.array([t.number for t in trials], dtype=np.int64)
     return results
+
+
+#: The shares of the budget at which ``search_progress_`` reports the best score.
+PROGRESS_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+
+
+def search_progress(trials, start, *, timeout=None, end=None):
+    """The best score the search had reached at shares of its budget.
+
+    Parameters
+    ----------
+    trials : list of optuna.trial.FrozenTrial
+        The trials of the search.
+    start : datetime.datetime
+        When the fit started, on the clock of Optuna's ``datetime_complete``
+        (local wall time). A trial completed before it (an earlier fit of a
+        resumed stored study) counts as reached at the start.
+    timeout : float or None, default=None
+        The fit's ``timeout``: the budget the shares are of. ``None``: the
+        shares are of the time from ``start`` to ``end``.
+    end : datetime.datetime or None, default=None
+        When the search ended; now by default. Only used without ``timeout``.
+
+    Returns
+    -------
+    progress : dict
+        ``fractions`` (:data:`PROGRESS_FRACTIONS`), ``seconds`` (those shares
+        of the budget), ``best_score`` (the best ``value`` of a trial whose
+        ``stop_reason`` is ``"complete"``, completed by then; NaN before the
+        first) and ``basis`` (``"timeout"`` or ``"elapsed"``). The averaged
+        ensemble is not a trial of the search and does not count: the scores
+        are on the scale of one setup's mean inner score.
+    """
+    if timeout is None:
+        end = datetime.datetime.now() if end is None else end
+        total, basis = max((end - start).total_seconds(), 0.0), "elapsed"
+    else:
+        total, basis = float(timeout), "timeout"
+    reached = [
+        ((t.datetime_complete - start).total_seconds(), float(t.value))
+        for t in trials
+        if stop_reason(t) == "complete"
+        and ATTR_MEMBERS not in t.user_attrs
+        and t.datetime_complete is not None
+        and t.value is not None
+        and np.isfinite(t.value)
+    ]
+    seconds = [share * total for share in PROGRESS_FRACTIONS]
+    best = []
+    for limit in seconds:
+        values = [value for at, value in reached if at <= limit]
+        best.append(max(values) if values else float("nan"))
+    return {
+        "fractions": list(PROGRESS_FRACTIONS),
+        "seconds": seconds,
+        "best_score": best,
+        "basis": basis,
+    }
