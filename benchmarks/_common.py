@@ -40,6 +40,22 @@ PUBLIC_SUITE = (
 QUICK_SUITE = ("glass4", "ecoli3", "page_blocks_1_3_vs_4", "yeast_2_vs_4")
 
 
+def synthetic(rows, seed):
+    """The benchmarks' synthetic data: 20 features, 1 % positives, 1 % flipped
+    labels (``make_classification``)."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=rows,
+        n_features=20,
+        n_informative=10,
+        n_redundant=5,
+        weights=[0.99],
+        flip_y=0.01,
+        random_state=seed,
+    )
+
+
 #: The datasets benchmarks, tuning and learned defaults may load; every other
 #: dataset of the collection is reserved for evaluation the project does not
 #: see (issue 17).

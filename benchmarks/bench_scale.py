@@ -52,9 +52,9 @@ from _common import (
     git_commit,
     maxrss_bytes,
     package_hash,
+    synthetic,
     thread_limit,
 )
-from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -68,15 +68,7 @@ MB = 1024**2
 
 
 def make_data(rows, seed):
-    X, y = make_classification(
-        n_samples=rows,
-        n_features=20,
-        n_informative=10,
-        n_redundant=5,
-        weights=[0.99],
-        flip_y=0.01,
-        random_state=seed,
-    )
+    X, y = synthetic(rows, seed)
     return train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
 
 
