@@ -36,7 +36,7 @@ from ._compat import take_rows
 from ._ensemble import DEFAULT_ENSEMBLE_RULE, LIBRARY_SIZE
 from ._footprint import data_nbytes
 from ._objective import Objective
-from ._portfolio import default_starting_configs
+from ._portfolio import active_portfolio, default_starting_configs
 from ._preprocessing import FeatureInfo, describe_features
 from ._prior import ClassPrior
 from ._resolve import resolve_algorithms, resolve_techniques
@@ -555,15 +555,17 @@ def build_plan(est, X, y, *, fit_params=None):
 def starting_configs(est, space):
     """The enqueued first trials, as :class:`SearchPlan` fields.
 
-    The default search (no ``estimator``, ``techniques`` or
-    ``param_distributions``) starts with the portfolio learned across
-    datasets, completed so that every model and the balanced random forest is
-    scored (:func:`~autobalance._portfolio.default_starting_configs`). A
-    search the user shaped starts with :meth:`SearchSpace.starting_configs`:
-    a portfolio learned on the default space says nothing about theirs.
+    :meth:`SearchSpace.starting_configs`, except inside
+    :func:`~autobalance._portfolio.using_portfolio`, where the default search
+    (no ``estimator``, ``techniques`` or ``param_distributions``) starts with
+    that learned portfolio, completed so that every model and the balanced
+    random forest is scored
+    (:func:`~autobalance._portfolio.default_starting_configs`). A search the
+    user shaped never does: a portfolio learned on the default space says
+    nothing about theirs.
     """
     shaped = (est.estimator, est.techniques, est.param_distributions)
-    if all(choice is None for choice in shaped):
+    if active_portfolio() is not None and all(c is None for c in shaped):
         configs, skipped = default_starting_configs(space)
     else:
         configs, skipped = space.starting_configs(), []

@@ -15,6 +15,7 @@ from autobalance import AutoBalancedClassifier
 from autobalance._plan import build_plan
 from autobalance._portfolio import (
     PORTFOLIO_PATH,
+    active_portfolio,
     config_of,
     portfolio_configs,
     read_portfolio,
@@ -200,8 +201,17 @@ def test_default_search_starts_with_the_learned_then_every_model(tmp_path):
     assert "is not in the space" in reason
 
 
-def test_shipped_portfolio_starts_the_default_search_with_every_model():
+def test_without_the_hook_the_default_search_starts_as_before():
+    # The learned starting points are not the default yet (they lost on the
+    # first outer folds of the public suite): no portfolio is active.
+    assert active_portfolio() is None
     plan = _plan(AutoBalancedClassifier(random_state=0, cv=3))
+    assert list(plan.starting_configs) == plan.space.starting_configs()
+    assert plan.starting_skipped == ()
+
+
+def test_shipped_portfolio_starts_the_default_search_with_every_model():
+    plan = _plan(AutoBalancedClassifier(random_state=0, cv=3), PORTFOLIO_PATH)
     learned, _ = portfolio_configs(plan.space)
     kept = [c for c in plan.starting_configs if c in learned]
     assert kept and list(plan.starting_configs[: len(kept)]) == learned[: len(kept)]
@@ -289,16 +299,14 @@ def test_the_search_runs_the_starting_configs_first(tmp_path):
 
 
 def test_using_portfolio_restores_the_path_even_on_error(tmp_path):
-    from autobalance import _portfolio
-
     path = _write(tmp_path, [{"technique": "smote", "algorithm": "extra_trees"}])
     with pytest.raises(RuntimeError, match="boom"), using_portfolio(path):
         assert read_portfolio()["configs"] == [
             {"technique": "smote", "algorithm": "extra_trees"}
         ]
         raise RuntimeError("boom")
-    assert _portfolio._active_path == PORTFOLIO_PATH
+    assert active_portfolio() is None
     assert read_portfolio() == json.loads(PORTFOLIO_PATH.read_text())
     with pytest.raises(FileNotFoundError, match="--lodo-dir"):
         using_portfolio(tmp_path / "missing.json").__enter__()
-    assert _portfolio._active_path == PORTFOLIO_PATH
+    assert active_portfolio() is None
