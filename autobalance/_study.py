@@ -16,7 +16,7 @@ import joblib
 import numpy as np
 import optuna
 
-from ._attrs import ATTR_FAIL, FINGERPRINT_ATTR
+from ._attrs import ATTR_DUPLICATE, ATTR_FAIL, FINGERPRINT_ATTR
 from ._distributed import (
     SlotSampler,
     as_storage,
@@ -40,9 +40,11 @@ __all__ = [
 
 TrialState = optuna.trial.TrialState
 
-#: Trials refused by the time budget in a row after which a search stops:
-#: the sampler keeps proposing setups too slow for the time left (each refusal
-#: costs no fold, so without a limit the search would spin until the deadline).
+#: Trials in a row that ran no fold, refused by the time budget or repeating
+#: an earlier setup, after which a timed search stops: the sampler keeps
+#: proposing setups too slow for the time left or already scored (neither
+#: costs a fold, so the budget's clock does not move and, without a limit,
+#: the search would spin until the deadline).
 MAX_REFUSED_IN_A_ROW = 10
 
 
@@ -352,11 +354,12 @@ def run_study(
     callbacks = [lambda study, trial: release_freed_memory()]
     stopped = []
     if budget is not None:
-        refused = []  # trials refused in a row
+        idle = []  # trials in a row that ran no fold
 
         def stop_when_spent(study, trial):
-            refused[:] = [*refused, trial] if budget_refused(trial) else []
-            if budget.spent() or len(refused) >= MAX_REFUSED_IN_A_ROW:
+            ran_nothing = budget_refused(trial) or ATTR_DUPLICATE in trial.user_attrs
+            idle[:] = [*idle, trial] if ran_nothing else []
+            if budget.spent() or len(idle) >= MAX_REFUSED_IN_A_ROW:
                 stopped.append(trial.number)
                 study.stop()
 
