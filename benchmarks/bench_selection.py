@@ -32,7 +32,7 @@ Usage::
     python benchmarks/bench_selection.py --datasets glass4 --methods lr,autobalance
     python benchmarks/bench_selection.py --summary-only --out public.csv
     python benchmarks/bench_selection.py --suite public --methods autobalance \
-        --portfolio-dir /work/bench/lodo --out public_lodo.csv
+        --portfolio-dir benchmarks/results/lodo --out public_lodo.csv
 
 Results go to ``--out`` (one row per dataset x method x outer fold) after each
 dataset x method, so an interrupted run resumes where it stopped; per-candidate
