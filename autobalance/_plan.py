@@ -41,8 +41,8 @@ from ._preprocessing import FeatureInfo, describe_features
 from ._prior import ClassPrior
 from ._resolve import resolve_algorithms, resolve_techniques
 from ._space import SearchContext, SearchSpace
-from ._subsample import MIN_SEARCH_ROWS_PER_CLASS, search_subsample
 from ._study import data_fingerprint
+from ._subsample import MIN_SEARCH_ROWS_PER_CLASS, search_subsample
 from ._threshold import check_threshold
 from ._validation import (
     allow_nan,
