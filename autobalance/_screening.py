@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from optuna.trial import TrialState
 
 from ._attrs import (
     ATTR_FIT_TIMES,
@@ -184,6 +185,12 @@ def run_round(study, optimize, objective, budget, starting_params):
     setups at full fidelity, best first, and the starting points that are
     not setups of the round.
 
+    The round ends early once its share of the budget
+    (:data:`BUDGET_SHARE` of ``timeout`` from the start of ``fit``) is spent:
+    the setups scored by then are ranked. When the budget stopped the search
+    before any full-fidelity trial, one still runs (the best screened setup,
+    else the first starting point), so that ``fit`` has a model to return.
+
     Parameters
     ----------
     study : optuna.Study
@@ -194,56 +201,74 @@ def run_round(study, optimize, objective, budget, starting_params):
     objective : Objective
         Gives the space, the folds and the labels.
     budget : Budget
-        Its ``timeout`` sets the round's allowance.
+        Its ``timeout`` and clock set the round's allowance.
     starting_params : list of dict
         The Optuna parameters of the search's starting points.
 
     Returns
     -------
     stopped : bool
-        Whether the budget stopped the study during the round.
+        Whether the budget stopped the study.
     """
     space = objective.space
     n_train = float(np.mean([len(train) for train, _ in objective.splits]))
     n_classes = len(space.context.classes)
     configs = round_configs(space)
-    first_rows = screen_rows(n_train, n_classes, START_FRACTION)
-    if first_rows is None or len(configs) < 2:
-        for params in starting_params:
-            study.enqueue_trial(params, skip_if_exists=True)
-        return False
+    rows = screen_rows(n_train, n_classes, START_FRACTION)
+    stopped = False
+    if rows is not None and len(configs) > 1:
+        end = budget.start + BUDGET_SHARE * budget.timeout
+        stopped, rows = _screen(study, optimize, space, configs, rows, budget, end)
+        best = promoted(study.get_trials(deepcopy=False), rows, len(objective.splits))
+        for trial in best:
+            study.enqueue_trial(trial.params, user_attrs={ATTR_PROMOTED: trial.number})
+    # A starting point that was screened is represented by its screening.
+    for params in starting_params:
+        study.enqueue_trial(params, skip_if_exists=True)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if stopped and not complete:
+        optimize(1)
+    return stopped
+
+
+def _screen(study, optimize, space, configs, rows, budget, end):
+    """The probes at ``rows``, then the rest of the round at the rows
+    :func:`choose_fraction` affords before ``end`` (and the probes again when
+    those differ), one trial at a time until ``end``; returns ``(stopped,
+    rows)``: whether the budget stopped the study, and the rows of the
+    round's ranked trials."""
     probes, rest = {}, []
     for config in configs:
         if _model(config) in probes:
             rest.append(config)
         else:
             probes[_model(config)] = config
-    start = budget.clock()
-    if _run(study, optimize, space, probes.values(), first_rows):
-        return True
+    if _run(study, optimize, space, probes.values(), rows, budget, end):
+        return True, rows
+    if budget.clock() >= end:  # the round's share is spent
+        return False, rows
     # Enqueued trials run in order: the last ones are the probes.
     latest = study.get_trials(deepcopy=False)[-len(probes) :]
     costs = {model: _cost(t) for model, t in zip(probes, latest, strict=True)}
-    allowance = BUDGET_SHARE * budget.timeout - (budget.clock() - start)
-    fraction = choose_fraction(costs, [_model(c) for c in rest], allowance)
-    rows = screen_rows(n_train, n_classes, fraction) or first_rows
-    again = list(probes.values()) if rows != first_rows else []
-    if _run(study, optimize, space, [*rest, *again], rows):
-        return True
-    trials = study.get_trials(deepcopy=False)
-    best = promoted(trials, rows, len(objective.splits))
-    for trial in best:
-        study.enqueue_trial(trial.params, user_attrs={ATTR_PROMOTED: trial.number})
-    # A starting point that was screened is represented by its screening.
-    for params in starting_params:
-        study.enqueue_trial(params, skip_if_exists=True)
-    return False
+    fraction = choose_fraction(costs, [_model(c) for c in rest], end - budget.clock())
+    n_train = budget.n_train
+    n_classes = len(space.context.classes)
+    new_rows = screen_rows(n_train, n_classes, fraction) or rows
+    again = list(probes.values()) if new_rows != rows else []
+    return _run(study, optimize, space, [*rest, *again], new_rows, budget, end), (
+        new_rows
+    )
 
 
-def _run(study, optimize, space, configs, rows):
-    configs = list(configs)
+def _run(study, optimize, space, configs, rows, budget, end):
+    """Screen ``configs`` on ``rows`` rows one after another, until ``end``
+    on the budget's clock; returns whether the budget stopped the study."""
     for config in configs:
+        if budget.clock() >= end:
+            return False
         study.enqueue_trial(
             space.optuna_params(config), user_attrs={ATTR_SCREEN_ROWS: rows}
         )
-    return optimize(len(configs))
+        if optimize(1):
+            return True
+    return False
