@@ -237,3 +237,47 @@ def test_the_fraction_fits_the_round_in_its_allowance():
     fraction = choose_fraction(probes, rest, 12 * 2**1.15)
     assert fraction == pytest.approx(2 * START_FRACTION)
     assert choose_fraction(probes, rest, 1e6) == MAX_FRACTION
+
+
+class TickingClock:
+    """Each reading is ``step`` seconds after the previous one: time passes
+    with the search's work, the same way on any machine."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def _ticking_fit(monkeypatch, step, n_trials=4):
+    X, y = _data()
+    monkeypatch.setattr(budget_module, "default_clock", TickingClock(step))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return AutoBalancedClassifier(
+            timeout=60, n_trials=n_trials, cv=N_SPLITS, random_state=0
+        ).fit(X, y)
+
+
+def test_the_round_ends_on_its_share_of_the_budget(monkeypatch):
+    clf = _ticking_fit(monkeypatch, step=1.0)
+    reasons = list(clf.cv_results_["stop_reason"])
+    # 16 setups would need more clock readings than a third of 60 s.
+    assert 0 < reasons.count("screened") < len(round_configs(clf.search_space_))
+    first_full = reasons.index("complete")
+    assert set(reasons[:first_full]) == {"screened"}
+    assert clf.cv_results_["stop_reason"][clf.best_index_] == "complete"
+
+
+def test_a_budget_spent_during_the_round_still_runs_a_full_trial(monkeypatch):
+    import autobalance._screening as screening
+
+    # The round may take the whole budget: the deadline passes inside it.
+    monkeypatch.setattr(screening, "BUDGET_SHARE", 10.0)
+    clf = _ticking_fit(monkeypatch, step=1.0)
+    res = clf.cv_results_
+    assert "screened" in set(res["stop_reason"])
+    assert res["stop_reason"][clf.best_index_] == "complete"
+    assert res["fidelity_rows"][clf.best_index_] > res["fidelity_rows"].min()
