@@ -13,9 +13,10 @@ third of them at full fidelity, best first, before TPE takes over.
   :data:`START_FRACTION` of the rows; from their measured times the rest of
   the round gets the largest fraction (up to :data:`MAX_FRACTION`) expected to
   keep the whole round within :data:`BUDGET_SHARE` of the budget
-  (:func:`choose_fraction`). When that fraction differs from the probes', the
-  probes run again at it, so every score that is ranked was measured on the
-  same rows.
+  (:func:`choose_fraction`), cheapest model first (the round stops where its
+  share runs out, having covered the most families). When that fraction
+  differs from the probes', the probes run again at it, so every score that
+  is ranked was measured on the same rows.
 - **Which promoted**: the best :data:`PROMOTED_SHARE` (at least
   :data:`MIN_PROMOTED`; ties by trial number) of the setups scored at the
   round's fraction (:func:`promoted`).
@@ -250,6 +251,10 @@ def _screen(study, optimize, space, configs, rows, budget, end):
     # Enqueued trials run in order: the last ones are the probes.
     latest = study.get_trials(deepcopy=False)[-len(probes) :]
     costs = {model: _cost(t) for model, t in zip(probes, latest, strict=True)}
+    # Cheapest model first: if the round's share runs out, it has covered the
+    # most families (every model was covered by its probe).
+    slowest = max(costs.values())
+    rest.sort(key=lambda c: costs.get(_model(c), slowest))
     fraction = choose_fraction(costs, [_model(c) for c in rest], end - budget.clock())
     n_train = budget.n_train
     n_classes = len(space.context.classes)
