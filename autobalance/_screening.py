@@ -251,18 +251,17 @@ def _screen(study, optimize, space, configs, rows, budget, end):
     # Enqueued trials run in order: the last ones are the probes.
     latest = study.get_trials(deepcopy=False)[-len(probes) :]
     costs = {model: _cost(t) for model, t in zip(probes, latest, strict=True)}
-    # Cheapest model first: if the round's share runs out, it has covered the
-    # most families (every model was covered by its probe).
-    slowest = max(costs.values())
-    rest.sort(key=lambda c: costs.get(_model(c), slowest))
     fraction = choose_fraction(costs, [_model(c) for c in rest], end - budget.clock())
     n_train = budget.n_train
     n_classes = len(space.context.classes)
     new_rows = screen_rows(n_train, n_classes, fraction) or rows
     again = list(probes.values()) if new_rows != rows else []
-    return _run(study, optimize, space, [*rest, *again], new_rows, budget, end), (
-        new_rows
-    )
+    # Cheapest model first: if the round's share runs out, it has covered the
+    # most families (every model was covered by its probe).
+    slowest = max(costs.values())
+    todo = sorted([*again, *rest], key=lambda c: costs.get(_model(c), slowest))
+    stopped = _run(study, optimize, space, todo, new_rows, budget, end)
+    return stopped, new_rows
 
 
 def _run(study, optimize, space, configs, rows, budget, end):
