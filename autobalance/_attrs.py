@@ -20,9 +20,11 @@ __all__ = [
     "ATTR_MEMBERS",
     "ATTR_MODEL_BYTES",
     "ATTR_PARAMS",
+    "ATTR_PROMOTED",
     "ATTR_RECALLS",
     "ATTR_SCORES",
     "ATTR_SCORE_TIMES",
+    "ATTR_SCREEN_ROWS",
     "ATTR_SELECTION",
     "ATTR_TECHNIQUE",
     "BEAT_ATTR",
@@ -70,6 +72,12 @@ ATTR_FIDELITY_ROWS = "fidelity_rows"
 #: trees (or boosting rounds) of the trial's ensemble model while searching,
 #: None for a model that is not an ensemble of trees
 ATTR_FIDELITY_TREES = "fidelity_trees"
+#: (set when enqueued) the training rows per fold of a screening trial, which
+#: is scored on that subsample of each training fold and ends PRUNED
+ATTR_SCREEN_ROWS = "screen_rows"
+#: (set when enqueued) the screening trial whose setup a trial runs at full
+#: fidelity
+ATTR_PROMOTED = "promoted_from"
 
 #: the ``fail_reason`` of a trial the time budget stopped (before a fold)
 OUT_OF_TIME = "stopped: the time budget ran out"

@@ -98,9 +98,13 @@ class Budget:
             if timeout is None
             else self.start + self.timeout - SLACK * self.timeout
         )
+        self.n_train = float(n_train)
         self.rows_ratio = n_samples / max(n_train, 1.0)
         self.memory_limit = max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)
         self._fold_times = {}
+        # Screening trials' fold times scaled to full rows: kept apart from the
+        # measured ones, as the last resort of an estimate.
+        self._screened_times = {}
         self._best = None  # (value, refit estimate) of the best trial so far
 
     # -- clock -------------------------------------------------------------
@@ -153,6 +157,10 @@ class Budget:
             )
         if config.algorithm in self._fold_times:
             return FOLD_MARGIN * 1.5 * float(np.max(self._fold_times[config.algorithm]))
+        if (config.technique, config.algorithm) in self._screened_times:
+            return FOLD_MARGIN * float(
+                np.median(self._screened_times[(config.technique, config.algorithm)])
+            )
         return 0.0
 
     def allows_folds(self, config, fit_times):
@@ -181,6 +189,17 @@ class Budget:
         usable = size <= self.memory_limit and refit <= self.remaining()
         if self._best is None or (usable and value > self._best[0]):
             self._best = (value, refit)
+
+    def record_screened(self, config, fit_times, rows):
+        """Learn the fold times of ``config`` from a screening trial that
+        trained on ``rows`` rows per fold: scaled to the search's training
+        rows, they estimate its first full-fidelity fold. They set no reserve
+        (a screened setup is not refitted)."""
+        technique = self.space.techniques.get(config.technique)
+        exponent = getattr(technique, "cost_exponent", None) or ROWS_EXPONENT
+        scale = (self.n_train / max(rows, 1)) ** exponent
+        key = (config.technique, config.algorithm)
+        self._screened_times.setdefault(key, []).extend(t * scale for t in fit_times)
 
     def model_estimate(self, config, model_bytes):
         """Bytes of ``config``'s model refitted on all rows, from its folds'."""

@@ -103,11 +103,11 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         too noisy for a longer search to help), 30 otherwise. With a
         ``storage``, the number of finished trials the study should reach.
     timeout : float or None, default=None
-        Seconds for the whole ``fit``: the search stops early enough to leave
-        time for the refit (estimated from the measured fold fit times), and
-        is checked before every fold. When the best setup's refit would not
-        fit in the time left, the best one whose refit does is chosen; see
-        :ref:`performance`.
+        Seconds for the whole ``fit``, refit included (checked before every
+        fold). An in-memory search first screens each technique family on each
+        model on a share of the rows, then runs the best third in full
+        (``stop_reason`` ``"screened"``); when the best setup's refit would
+        not fit in the time left, a cheaper one is chosen; see :ref:`performance`.
     max_search_samples : int, "auto" or None, default="auto"
         Rows the search cross-validates on: on more rows, a stratified
         subsample of this size (each class keeps at least ``min(its rows,

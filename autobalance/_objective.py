@@ -37,6 +37,7 @@ from ._attrs import (
     ATTR_RECALLS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
+    ATTR_SCREEN_ROWS,
     ATTR_TECHNIQUE,
     OUT_OF_TIME,
 )
@@ -44,6 +45,7 @@ from ._build import fit_weighted
 from ._compat import take_rows
 from ._footprint import model_nbytes
 from ._oof import SEARCH, fold_prediction, raw_response
+from ._screening import fold_train_rows
 from ._threads import (
     folds_in_parallel,
     restored_limits,
@@ -313,12 +315,32 @@ class Objective:
         self.oof = {}
         self._best_of_model = {}
         self._values = {}
+        self._screen_splits = {}  # rows -> the folds of screening trials
 
     def _batch_size(self):
         return folds_in_parallel(self.n_jobs, len(self.splits))
 
-    def _train_rows(self):
-        return round(float(np.mean([len(train) for train, _ in self.splits])))
+    @staticmethod
+    def _train_rows(splits):
+        return round(float(np.mean([len(train) for train, _ in splits])))
+
+    def splits_for(self, trial):
+        """The folds ``trial`` runs on: the search's, or for a screening trial
+        (``screen_rows`` set when enqueued, see ``_screening``) the same folds
+        with each training part subsampled to that many rows, seeded by the
+        fold and the search's seed so every screening trial gets the same
+        rows."""
+        rows = trial.user_attrs.get(ATTR_SCREEN_ROWS)
+        if rows is None:
+            return self.splits
+        if rows not in self._screen_splits:
+            classes = self.space.context.classes
+            seed = self.space.context.random_state
+            self._screen_splits[rows] = [
+                (fold_train_rows(train, self.y, classes, rows, seed + i), test)
+                for i, (train, test) in enumerate(self.splits)
+            ]
+        return self._screen_splits[rows]
 
     def _find_duplicate(self, trial, config):
         study = getattr(trial, "study", None)
@@ -342,9 +364,12 @@ class Objective:
         trial.set_user_attr(ATTR_ALGORITHM, config.algorithm)
         trial.set_user_attr(ATTR_PARAMS, _clean(config.params))
 
-        trial.set_user_attr(ATTR_FIDELITY_ROWS, self._train_rows())
+        splits = self.splits_for(trial)
+        trial.set_user_attr(ATTR_FIDELITY_ROWS, self._train_rows(splits))
+        screening = splits is not self.splits
 
-        duplicate = self._find_duplicate(trial, config)
+        # A screening trial's scores are of fewer rows: never reused.
+        duplicate = None if screening else self._find_duplicate(trial, config)
         if duplicate is not None:
             # The same folds and seeds give the same scores: reuse them.
             trial.set_user_attr(ATTR_DUPLICATE, duplicate.number)
@@ -366,12 +391,13 @@ class Objective:
         estimator = self.space.build(config, search=True)
         trial.set_user_attr(ATTR_FIDELITY_TREES, ensemble_size(estimator))
         try:
-            return self._cross_validate(trial, estimator, config)
+            return self._cross_validate(trial, estimator, config, splits)
         except TrialFailure as exc:
             trial.set_user_attr(ATTR_FAIL, exc.reason[:500])
             raise
 
-    def _cross_validate(self, trial, estimator, config):
+    def _cross_validate(self, trial, estimator, config, splits):
+        screening = splits is not self.splits
         scores, fit_times, score_times, recalls, probas = [], [], [], [], []
         model_bytes = []
         batch = self._batch_size()
@@ -379,8 +405,8 @@ class Objective:
         # batch), so its fit times stay comparable for the budget.
         limit = threads_per_fold(batch)
         classes = self.space.context.classes if self.keep_oof else None
-        for start in range(0, len(self.splits), batch):
-            chunk = list(enumerate(self.splits))[start : start + batch]
+        for start in range(0, len(splits), batch):
+            chunk = list(enumerate(splits))[start : start + batch]
             if self.budget is not None and not self.budget.allows_folds(
                 config, fit_times
             ):
@@ -414,11 +440,20 @@ class Objective:
                     recalls.append(recall)
                     trial.set_user_attr(ATTR_RECALLS, recalls)
                 trial.report(score, step)
-                if trial.should_prune():
+                # The pruner compares complete (full-fidelity) trials only;
+                # a screening trial's fewer rows would be judged against them.
+                if not screening and trial.should_prune():
                     self._record(trial, scores, fit_times, score_times)
                     raise optuna.TrialPruned(f"pruned after fold {step}")
         self._record(trial, scores, fit_times, score_times)
         value = float(np.mean(scores))
+        if screening:
+            # Ends PRUNED, so that no choice among complete trials (the best,
+            # the ensemble, the decision rule) sees its low-fidelity score.
+            rows = trial.user_attrs[ATTR_FIDELITY_ROWS]
+            if self.budget is not None:
+                self.budget.record_screened(config, fit_times, rows)
+            raise optuna.TrialPruned(f"screened on {rows} rows per fold")
         if self.budget is not None:
             self.budget.record(config, fit_times, value, model_bytes)
         if self.keep_oof:

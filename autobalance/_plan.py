@@ -42,6 +42,7 @@ from ._prior import ClassPrior
 from ._resolve import resolve_algorithms, resolve_techniques
 from ._space import SearchContext, SearchSpace
 from ._study import data_fingerprint
+from ._subsample import MIN_SEARCH_ROWS_PER_CLASS, search_subsample
 from ._threshold import check_threshold
 from ._validation import (
     allow_nan,
@@ -72,8 +73,6 @@ AUTO_TRIALS_MANY = 30
 
 #: Rows the search runs on with ``max_search_samples="auto"``.
 AUTO_MAX_SEARCH_SAMPLES = 50_000
-#: Rows of each class a search subsample keeps at least (or all of them).
-MIN_SEARCH_ROWS_PER_CLASS = 1_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,32 +144,6 @@ class SearchPlan:
 
 def default_scoring(classes):
     return "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
-
-
-def search_subsample(y, classes, counts, max_rows, seed):
-    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
-    or ``None`` when every row is searched."""
-    n = len(y)
-    if max_rows is None or n <= max_rows:
-        return None
-    counts = np.asarray(counts, dtype=int)
-    # Each class keeps a floor of rows, but the floors together never exceed
-    # the subsample (a small ``max_rows`` with many rows of every class).
-    floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
-    quota = np.maximum(np.round(counts * max_rows / n).astype(int), floor)
-    # Guaranteed shares of small classes come out of the largest classes,
-    # down to their own floors.
-    for i in np.argsort(-counts, kind="stable"):
-        excess = int(quota.sum()) - max_rows
-        if excess <= 0:
-            break
-        quota[i] -= min(excess, quota[i] - floor[i])
-    rng = np.random.RandomState(seed)
-    rows = [
-        rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
-        for c, q in zip(classes, quota, strict=True)
-    ]
-    return np.sort(np.concatenate(rows))
 
 
 def group_subsample(y, groups, classes, counts, max_rows, seed):

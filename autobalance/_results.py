@@ -22,6 +22,7 @@ from ._attrs import (
     ATTR_RECALLS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
+    ATTR_SCREEN_ROWS,
     ATTR_TECHNIQUE,
     OUT_OF_TIME,
 )
@@ -35,7 +36,14 @@ __all__ = [
 ]
 
 #: The values of ``cv_results_["stop_reason"]``.
-STOP_REASONS = ("complete", "pruned", "failed", "out_of_time", "duplicate")
+STOP_REASONS = (
+    "complete",
+    "pruned",
+    "failed",
+    "out_of_time",
+    "duplicate",
+    "screened",
+)
 
 
 def _padded(values, n_splits):
@@ -59,14 +67,18 @@ def trial_params(trial):
 def stop_reason(trial):
     """Why ``trial`` stopped: ``"complete"`` (every fold ran), ``"duplicate"``
     (a repeated setup, whose scores were reused), ``"pruned"`` (the pruner
-    stopped it), ``"out_of_time"`` (the time budget stopped it before a fold)
-    or ``"failed"`` (its pipeline or the scorer raised)."""
+    stopped it), ``"out_of_time"`` (the time budget stopped it before a fold),
+    ``"screened"`` (a screening trial of a timed search, scored on fewer rows
+    of each training fold, see ``fidelity_rows``) or ``"failed"`` (its
+    pipeline or the scorer raised)."""
     attrs = trial.user_attrs
     if trial.state.name == "FAIL":
         return "failed"
     if trial.state.name == "PRUNED":
         if attrs.get(ATTR_FAIL) == OUT_OF_TIME or attrs.get(ATTR_BUDGET_REFUSED):
             return "out_of_time"
+        if attrs.get(ATTR_SCREEN_ROWS) is not None:
+            return "screened"
         return "pruned"
     if ATTR_DUPLICATE in attrs:
         return "duplicate"

@@ -27,6 +27,7 @@ from ._distributed import (
 )
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
+from ._screening import run_round, screened
 from ._space import REQUIRED, Technique
 from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
 
@@ -348,9 +349,6 @@ def run_study(
             budget=budget,
         )
         return study
-    if not study.trials:
-        for params in starting_params:
-            study.enqueue_trial(params, skip_if_exists=True)
     callbacks = [lambda study, trial: release_freed_memory()]
     stopped = []
     if budget is not None:
@@ -364,24 +362,38 @@ def run_study(
                 study.stop()
 
         callbacks.append(stop_when_spent)
-    # A trial the budget refuses before its first fold takes no trial of
-    # n_trials (as in a stored study): ask for as many more, while the budget
-    # affords a fold.
-    while not stopped:
-        remaining = None
-        if n_trials is not None:
-            remaining = n_trials - n_finished(study)
-            if remaining <= 0:
-                break
+
+    def optimize(n):
         study.optimize(
             objective,
-            n_trials=remaining,
+            n_trials=n,
             timeout=timeout,
             # A failing pipeline fails its trial; any other error is a bug.
             catch=(TrialFailure,),
             callbacks=callbacks,
             show_progress_bar=show_progress_bar,
         )
+        return bool(stopped)
+
+    if not study.trials:
+        if budget is not None and budget.timeout is not None:
+            # Only a timed search screens: the default one stays as it was.
+            run_round(study, optimize, objective, budget, starting_params)
+        else:
+            for params in starting_params:
+                study.enqueue_trial(params, skip_if_exists=True)
+    # Screening trials are a cheaper phase: they take no trial of n_trials.
+    n_screened = sum(screened(t) for t in study.get_trials(deepcopy=False))
+    # A trial the budget refuses before its first fold takes no trial of
+    # n_trials (as in a stored study): ask for as many more, while the budget
+    # affords a fold.
+    while not stopped:
+        remaining = None
+        if n_trials is not None:
+            remaining = n_trials - (n_finished(study) - n_screened)
+            if remaining <= 0:
+                break
+        optimize(remaining)
         if remaining is None or timeout is not None:
             break
     return study

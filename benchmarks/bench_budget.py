@@ -38,6 +38,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import subprocess
 import sys
@@ -58,6 +59,7 @@ from _common import (
     synthetic,
     thread_limit,
 )
+from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -67,7 +69,14 @@ from autobalance import AutoBalancedClassifier
 OUT = Path(__file__).resolve().parent / "results" / "budget.csv"
 #: The overrun tolerance of issue 18: +10 % of the timeout or +2 s.
 TOLERANCE_SHARE, TOLERANCE_FLOOR = 0.10, 2.0
-STOP_REASONS = ("complete", "pruned", "failed", "out_of_time", "duplicate")
+STOP_REASONS = (
+    "complete",
+    "pruned",
+    "failed",
+    "out_of_time",
+    "duplicate",
+    "screened",
+)
 PROGRESS = ("10", "25", "50", "100")
 KEY = ("dataset", "seed", "method", "budget", "load")
 
@@ -115,8 +124,21 @@ def overran(wall, timeout):
     return wall - timeout > max(TOLERANCE_SHARE * timeout, TOLERANCE_FLOOR)
 
 
+def _covered_by(clf, done):
+    """Families and models of the trials marked in ``done``."""
+    res = clf.cv_results_
+    families = {f for f, ok in zip(res["family"], done, strict=True) if ok}
+    models = {
+        (a if a is not None else t)
+        for a, t, ok in zip(res["param_algorithm"], res["technique"], done, strict=True)
+        if ok
+    }
+    return families, models
+
+
 def coverage(clf):
-    """Families and models with a complete trial, and those of the space."""
+    """Families and models with a complete trial, and those of the space;
+    ``screened_*``: the same counting screening trials too."""
     space = clf.search_space_
     families = {t.family for t in space.techniques.values()}
     models = set(space.algorithms) | {
@@ -124,12 +146,9 @@ def coverage(clf):
     }
     res = clf.cv_results_
     done = (res["stop_reason"] == "complete") & (res["technique"] != "ensemble")
-    got_families = {f for f, ok in zip(res["family"], done, strict=True) if ok}
-    got_models = {
-        (a if a is not None else t)
-        for a, t, ok in zip(res["param_algorithm"], res["technique"], done, strict=True)
-        if ok
-    }
+    got_families, got_models = _covered_by(clf, done)
+    seen = done | (res["stop_reason"] == "screened")
+    seen_families, seen_models = _covered_by(clf, seen)
     return {
         "families_covered": ";".join(sorted(got_families)),
         "families_total": len(families),
@@ -137,7 +156,33 @@ def coverage(clf):
         "models_covered": ";".join(sorted(got_models)),
         "models_total": len(models),
         "models_missing": ";".join(sorted(models - got_models)),
+        "screened_families_covered": ";".join(sorted(seen_families)),
+        "screened_models_covered": ";".join(sorted(seen_models)),
     }
+
+
+def fidelity_correlation(clf):
+    """Spearman correlation between the screening scores (mean over folds, at
+    the highest screening fidelity of each setup) and the full-fidelity
+    scores of the same setups (matched by ``params``), and the number of
+    pairs; NaN with fewer than 3 pairs."""
+    res = clf.cv_results_
+    n_splits = clf.n_splits_
+    folds = np.column_stack([res[f"split{i}_test_score"] for i in range(n_splits)])
+    screened, full = {}, {}
+    for i, params in enumerate(res["params"]):
+        key = json.dumps(params, sort_keys=True, default=str)
+        if res["stop_reason"][i] == "screened" and np.isfinite(folds[i]).all():
+            rows = res["fidelity_rows"][i]
+            if key not in screened or rows > screened[key][0]:
+                screened[key] = (rows, float(folds[i].mean()))
+        elif res["stop_reason"][i] == "complete":
+            full.setdefault(key, float(res["mean_test_score"][i]))
+    pairs = [(screened[k][1], full[k]) for k in screened if k in full]
+    if len(pairs) < 3:
+        return float("nan"), len(pairs)
+    low, high = zip(*pairs, strict=True)
+    return float(spearmanr(low, high).statistic), len(pairs)
 
 
 def autobalance_row(clf, metrics, budget):
@@ -154,6 +199,7 @@ def autobalance_row(clf, metrics, budget):
         **coverage(clf),
         "progress_basis": progress["basis"],
     }
+    row["fidelity_spearman"], row["fidelity_pairs"] = fidelity_correlation(clf)
     for share, value in zip(PROGRESS, progress["best_score"], strict=True):
         row[f"progress_{share}"] = value
     for reason in STOP_REASONS:
@@ -255,6 +301,10 @@ def describe(row):
         f"(missing: {row['families_missing'] or 'none'})\n"
         f"    models {row['models_covered'] or '-'} "
         f"(missing: {row['models_missing'] or 'none'})\n"
+        f"    screened or complete: families {row['screened_families_covered'] or '-'}"
+        f"; models {row['screened_models_covered'] or '-'}\n"
+        f"    screening-to-full Spearman {row['fidelity_spearman']:.3f} "
+        f"({row['fidelity_pairs']} setups)\n"
         f"    best inner score at 10/25/50/100 % of the budget: {progress}"
     )
 
@@ -267,6 +317,13 @@ def _covered(column, total):
         for c, t in zip(column, total, strict=True)
     ]
     return f"{sum(full)}/{len(full)}"
+
+
+def _optional(runs, column):
+    """A column of ``runs``, empty where a CSV of an older version lacks it."""
+    if column in runs:
+        return runs[column]
+    return pd.Series([np.nan] * len(runs), index=runs.index)
 
 
 def _baseline(base, name, keys):
@@ -288,11 +345,13 @@ def summary(path):
     ab = frame[frame["method"] == "autobalance"]
     print(
         f"\nsummary of {path} (medians over seeds; families/models: runs covering "
-        "all of them)"
+        "all of them with a complete trial; s-: counting screened trials too; "
+        "rho: median Spearman correlation of screening and full-fidelity scores)"
     )
     print(
         f"{'dataset':<18} {'budget':>6} {'load':<5} {'n':>2} {'wall/T med':>10} "
-        f"{'max':>5} {'over':>4} {'fam':>5} {'mod':>5} {'AUC':>7} {'-lr_bal':>8} "
+        f"{'max':>5} {'over':>4} {'fam':>5} {'mod':>5} {'s-fam':>5} {'s-mod':>5} "
+        f"{'rho':>6} {'AUC':>7} {'-lr_bal':>8} "
         f"{'-hgb':>8}  progress 10/25/50/100 %"
     )
     for (dataset, budget, load), runs in ab.groupby(
@@ -301,6 +360,11 @@ def summary(path):
         keys = list(zip(runs["dataset"], runs["seed"], runs["load"], strict=True))
         lr, hgb = _baseline(base, "lr_balanced", keys), _baseline(base, "hgb", keys)
         auc = runs["auc"].to_numpy()
+        rho = _optional(runs, "fidelity_spearman")
+        rho = f"{rho.median():6.3f}" if rho.notna().any() else f"{'-':>6}"
+        total_f, total_m = runs["families_total"], runs["models_total"]
+        s_fam = _covered(_optional(runs, "screened_families_covered"), total_f)
+        s_mod = _covered(_optional(runs, "screened_models_covered"), total_m)
         progress = " ".join(
             f"{np.nanmedian(runs[f'progress_{s}']):.4f}"
             if runs[f"progress_{s}"].notna().any()
@@ -313,6 +377,7 @@ def summary(path):
             f"{int(runs['overrun'].sum()):>4} "
             f"{_covered(runs['families_covered'], runs['families_total']):>5} "
             f"{_covered(runs['models_covered'], runs['models_total']):>5} "
+            f"{s_fam:>5} {s_mod:>5} {rho} "
             f"{auc.mean():7.4f} {np.nanmean(auc - lr):+8.4f} "
             f"{np.nanmean(auc - hgb):+8.4f}  {progress}"
         )

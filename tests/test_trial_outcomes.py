@@ -9,6 +9,7 @@ from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.linear_model import LogisticRegression
 
 from autobalance import AutoBalancedClassifier
+from autobalance._attrs import ATTR_SCREEN_ROWS
 from autobalance._objective import ensemble_size
 from autobalance._plan import build_plan
 from autobalance._results import STOP_REASONS, trials_to_cv_results
@@ -63,10 +64,16 @@ def test_each_stop_reason_is_the_way_its_trial_stopped():
         n for n in space.techniques if n not in {"none", "random_over_sampler"}
     )
     study = optuna.create_study(direction="maximize", pruner=PruneTrialOne())
-    for technique in (raising, "none", "none", "none", "random_over_sampler"):
+    for technique in (raising, "none", "none", "none"):
         config = space.default_config(technique, "logistic_regression")
         study.enqueue_trial(space.optuna_params(config))
-    study.optimize(plan.objective, n_trials=4, catch=(TrialFailure,))
+    over = space.optuna_params(
+        space.default_config("random_over_sampler", "logistic_regression")
+    )
+    # A screening trial of a timed search (see _screening): 80 training rows.
+    study.enqueue_trial(over, user_attrs={ATTR_SCREEN_ROWS: 80})
+    study.enqueue_trial(over)
+    study.optimize(plan.objective, n_trials=5, catch=(TrialFailure,))
     plan.objective.budget = OneFoldBudget()
     study.optimize(plan.objective, n_trials=1)
     results = trials_to_cv_results(study.trials, 3)
@@ -75,12 +82,15 @@ def test_each_stop_reason_is_the_way_its_trial_stopped():
         "pruned",  # the pruner stopped it after its first fold
         "complete",
         "duplicate",  # the same setup as the trial before: scores reused
+        "screened",  # scored on fewer rows of each training fold
         "out_of_time",  # the budget stopped it after one fold
     ]
     assert set(results["stop_reason"]) == set(STOP_REASONS)
-    assert [len(t.user_attrs["split_scores"]) for t in study.trials[1:]] == [1, 3, 3, 1]
-    # Every fold trained on two thirds of the 240 rows; no trees in LR.
-    np.testing.assert_array_equal(results["fidelity_rows"], [160] * 5)
+    n_scores = [len(t.user_attrs["split_scores"]) for t in study.trials[1:]]
+    assert n_scores == [1, 3, 3, 3, 1]
+    # Every fold trained on two thirds of the 240 rows (the screening trial
+    # on 80 of them); no trees in LR.
+    np.testing.assert_array_equal(results["fidelity_rows"], [160] * 4 + [80, 160])
     assert np.isnan(results["fidelity_trees"]).all()
 
 

@@ -1,0 +1,278 @@
+"""The screening round of a timed search: successive halving over rows.
+
+With a ``timeout``, a search that ran its starting points at full fidelity one
+after another could spend its whole budget on the baseline and class weights
+and never try a sampler. So a timed in-memory search starts with a round that
+scores one representative setup per (technique family, model) on a share of
+each training fold's rows (the test folds unchanged), then runs the best
+third of them at full fidelity, best first, before TPE takes over.
+
+- **Which setups**: each family's first technique of the space at its
+  defaults, on every compatible model (:func:`round_configs`).
+- **Which fraction**: the first setup of each model (the probes) runs on
+  :data:`START_FRACTION` of the rows; from their measured times the rest of
+  the round gets the largest fraction (up to :data:`MAX_FRACTION`) expected to
+  keep the whole round within :data:`BUDGET_SHARE` of the budget
+  (:func:`choose_fraction`), cheapest model first (the round stops where its
+  share runs out, having covered the most families). When that fraction
+  differs from the probes', the probes run again at it, so every score that
+  is ranked was measured on the same rows.
+- **Which promoted**: the best :data:`PROMOTED_SHARE` (at least
+  :data:`MIN_PROMOTED`; ties by trial number) of the setups scored at the
+  round's fraction (:func:`promoted`).
+
+A screening trial records its fold scores and ends PRUNED (``stop_reason``
+``"screened"``): the best trial, the ensemble, the decision rule and the
+pruner's same-fold comparisons only read COMPLETE trials, so its low-fidelity
+scores never compete with full-fidelity ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from optuna.trial import TrialState
+
+from ._attrs import (
+    ATTR_FIT_TIMES,
+    ATTR_PROMOTED,
+    ATTR_SCORE_TIMES,
+    ATTR_SCORES,
+    ATTR_SCREEN_ROWS,
+)
+from ._budget import ROWS_EXPONENT
+from ._subsample import search_subsample
+
+__all__ = [
+    "BUDGET_SHARE",
+    "MAX_FRACTION",
+    "MIN_PROMOTED",
+    "MIN_ROWS_PER_CLASS",
+    "PROMOTED_SHARE",
+    "START_FRACTION",
+    "choose_fraction",
+    "fold_train_rows",
+    "promoted",
+    "round_configs",
+    "run_round",
+    "screen_rows",
+    "screened",
+]
+
+#: Share of each training fold's rows the probes run on.
+START_FRACTION = 0.1
+#: The largest share of the rows a screening trial runs on (a lower fidelity).
+MAX_FRACTION = 0.5
+#: The round is expected to take at most this share of the ``timeout``.
+BUDGET_SHARE = 1 / 3
+#: Share of the screened setups promoted to full fidelity ...
+PROMOTED_SHARE = 1 / 3
+#: ... and at least this many.
+MIN_PROMOTED = 2
+#: Rows of each class a screening fold keeps at least (or all of them), so
+#: that samplers with neighbours still find their minority neighbours.
+MIN_ROWS_PER_CLASS = 50
+#: A fraction is raised over the probes' only when it grows at least this
+#: much (running the probes again is not worth less).
+MIN_RAISE = 1.5
+
+
+def screened(trial):
+    """Whether ``trial`` is a screening trial (scored on fewer rows)."""
+    return trial.user_attrs.get(ATTR_SCREEN_ROWS) is not None
+
+
+def round_configs(space):
+    """One :class:`~autobalance._space.Config` per (family, model): the first
+    technique of each family in the space, at its defaults, on every
+    compatible model (a model-replacing technique is its own model).
+    Ordered by family, then model, so that the first setup of each model
+    (its probe) comes before the rest of the round."""
+    first = {}
+    for name, technique in space.techniques.items():
+        first.setdefault(technique.family, name)
+    configs = []
+    for name in first.values():
+        for algorithm in space.compatible[name] or [None]:
+            configs.append(space.default_config(name, algorithm))
+    return configs
+
+
+def _model(config):
+    return config.algorithm or config.technique
+
+
+def screen_rows(n_train, n_classes, fraction):
+    """Training rows of a screening fold at ``fraction``, never below
+    :data:`MIN_ROWS_PER_CLASS` per class; ``None`` when that is more than
+    :data:`MAX_FRACTION` of ``n_train`` (the data is too small for a
+    cheaper fidelity)."""
+    rows = max(round(fraction * n_train), n_classes * MIN_ROWS_PER_CLASS)
+    return None if rows > MAX_FRACTION * n_train else int(rows)
+
+
+def fold_train_rows(train, y, classes, max_rows, seed):
+    """The training indices of a screening fold: a stratified subsample of
+    ``train`` of ``max_rows`` rows keeping every row of a class up to a floor
+    (:func:`~autobalance._subsample.search_subsample`), sorted."""
+    y_train = np.asarray(y)[train]
+    counts = np.array([np.sum(y_train == c) for c in classes])
+    rows = search_subsample(y_train, classes, counts, max_rows, seed)
+    return train if rows is None else np.asarray(train)[rows]
+
+
+def _cost(trial):
+    attrs = trial.user_attrs
+    return float(
+        np.sum(attrs.get(ATTR_FIT_TIMES) or [0.0])
+        + np.sum(attrs.get(ATTR_SCORE_TIMES) or [0.0])
+    )
+
+
+def choose_fraction(probes, rest, allowance, start=START_FRACTION):
+    """The fraction of the rows for the rest of the round.
+
+    Parameters
+    ----------
+    probes : dict
+        Model -> seconds its probe took at ``start``.
+    rest : list of str
+        The model of each setup of the round left to run.
+    allowance : float
+        Seconds the rest of the round may take.
+    start : float
+        The probes' fraction.
+
+    Returns
+    -------
+    fraction : float
+        ``start``, or the largest fraction up to :data:`MAX_FRACTION` whose
+        expected time (the probes' times scaled by rows to the power
+        :data:`~autobalance._budget.ROWS_EXPONENT`, the probes run again
+        included) fits in ``allowance``; ``start`` unless it grows by
+        :data:`MIN_RAISE`.
+    """
+    if not probes:
+        return start
+    slowest = max(probes.values())
+    cost = sum(probes.get(m, slowest) for m in rest) + sum(probes.values())
+    if cost <= 0:
+        return MAX_FRACTION
+    fraction = start * max(allowance / cost, 0.0) ** (1 / ROWS_EXPONENT)
+    fraction = min(fraction, MAX_FRACTION)
+    return fraction if fraction >= MIN_RAISE * start else start
+
+
+def promoted(trials, rows, n_splits):
+    """The screening trials run on ``rows`` rows with every fold scored, best
+    :data:`PROMOTED_SHARE` (at least :data:`MIN_PROMOTED`) by mean screening
+    score, best first (ties by trial number)."""
+    scored = [
+        t
+        for t in trials
+        if t.user_attrs.get(ATTR_SCREEN_ROWS) == rows
+        and len(t.user_attrs.get(ATTR_SCORES) or ()) == n_splits
+    ]
+    ranked = sorted(
+        scored, key=lambda t: (-float(np.mean(t.user_attrs[ATTR_SCORES])), t.number)
+    )
+    k = max(MIN_PROMOTED, math.ceil(PROMOTED_SHARE * len(ranked)))
+    return ranked[:k]
+
+
+def run_round(study, optimize, objective, budget, starting_params):
+    """Run the screening round on a fresh ``study``, then enqueue the promoted
+    setups at full fidelity, best first, and the starting points that are
+    not setups of the round.
+
+    The round ends early once its share of the budget
+    (:data:`BUDGET_SHARE` of ``timeout`` from the start of ``fit``) is spent:
+    the setups scored by then are ranked. When the budget stopped the search
+    before any full-fidelity trial, one still runs (the best screened setup,
+    else the first starting point), so that ``fit`` has a model to return.
+
+    Parameters
+    ----------
+    study : optuna.Study
+    optimize : callable
+        ``optimize(n_trials) -> stopped``: runs that many trials of ``study``
+        with the search's callbacks; ``stopped`` is true once the budget
+        stopped the study.
+    objective : Objective
+        Gives the space, the folds and the labels.
+    budget : Budget
+        Its ``timeout`` and clock set the round's allowance.
+    starting_params : list of dict
+        The Optuna parameters of the search's starting points.
+
+    Returns
+    -------
+    stopped : bool
+        Whether the budget stopped the study.
+    """
+    space = objective.space
+    n_train = float(np.mean([len(train) for train, _ in objective.splits]))
+    n_classes = len(space.context.classes)
+    configs = round_configs(space)
+    rows = screen_rows(n_train, n_classes, START_FRACTION)
+    stopped = False
+    if rows is not None and len(configs) > 1:
+        end = budget.start + BUDGET_SHARE * budget.timeout
+        stopped, rows = _screen(study, optimize, space, configs, rows, budget, end)
+        best = promoted(study.get_trials(deepcopy=False), rows, len(objective.splits))
+        for trial in best:
+            study.enqueue_trial(trial.params, user_attrs={ATTR_PROMOTED: trial.number})
+    # A starting point that was screened is represented by its screening.
+    for params in starting_params:
+        study.enqueue_trial(params, skip_if_exists=True)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if stopped and not complete:
+        optimize(1)
+    return stopped
+
+
+def _screen(study, optimize, space, configs, rows, budget, end):
+    """The probes at ``rows``, then the rest of the round at the rows
+    :func:`choose_fraction` affords before ``end`` (and the probes again when
+    those differ), one trial at a time until ``end``; returns ``(stopped,
+    rows)``: whether the budget stopped the study, and the rows of the
+    round's ranked trials."""
+    probes, rest = {}, []
+    for config in configs:
+        if _model(config) in probes:
+            rest.append(config)
+        else:
+            probes[_model(config)] = config
+    if _run(study, optimize, space, probes.values(), rows, budget, end):
+        return True, rows
+    if budget.clock() >= end:  # the round's share is spent
+        return False, rows
+    # Enqueued trials run in order: the last ones are the probes.
+    latest = study.get_trials(deepcopy=False)[-len(probes) :]
+    costs = {model: _cost(t) for model, t in zip(probes, latest, strict=True)}
+    fraction = choose_fraction(costs, [_model(c) for c in rest], end - budget.clock())
+    n_train = budget.n_train
+    n_classes = len(space.context.classes)
+    new_rows = screen_rows(n_train, n_classes, fraction) or rows
+    again = list(probes.values()) if new_rows != rows else []
+    # Cheapest model first: if the round's share runs out, it has covered the
+    # most families (every model was covered by its probe).
+    slowest = max(costs.values())
+    todo = sorted([*again, *rest], key=lambda c: costs.get(_model(c), slowest))
+    stopped = _run(study, optimize, space, todo, new_rows, budget, end)
+    return stopped, new_rows
+
+
+def _run(study, optimize, space, configs, rows, budget, end):
+    """Screen ``configs`` on ``rows`` rows one after another, until ``end``
+    on the budget's clock; returns whether the budget stopped the study."""
+    for config in configs:
+        if budget.clock() >= end:
+            return False
+        study.enqueue_trial(
+            space.optuna_params(config), user_attrs={ATTR_SCREEN_ROWS: rows}
+        )
+        if optimize(1):
+            return True
+    return False

@@ -1,0 +1,38 @@
+"""Stratified row subsamples that keep every row of a rare class up to a
+floor: the search's subsample of large data (``max_search_samples``) and the
+training rows of a screening trial's folds (``_screening``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["MIN_SEARCH_ROWS_PER_CLASS", "search_subsample"]
+
+#: Rows of each class a search subsample keeps at least (or all of them).
+MIN_SEARCH_ROWS_PER_CLASS = 1_000
+
+
+def search_subsample(y, classes, counts, max_rows, seed):
+    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
+    or ``None`` when every row is searched."""
+    n = len(y)
+    if max_rows is None or n <= max_rows:
+        return None
+    counts = np.asarray(counts, dtype=int)
+    # Each class keeps a floor of rows, but the floors together never exceed
+    # the subsample (a small ``max_rows`` with many rows of every class).
+    floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
+    quota = np.maximum(np.round(counts * max_rows / n).astype(int), floor)
+    # Guaranteed shares of small classes come out of the largest classes,
+    # down to their own floors.
+    for i in np.argsort(-counts, kind="stable"):
+        excess = int(quota.sum()) - max_rows
+        if excess <= 0:
+            break
+        quota[i] -= min(excess, quota[i] - floor[i])
+    rng = np.random.RandomState(seed)
+    rows = [
+        rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
+        for c, q in zip(classes, quota, strict=True)
+    ]
+    return np.sort(np.concatenate(rows))
