@@ -1,5 +1,5 @@
 """An ensemble of the best setups of different models, averaging their
-log-odds, each standardised by its spread.
+log-odds.
 
 With 20 to 300 positives, picking the single best of many noisy trials overfits
 the folds; averaging the probabilities of the best setup of each model (e.g.
@@ -42,8 +42,6 @@ __all__ = [
     "FoldLibrary",
     "SoftVotingEnsemble",
     "add_ensemble_trial",
-    "log_odds_scale",
-    "scaled_weights",
     "weighted_auc",
 ]
 
@@ -191,44 +189,6 @@ def average_probabilities(probas, weights=None):
     return out
 
 
-def log_odds_scale(folds):
-    """How far a member's out-of-fold log-odds spread: the standard deviation
-    over rows (weighted by the rows' weights) of its log class probabilities,
-    centred per row, averaged over classes and folds (for two classes, half
-    that of its log-odds).
-
-    A member averaged in with weight ``1 / scale`` counts as much as any
-    other in the ensemble's ranking whatever its confidence. Without it, a
-    member with large log-odds (a weakly regularised logistic regression
-    gives tens) outvotes forests whose log-odds span a few units: on glass4
-    such an average held out at 0.81 where its forest members held 0.97.
-    Returns 1.0 for predictions that do not vary (nothing to standardise).
-    """
-    per_fold = []
-    for f in folds:
-        logs = np.log(np.clip(f.raw, PROBA_FLOOR, 1.0))
-        logs = logs - logs.mean(axis=1, keepdims=True)
-        # Weighted as the rows are in the fold's score (sample weights).
-        mean = np.average(logs, axis=0, weights=f.weight)
-        var = np.average((logs - mean) ** 2, axis=0, weights=f.weight)
-        per_fold.append(np.sqrt(np.mean(var)))
-    scale = float(np.mean(per_fold)) if per_fold else 0.0
-    return scale if scale > SCALE_FLOOR else 1.0
-
-
-#: spreads of log-odds below this are taken as constant predictions
-SCALE_FLOOR = 1e-9
-
-
-def scaled_weights(oof, numbers, weights=None):
-    """The weights of trials ``numbers`` in their log-odds average: their
-    ``weights`` (``None``: equal) divided by their :func:`log_odds_scale`,
-    normalised to sum to one."""
-    base = np.ones(len(numbers)) if weights is None else np.asarray(weights, float)
-    scaled = base / np.array([log_odds_scale(oof[n]) for n in numbers])
-    return (scaled / scaled.sum()).tolist()
-
-
 def _has_proba(folds):
     return folds is not None and all(f.kind == "predict_proba" for f in folds)
 
@@ -314,10 +274,8 @@ def add_ensemble_trial(
     ``FoldPrediction``, one per split). ``members`` (trials of ``study``) and
     their ``weights`` default to the best setup of each model, the models not
     clearly worse than the best, at most :data:`MAX_MEMBERS`, equally
-    weighted; the weights are then divided by each member's
-    :func:`log_odds_scale` (:func:`scaled_weights`). ``attrs`` are added to
-    the trial's user attributes. Returns the added trial, or ``None`` when
-    fewer than two members qualify.
+    weighted. ``attrs`` are added to the trial's user attributes. Returns the
+    added trial, or ``None`` when fewer than two members qualify.
     """
     if members is None:
         members = _members(study, oof)
@@ -334,10 +292,7 @@ def add_ensemble_trial(
     members = [members[i] for i in order]
     if weights is not None:
         weights = [weights[i] for i in order]
-    numbers = [t.number for t in members]
-    # Every member counts alike in the ranking, whatever its log-odds' scale.
-    weights = scaled_weights(oof, numbers, weights)
-    folds = ensemble_predictions(oof, numbers, weights)
+    folds = ensemble_predictions(oof, [t.number for t in members], weights)
     column = int(np.flatnonzero(np.unique(y) == positive)[0])
     # Weighted as the members' scores were (the rows' sample weights).
     scores = [
@@ -350,7 +305,9 @@ def add_ensemble_trial(
         [t.user_attrs.get(ATTR_MODEL_BYTES) or [0] * len(splits) for t in members],
         axis=0,
     )
-    params = {"members": [trial_params(t) for t in members], "weights": weights}
+    params = {"members": [trial_params(t) for t in members]}
+    if weights is not None:
+        params["weights"] = list(weights)
     trial = optuna.trial.create_trial(
         state=optuna.trial.TrialState.COMPLETE,
         value=float(np.mean(scores)),
@@ -453,15 +410,9 @@ class FoldLibrary:
         for i, t in enumerate(self.trials):
             folds = oof.get(t.number)
             if _has_proba(folds) and len(folds) == n_splits:
-                # Standardised as the refitted average weighs its members
-                # (scaled_weights), so that a rule is scored as it predicts.
-                scale = log_odds_scale(folds)
                 self.log_odds[i] = [
-                    (
-                        np.log(np.clip(f.raw[:, column], PROBA_FLOOR, 1.0))
-                        - np.log(np.clip(f.raw[:, 1 - column], PROBA_FLOOR, 1.0))
-                    )
-                    / scale
+                    np.log(np.clip(f.raw[:, column], PROBA_FLOOR, 1.0))
+                    - np.log(np.clip(f.raw[:, 1 - column], PROBA_FLOOR, 1.0))
                     for f in folds
                 ]
         first = next(iter(oof.values()), None) if oof else None
