@@ -19,7 +19,9 @@ precomputed once per dataset with a fixed seed) and scored on the held-out half:
                    x ``class_weight`` in {None, "balanced"} (issue 17);
 - ``hgb``          ``HistGradientBoostingClassifier(random_state=seed)``;
 - ``autobalance``  ``AutoBalancedClassifier(random_state=seed)``, defaults
-                   (no learned portfolio: the default search). With
+                   (no learned portfolio: the default search); with fewer
+                   than 5 minority rows, ``cv`` = that many (the estimator
+                   refuses more folds than minority rows). With
                    ``--portfolio-dir DIR`` its first trials come from
                    ``DIR/<dataset>.json``, the portfolio learned without that
                    dataset (``build_portfolio.py learn --lodo-dir DIR``), and
@@ -295,9 +297,14 @@ def run_grid_full(X, y, seed, n_jobs):
 
 
 def run_autobalance(X, y, seed, n_jobs):
-    clf = AutoBalancedClassifier(
-        random_state=seed, n_jobs=n_jobs, **AUTOBALANCE_PARAMS
-    ).fit(X, y)
+    params = dict(AUTOBALANCE_PARAMS)
+    # The estimator refuses more folds than minority rows (a fold would miss
+    # the class); as its error says, a tiny minority (some listed datasets
+    # have 2 to 4 positives in an outer half) gets that many folds.
+    minority = int(np.unique(y, return_counts=True)[1].min())
+    if "cv" not in params and minority < INNER_FOLDS:
+        params["cv"] = minority
+    clf = AutoBalancedClassifier(random_state=seed, n_jobs=n_jobs, **params).fit(X, y)
     res = clf.cv_results_
     split_cols = [f"split{i}_test_score" for i in range(clf.n_splits_)]
     runs = np.isfinite(np.column_stack([res[k] for k in split_cols])).sum(axis=1)
