@@ -55,11 +55,11 @@ FLOOR = 1e-6  # as _ensemble.PROBA_FLOOR
 
 def capture(datasets, out_dir):
     import optuna
+    from bench_selection import INNER_FOLDS, outer_folds
 
     import autobalance._selection as selection
     from autobalance import AutoBalancedClassifier
     from autobalance._ensemble import _members
-    from bench_selection import INNER_FOLDS, outer_folds
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")
