@@ -86,14 +86,18 @@ def screened(trial):
 def round_configs(space):
     """One :class:`~autobalance._space.Config` per (family, model): the first
     technique of each family in the space, at its defaults, on every
-    compatible model (a model-replacing technique is its own model).
+    compatible model, and every model-replacing technique (its own model).
     Ordered by family, then model, so that the first setup of each model
     (its probe) comes before the rest of the round."""
-    first = {}
+    names, families = [], set()
     for name, technique in space.techniques.items():
-        first.setdefault(technique.family, name)
+        # A technique that replaces the model (the balanced random forest,
+        # easy ensemble) is a model of its own: each is screened.
+        if technique.kind == "estimator" or technique.family not in families:
+            families.add(technique.family)
+            names.append(name)
     configs = []
-    for name in first.values():
+    for name in names:
         for algorithm in space.compatible[name] or [None]:
             configs.append(space.default_config(name, algorithm))
     return configs
