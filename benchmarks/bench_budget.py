@@ -65,18 +65,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from autobalance import AutoBalancedClassifier
+from autobalance._results import STOP_REASONS
 
 OUT = Path(__file__).resolve().parent / "results" / "budget.csv"
 #: The overrun tolerance of issue 18: +10 % of the timeout or +2 s.
 TOLERANCE_SHARE, TOLERANCE_FLOOR = 0.10, 2.0
-STOP_REASONS = (
-    "complete",
-    "pruned",
-    "failed",
-    "out_of_time",
-    "duplicate",
-    "screened",
-)
 PROGRESS = ("10", "25", "50", "100")
 KEY = ("dataset", "seed", "method", "budget", "load")
 
