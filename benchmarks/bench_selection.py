@@ -328,6 +328,12 @@ def run_autobalance(X, y, seed, n_jobs):
             "n_splits_run": runs,
             "chosen": np.arange(len(runs)) == clf.best_index_,
             "duplicate": duplicate,
+            # Per-split inner scores: selection rules (a margin over a prior
+            # setup, a one-standard-error rule) can be replayed offline.
+            "split_scores": [
+                ";".join(f"{v:.6g}" for v in row)
+                for row in np.column_stack([res[k] for k in split_cols])
+            ],
         }
     )
     info = {
