@@ -13,6 +13,7 @@ __all__ = [
     "ATTR_BUDGET_REFUSED",
     "ATTR_DUPLICATE",
     "ATTR_FAIL",
+    "ATTR_FALLBACK",
     "ATTR_FAMILY",
     "ATTR_FIDELITY_ROWS",
     "ATTR_FIDELITY_TREES",
@@ -78,6 +79,9 @@ ATTR_SCREEN_ROWS = "screen_rows"
 #: (set when enqueued) the screening trial whose setup a trial runs at full
 #: fidelity
 ATTR_PROMOTED = "promoted_from"
+#: true on the trial a timed search ran in full, whatever the time left, after
+#: the budget refused every full-fidelity trial (the cheapest predicted setup)
+ATTR_FALLBACK = "budget_fallback"
 
 #: the ``fail_reason`` of a trial the time budget stopped (before a fold)
 OUT_OF_TIME = "stopped: the time budget ran out"

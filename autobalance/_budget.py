@@ -28,13 +28,10 @@ from ._attrs import (
     ATTR_PARAMS,
     ATTR_TECHNIQUE,
 )
+from ._cost import ROWS_EXPONENT, CostModel
 from ._space import Config
 
-__all__ = ["Budget"]
-
-# Tree and boosting fits grow a little faster than linearly with the rows
-# (sorting); the refit on all rows is scaled from a training fold with this.
-ROWS_EXPONENT = 1.15
+__all__ = ["ROWS_EXPONENT", "Budget"]
 # Slack for the work after the refit (decision rule, bookkeeping), as a share
 # of the timeout.
 SLACK = 0.03
@@ -74,6 +71,20 @@ class Budget:
         ``start`` in local wall time, the clock of Optuna's trial datetimes
         (``search_progress_`` places trials in the budget with it); now by
         default.
+    train_counts, refit_counts : array-like or None, default=None
+        Rows of each class of a mean training fold of the search and of the
+        refit; ``None``: the class shares of the space's data times
+        ``n_train`` and ``n_samples``.
+
+    Attributes
+    ----------
+    cost : CostModel
+        The predicted seconds of folds and refits, learned from every
+        measured fold.
+    refuse_first : bool
+        Whether a full-fidelity trial predicted not to fit may be refused
+        before any trial completed (the caller then runs a fallback when none
+        completes, see :func:`~autobalance._screening.run_fallback`).
     """
 
     def __init__(
@@ -87,6 +98,8 @@ class Budget:
         start=None,
         data_bytes=0,
         started_at=None,
+        train_counts=None,
+        refit_counts=None,
     ):
         self.timeout = None if timeout is None else float(timeout)
         self.space = space
@@ -100,11 +113,19 @@ class Budget:
         )
         self.n_train = float(n_train)
         self.rows_ratio = n_samples / max(n_train, 1.0)
+        counts = np.asarray(space.context.class_counts, dtype=float)
+        shares = counts / max(counts.sum(), 1.0)
+        self.train_counts = (
+            shares * n_train if train_counts is None else np.asarray(train_counts)
+        )
+        self.refit_counts = (
+            shares * n_samples if refit_counts is None else np.asarray(refit_counts)
+        )
         self.memory_limit = max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)
+        self.cost = CostModel(space)
+        self.refuse_first = False
         self._fold_times = {}
-        # Screening trials' fold times scaled to full rows: kept apart from the
-        # measured ones, as the last resort of an estimate.
-        self._screened_times = {}
+        self._seen = {}  # setup -> its last measured config
         self._best = None  # (value, refit estimate) of the best trial so far
 
     # -- clock -------------------------------------------------------------
@@ -137,42 +158,91 @@ class Budget:
 
     # -- estimates ---------------------------------------------------------
     def refit_estimate(self, config, fit_times):
-        """Seconds to refit ``config`` on all rows, from its fold fit times."""
+        """Seconds to refit ``config`` on all rows: the cost model's
+        prediction on every row's effective rows, else its fold fit times'
+        mean scaled by the rows ratio (to the technique's cost exponent) and
+        the fidelity ratio."""
+        predicted = self.cost.predict_refit(config, self.refit_counts)
+        if predicted is not None:
+            return predicted
         if not fit_times:
             return 0.0
-        technique = self.space.techniques.get(config.technique)
-        exponent = getattr(technique, "cost_exponent", None) or ROWS_EXPONENT
-        scale = self.rows_ratio**exponent
+        scale = self.rows_ratio ** self.cost.exponent(config)
         return float(np.mean(fit_times)) * scale * self.space.fidelity_ratio(config)
 
-    def _fold_estimate(self, config, fit_times):
+    def fold_estimate(self, config, fit_times, counts=None):
+        """Seconds of the next fold of a trial of ``config`` (with margin
+        :data:`FOLD_MARGIN`): its slowest fold so far (the very setup, its
+        hyperparameters included), else the cost model's prediction on
+        training rows of class counts ``counts`` (a full training fold by
+        default), else 0 (unknown)."""
         # Fold fits vary (scoring and bookkeeping come on top): err long.
         if fit_times:
             return FOLD_MARGIN * float(np.max(fit_times))
-        # A setup not run yet: the same setup seen before, else the slowest
-        # fold of the same model (a sampler may add rows), else unknown.
-        if (config.technique, config.algorithm) in self._fold_times:
-            return FOLD_MARGIN * float(
-                np.median(self._fold_times[(config.technique, config.algorithm)])
-            )
-        if config.algorithm in self._fold_times:
-            return FOLD_MARGIN * 1.5 * float(np.max(self._fold_times[config.algorithm]))
-        if (config.technique, config.algorithm) in self._screened_times:
-            return FOLD_MARGIN * float(
-                np.median(self._screened_times[(config.technique, config.algorithm)])
-            )
-        return 0.0
+        counts = self.train_counts if counts is None else counts
+        predicted = self.cost.predict(config, counts)
+        return 0.0 if predicted is None else FOLD_MARGIN * predicted
 
-    def allows_folds(self, config, fit_times):
+    def allows(
+        self,
+        config,
+        fit_times,
+        *,
+        counts=None,
+        batches=1,
+        trial_batches=None,
+        screening=False,
+    ):
         """Whether the next batch of folds of a trial fits in the budget (a
         batch runs in parallel, so it takes about one fold's time).
 
-        Until one trial has completed everything is allowed, so that a fit
-        always has a setup to return.
+        Parameters
+        ----------
+        config : Config
+        fit_times : list of float
+            The trial's folds measured so far.
+        counts : array-like or None
+            Rows of each class of the trial's training folds; ``None``: a
+            full training fold.
+        batches : int
+            Batches of folds the trial has left, this one included.
+        trial_batches : int or None
+            Batches of folds of a whole trial; ``None``: ``batches``.
+        screening : bool
+            A screening trial (fewer rows): never refused before the first
+            trial completes (the round keeps its own share of the time).
+
+        Returns
+        -------
+        allowed : bool
+            After a trial completed: the next fold fits in the time left
+            minus the reserve. Before: with :attr:`refuse_first`, a
+            full-fidelity trial whose folds left and refit, as predicted,
+            fit in the time left, or, once it has run folds, cost no more
+            than the fallback would (the setup predicted cheapest, run in
+            full); anything else is allowed.
         """
-        if self._best is None or self.timeout is None:
+        if self.timeout is None:
             return True
-        return self._fold_estimate(config, fit_times) <= self.search_remaining()
+        fold = self.fold_estimate(config, fit_times, counts)
+        if self._best is not None:
+            return fold <= self.search_remaining()
+        if screening or not self.refuse_first or not self.cost.knows(config):
+            return True
+        need = batches * fold + self.refit_estimate(config, fit_times)
+        if need <= self.remaining():
+            return True
+        # Stopping a trial half-way would only make way for the fallback: go
+        # on when the rest of this one costs less.
+        cheapest = self.cheapest(trial_batches or batches)
+        return bool(fit_times) and cheapest is not None and need <= cheapest[1]
+
+    def measured(self, config, fit_times, counts):
+        """Learn the cost of ``config`` from folds that took ``fit_times``
+        seconds on training rows of class counts ``counts`` (every measured
+        batch: full-fidelity and screening folds alike)."""
+        self.cost.learn(config, fit_times, counts)
+        self._seen[(config.technique, config.algorithm)] = config
 
     def record(self, config, fit_times, value, model_bytes=()):
         """Learn from a completed trial.
@@ -190,16 +260,28 @@ class Budget:
         if self._best is None or (usable and value > self._best[0]):
             self._best = (value, refit)
 
-    def record_screened(self, config, fit_times, rows):
-        """Learn the fold times of ``config`` from a screening trial that
-        trained on ``rows`` rows per fold: scaled to the search's training
-        rows, they estimate its first full-fidelity fold. They set no reserve
-        (a screened setup is not refitted)."""
-        technique = self.space.techniques.get(config.technique)
-        exponent = getattr(technique, "cost_exponent", None) or ROWS_EXPONENT
-        scale = (self.n_train / max(rows, 1)) ** exponent
-        key = (config.technique, config.algorithm)
-        self._screened_times.setdefault(key, []).extend(t * scale for t in fit_times)
+    def trial_cost(self, config, batches):
+        """Predicted seconds of a full-fidelity trial of ``config`` of
+        ``batches`` batches of folds, and of its refit; ``None`` when the cost
+        model cannot predict it."""
+        fold = self.cost.predict(config, self.train_counts)
+        refit = self.cost.predict_refit(config, self.refit_counts)
+        if fold is None or refit is None:
+            return None
+        return batches * FOLD_MARGIN * fold + refit
+
+    def cheapest(self, batches, configs=None):
+        """``(config, seconds)`` of the setup predicted cheapest in full
+        (:meth:`trial_cost`) among ``configs`` (by default the setups
+        measured so far), the first of equals; ``None`` when none can be
+        predicted."""
+        configs = self._seen.values() if configs is None else configs
+        best = None
+        for config in configs:
+            cost = self.trial_cost(config, batches)
+            if cost is not None and (best is None or cost < best[1]):
+                best = (config, cost)
+        return best
 
     def model_estimate(self, config, model_bytes):
         """Bytes of ``config``'s model refitted on all rows, from its folds'."""
@@ -215,16 +297,35 @@ class Budget:
         attrs = trial.user_attrs
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
         if members is None:
-            return [Config(attrs[ATTR_TECHNIQUE], attrs[ATTR_ALGORITHM], {})]
+            params = attrs.get(ATTR_PARAMS) or {}
+            return [Config(attrs[ATTR_TECHNIQUE], attrs[ATTR_ALGORITHM], params)]
         # An ensemble's members are entries of cv_results_["params"].
-        return [Config(m["technique"], m["algorithm"], {}) for m in members]
+        return [
+            Config(
+                m["technique"],
+                m["algorithm"],
+                {k: v for k, v in m.items() if k not in ("technique", "algorithm")},
+            )
+            for m in members
+        ]
 
     def trial_refit_estimate(self, trial):
-        """Estimated refit seconds of a trial of the study. An ensemble trial
-        holds the sums of its members' fold times; they are scaled with the
-        costliest member's ratios."""
+        """Estimated refit seconds of a trial of the study. With the cost
+        model, the sum of its setups' (an ensemble refits its members one
+        after another); else an ensemble trial holds the sums of its members'
+        fold times, scaled with the costliest member's ratios."""
+        configs = self._configs(trial)
+        predicted = [self.cost.predict_refit(c, self.refit_counts) for c in configs]
+        if all(p is not None for p in predicted):
+            return float(sum(predicted))
         fit_times = trial.user_attrs.get(ATTR_FIT_TIMES) or []
-        return max(self.refit_estimate(c, fit_times) for c in self._configs(trial))
+        return max(self.refit_estimate(c, fit_times) for c in configs)
+
+    def refit_report(self, trial, measured):
+        """Keep the predicted and ``measured`` seconds of ``trial``'s refit;
+        the cost model's report (the estimator's ``cost_model_``)."""
+        self.cost.record_refit(self.trial_refit_estimate(trial), measured)
+        return self.cost.report()
 
     def trial_model_estimate(self, trial):
         """Estimated bytes of a trial's model refitted on all rows: its fold

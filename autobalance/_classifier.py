@@ -33,9 +33,8 @@ from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it he
 )
 from ._results import search_progress, trial_params, trials_to_cv_results
 from ._routing import fit_params, metadata_router
-from ._selection import choose_trial, estimator_from_params, search_predictions
+from ._selection import choose_trial, estimator_from_params, refit_decision_rule
 from ._study import check_completed, open_study, quiet_optuna, run_study, search_trials
-from ._threshold import fit_decision_rule
 from ._validation import PARAMETER_CONSTRAINTS, check_predict_input, input_tags
 
 __all__ = ["AutoBalancedClassifier"]
@@ -211,6 +210,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Number of inner cross-validation folds.
     refit_time_ : float
         Seconds to refit the best setup on the whole training set.
+    cost_model_ : dict
+        The search's predicted seconds against the measured ones (see
+        :ref:`performance`): ``fold_predicted``, ``fold_measured`` (every
+        fold run while its time could be predicted), ``fold_ratios``
+        (measured / predicted), ``fold_ratio_median``, ``fold_ratio_p90``,
+        ``refit_predicted`` (``None`` when unknown) and ``refit_measured``.
     search_rows_ : ndarray of int or None
         Rows of the training set the search ran on (see
         ``max_search_samples``), or ``None`` when it used every row.
@@ -438,18 +443,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.refit_time_ = time.perf_counter() - start
         self.search_rows_ = plan.rows
         self.versions_ = library_versions()
+        self.cost_model_ = plan.budget.refit_report(best_trial, self.refit_time_)
         self.classes_ = getattr(self.best_estimator_, "classes_", plan.classes)
-        self.decision_rule_ = fit_decision_rule(
-            self,
-            plan.X_search,
-            plan.y_search,
-            folds=search_predictions(plan.objective, best_trial),
-            y_refit=plan.y_full,
-            prior=plan.prior,
-            splits=plan.splits,
-            sample_weight=plan.search_sample_weight,
-            refit_sample_weight=plan.sample_weight,
-        )
+        self.decision_rule_ = refit_decision_rule(self, plan, best_trial)
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
         self.threshold_info_ = self.decision_rule_.threshold_info

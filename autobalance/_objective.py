@@ -28,6 +28,7 @@ from ._attrs import (
     ATTR_BUDGET_REFUSED,
     ATTR_DUPLICATE,
     ATTR_FAIL,
+    ATTR_FALLBACK,
     ATTR_FAMILY,
     ATTR_FIDELITY_ROWS,
     ATTR_FIDELITY_TREES,
@@ -316,6 +317,7 @@ class Objective:
         self._best_of_model = {}
         self._values = {}
         self._screen_splits = {}  # rows -> the folds of screening trials
+        self._counts = {}  # id of a list of folds -> its mean class counts
 
     def _batch_size(self):
         return folds_in_parallel(self.n_jobs, len(self.splits))
@@ -407,8 +409,8 @@ class Objective:
         classes = self.space.context.classes if self.keep_oof else None
         for start in range(0, len(splits), batch):
             chunk = list(enumerate(splits))[start : start + batch]
-            if self.budget is not None and not self.budget.allows_folds(
-                config, fit_times
+            if self.budget is not None and not self._allowed(
+                trial, config, fit_times, splits, start, batch
             ):
                 self._record(trial, scores, fit_times, score_times)
                 trial.set_user_attr(ATTR_FAIL, OUT_OF_TIME)
@@ -423,6 +425,10 @@ class Objective:
             else:
                 with restored_limits(limit):
                     results = self._parallel_folds(chunk, estimator, classes, limit)
+            if self.budget is not None:
+                self.budget.measured(
+                    config, [r[1] for r in results], self._class_counts(splits)
+                )
             for (step, _), (score, fit_time, score_time, recall, proba, nbytes) in zip(
                 chunk, results, strict=True
             ):
@@ -451,14 +457,37 @@ class Objective:
             # Ends PRUNED, so that no choice among complete trials (the best,
             # the ensemble, the decision rule) sees its low-fidelity score.
             rows = trial.user_attrs[ATTR_FIDELITY_ROWS]
-            if self.budget is not None:
-                self.budget.record_screened(config, fit_times, rows)
             raise optuna.TrialPruned(f"screened on {rows} rows per fold")
         if self.budget is not None:
             self.budget.record(config, fit_times, value, model_bytes)
         if self.keep_oof:
             self._retain(trial.number, config, value, probas)
         return value
+
+    def _class_counts(self, splits):
+        """Rows of each class of a mean training fold of ``splits``."""
+        key = id(splits)
+        if key not in self._counts:
+            y, classes = np.asarray(self.y), self.space.context.classes
+            self._counts[key] = np.mean(
+                [[np.sum(y[train] == c) for c in classes] for train, _ in splits],
+                axis=0,
+            )
+        return self._counts[key]
+
+    def _allowed(self, trial, config, fit_times, splits, start, batch):
+        """Whether the budget lets the batch of folds from ``start`` run: a
+        fallback trial always runs (``_screening.run_fallback``)."""
+        if trial.user_attrs.get(ATTR_FALLBACK):
+            return True
+        return self.budget.allows(
+            config,
+            fit_times,
+            counts=self._class_counts(splits),
+            batches=math.ceil((len(splits) - start) / batch),
+            trial_batches=math.ceil(len(splits) / batch),
+            screening=splits is not self.splits,
+        )
 
     def _parallel_folds(self, chunk, estimator, classes, limit):
         return Parallel(n_jobs=len(chunk))(

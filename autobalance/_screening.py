@@ -41,7 +41,7 @@ from ._attrs import (
     ATTR_SCORES,
     ATTR_SCREEN_ROWS,
 )
-from ._budget import ROWS_EXPONENT
+from ._cost import ROWS_EXPONENT
 from ._subsample import search_subsample
 
 __all__ = [
@@ -193,8 +193,10 @@ def run_round(study, optimize, objective, budget, starting_params):
     The round ends early once its share of the budget
     (:data:`BUDGET_SHARE` of ``timeout`` from the start of ``fit``) is spent:
     the setups scored by then are ranked. When the budget stopped the search
-    before any full-fidelity trial, one still runs (the best screened setup,
-    else the first starting point), so that ``fit`` has a model to return.
+    before any full-fidelity trial, one is still tried (the best screened
+    setup, else the first starting point); should the budget refuse it too,
+    ``_study.run_fallback`` runs the setup predicted cheapest, so that
+    ``fit`` has a model to return.
 
     Parameters
     ----------

@@ -20,12 +20,14 @@ from ._ensemble import (
 from ._objective import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_PARAMS, ATTR_TECHNIQUE
 from ._space import Config
 from ._study import TrialState, best_trial_of
+from ._threshold import fit_decision_rule
 from .exceptions import SkippedTechniqueWarning
 
 __all__ = [
     "choose_trial",
     "estimator_from_params",
     "honest_scores",
+    "refit_decision_rule",
     "search_predictions",
 ]
 
@@ -188,3 +190,20 @@ def estimator_from_params(space, params):
         )
     config = Config(params.pop("technique"), params.pop("algorithm"), params)
     return space.build(config)
+
+
+def refit_decision_rule(estimator, plan, trial):
+    """The decision rule (calibration, threshold) of ``estimator``'s refit of
+    ``trial``, fitted on the out-of-fold predictions the search kept for it
+    (refitting the folds when it kept none)."""
+    return fit_decision_rule(
+        estimator,
+        plan.X_search,
+        plan.y_search,
+        folds=search_predictions(plan.objective, trial),
+        y_refit=plan.y_full,
+        prior=plan.prior,
+        splits=plan.splits,
+        sample_weight=plan.search_sample_weight,
+        refit_sample_weight=plan.sample_weight,
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import hashlib
 import inspect
 import json
+import math
 import re
 import warnings
 
@@ -16,7 +18,16 @@ import joblib
 import numpy as np
 import optuna
 
-from ._attrs import ATTR_DUPLICATE, ATTR_FAIL, FINGERPRINT_ATTR
+from ._attrs import (
+    ATTR_ALGORITHM,
+    ATTR_DUPLICATE,
+    ATTR_FAIL,
+    ATTR_FALLBACK,
+    ATTR_PARAMS,
+    ATTR_SCORES,
+    ATTR_TECHNIQUE,
+    FINGERPRINT_ATTR,
+)
 from ._distributed import (
     SlotSampler,
     as_storage,
@@ -28,14 +39,21 @@ from ._distributed import (
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
 from ._screening import run_round, screened
-from ._space import REQUIRED, Technique
-from .exceptions import NoCompletedTrialsError, StorageError, StudyMismatchError
+from ._space import REQUIRED, Config, Technique
+from ._threads import folds_in_parallel
+from .exceptions import (
+    NoCompletedTrialsError,
+    SkippedTechniqueWarning,
+    StorageError,
+    StudyMismatchError,
+)
 
 __all__ = [
     "canonical",
     "data_fingerprint",
     "open_study",
     "quiet_optuna",
+    "run_fallback",
     "run_study",
 ]
 
@@ -377,6 +395,9 @@ def run_study(
 
     if not study.trials:
         if budget is not None and budget.timeout is not None:
+            # A full trial predicted not to fit may be refused before the
+            # first completion: run_fallback then gives fit a model.
+            budget.refuse_first = True
             # Only a timed search screens: the default one stays as it was.
             run_round(study, optimize, objective, budget, starting_params)
         else:
@@ -396,7 +417,81 @@ def run_study(
         optimize(remaining)
         if remaining is None or timeout is not None:
             break
+    if budget is not None and budget.refuse_first:
+        run_fallback(study, objective, budget)
     return study
+
+
+def _fallback_setup(study, objective, budget):
+    """``(params, config, seconds)`` of the setup of the study's trials
+    predicted cheapest in full (its folds and refit), or ``None``."""
+    batches = math.ceil(
+        len(objective.splits)
+        / folds_in_parallel(objective.n_jobs, len(objective.splits))
+    )
+    candidates = []  # (Optuna params, config) of every trial that ran
+    for trial in study.get_trials(deepcopy=False):
+        attrs = trial.user_attrs
+        if trial.state != TrialState.FAIL and ATTR_TECHNIQUE in attrs:
+            params = attrs.get(ATTR_PARAMS) or {}
+            config = Config(attrs[ATTR_TECHNIQUE], attrs.get(ATTR_ALGORITHM), params)
+            candidates.append((trial.params, config))
+    cheapest = budget.cheapest(batches, [c for _, c in candidates])
+    if cheapest is None:
+        return None
+    config, cost = cheapest
+    params = next(p for p, c in candidates if c is config)
+    return params, config, cost
+
+
+def run_fallback(study, objective, budget):
+    """When no trial of a timed in-memory search completed, run the setup
+    predicted cheapest (folds and refit, by the budget's cost model) in full,
+    whatever the time left, so that ``fit`` has a model to return; with a
+    :class:`~autobalance.SkippedTechniqueWarning`. Its trial is added to the
+    study with the user attribute ``budget_fallback``.
+
+    It runs outside the study's queue (whose waiting trials come first), on
+    a ``FixedTrial``; a failing pipeline adds a failed trial.
+    """
+    if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None
+    setup = _fallback_setup(study, objective, budget)
+    if setup is None:  # nothing measured: nothing was refused for time
+        return None
+    params, config, cost = setup
+    fixed = optuna.trial.FixedTrial(params, number=len(study.trials))
+    fixed.set_user_attr(ATTR_FALLBACK, True)
+    started = datetime.datetime.now()
+    state, value = TrialState.COMPLETE, None
+    try:
+        value = objective(fixed)
+    except TrialFailure:
+        state = TrialState.FAIL
+    scores = fixed.user_attrs.get(ATTR_SCORES) or []
+    trial = optuna.trial.FrozenTrial(
+        number=fixed.number,
+        state=state,
+        value=value,
+        datetime_start=started,
+        datetime_complete=datetime.datetime.now(),
+        params=fixed.params,
+        distributions=fixed.distributions,
+        user_attrs=dict(fixed.user_attrs),
+        system_attrs={},
+        intermediate_values=dict(enumerate(scores)),
+        trial_id=-1,
+    )
+    study.add_trial(trial)
+    warnings.warn(
+        "The time budget refused every full-fidelity trial (none was predicted "
+        f"to fit with its refit); ran {config.technique}/{config.algorithm}, the "
+        f"setup predicted cheapest (about {cost:,.1f} s with its refit), in full "
+        "instead. A larger timeout searches more.",
+        SkippedTechniqueWarning,
+        stacklevel=4,
+    )
+    return trial
 
 
 def check_completed(study, excluded=None):

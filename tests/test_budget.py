@@ -76,7 +76,7 @@ def test_budget_reserves_the_refit_of_the_best_setup():
     et = Config("none", "extra_trees", {})
     # Nothing completed yet: always allowed, so that fit has a setup to return.
     clock.now = 99.0
-    assert budget.allows_folds(et, [])
+    assert budget.allows(et, [])
     clock.now = 0.0
     budget.record(lr, [1.0, 1.0], value=0.7)
     assert budget.reserve == pytest.approx((1000 / 800) ** 1.15)
@@ -90,8 +90,8 @@ def test_budget_reserves_the_refit_of_the_best_setup():
     assert budget.reserve == pytest.approx(refit)
     # Next fold of a running trial: its slowest fold so far, with a margin.
     left = budget.remaining() - refit
-    assert budget.allows_folds(et, [left / 2])
-    assert not budget.allows_folds(et, [left])
+    assert budget.allows(et, [left / 2])
+    assert not budget.allows(et, [left])
     assert not budget.exhausted()
     # Exhausted once not even the quickest fold seen (0.5 s) fits.
     clock.now = budget.deadline - refit - 1.25 * 0.5 + 0.01
@@ -103,14 +103,23 @@ def test_budget_reserves_the_refit_of_the_best_setup():
 def test_budget_estimates_an_unseen_setup_from_its_model():
     clock = FakeClock()
     budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
-    budget.record(Config("none", "logistic_regression", {}), [0.1], value=0.7)
-    budget.record(Config("none", "extra_trees", {}), [4.0], value=0.6)
-    smote_et = Config("smote", "extra_trees", {"k_neighbors": 5})
-    # Same model, another technique: 1.5x its slowest fold (samplers add rows).
-    clock.now = budget.deadline - 1.25 * 1.5 * 4.0 - budget.reserve + 0.01
-    assert not budget.allows_folds(smote_et, [])
+    lr = Config("none", "logistic_regression", {})
+    et = Config("none", "extra_trees", {})
+    full = budget.train_counts  # 720 and 80 rows
+    for config, seconds in ((lr, 0.1), (et, 4.0)):
+        budget.measured(config, [seconds], full)
+        budget.record(config, [seconds], value=0.7)
+    smote_et = Config("smote", "extra_trees", {"sampling_strategy": 1.0})
+    # Same model, another technique: the model's cost on the rows SMOTE
+    # trains it on (the minority brought up to the majority: 1440 rows).
+    predicted = 4.0 * (1440 / 800) ** 1.15
+    assert budget.fold_estimate(smote_et, []) == pytest.approx(1.25 * predicted)
+    clock.now = budget.deadline - 1.25 * predicted - budget.reserve + 0.01
+    assert not budget.allows(smote_et, [])
+    clock.now -= 0.02
+    assert budget.allows(smote_et, [])
     # Unknown model: no estimate, allowed while the search has time left.
-    assert budget.allows_folds(Config("none", "hist_gradient_boosting", {}), [])
+    assert budget.allows(Config("none", "hist_gradient_boosting", {}), [])
 
 
 def test_affordable_best_falls_back_to_a_setup_whose_refit_fits():

@@ -23,7 +23,7 @@ from sklearn.metrics import check_scoring, roc_auc_score
 from sklearn.naive_bayes import GaussianNB
 from sklearn.svm import LinearSVC
 
-import autobalance._classifier as classifier_module
+import autobalance._selection as selection_module
 from autobalance import AutoBalancedClassifier, NoCompletedTrialsError, run_worker
 from autobalance._objective import (
     Objective,
@@ -99,7 +99,7 @@ def test_failed_fit_leaves_an_unfitted_estimator(
         clf.set_params(estimator=FailingClassifier())
     elif stage == "decision_rule":
         X, y = X[:200], y[:200]
-        monkeypatch.setattr(classifier_module, "fit_decision_rule", _fail_decision_rule)
+        monkeypatch.setattr(selection_module, "fit_decision_rule", _fail_decision_rule)
     with pytest.raises(expected):
         clf.fit(X, y)
     assert fit_state(clf) == []

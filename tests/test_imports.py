@@ -139,7 +139,7 @@ FLOORS = [
     {"_preprocessing", "_build", "_space", "_catalogue", "_inputs", "_portfolio"},
     {"_oof"},  # out-of-fold predictions and what made them
     # one trial; its cost; cv_results_; the screening round of a timed search
-    {"_objective", "_budget", "_results", "_screening"},
+    {"_objective", "_budget", "_cost", "_results", "_screening"},
     {"_distributed", "_study"},  # the study runner: storage, queue, sampler
     {"_calibration", "_threshold", "_ensemble"},  # the decision rule
     {"_resolve", "_validation", "_selection", "_leaderboard", "_plan"},  # plan

@@ -392,12 +392,12 @@ def test_in_memory_search_stops_when_the_budget_refuses_every_proposal(
     import autobalance._study as study_module
 
     X, y = make_data()
-    allows = budget_module.Budget.allows_folds
+    allows = budget_module.Budget.allows
     monkeypatch.setattr(
         budget_module.Budget,
-        "allows_folds",
-        lambda self, config, fit_times: (
-            allows(self, config, fit_times) and self._best is None
+        "allows",
+        lambda self, config, fit_times, **kw: (
+            allows(self, config, fit_times, **kw) and self._best is None
         ),
     )
     timed = searcher(None, None, timeout=30).set_params(study_name=None)

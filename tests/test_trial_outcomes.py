@@ -37,8 +37,11 @@ class PruneTrialOne(optuna.pruners.BasePruner):
 class OneFoldBudget:
     """A time budget that affords one fold per trial, then runs out."""
 
-    def allows_folds(self, config, fit_times):
+    def allows(self, config, fit_times, **kwargs):
         return len(fit_times) < 1
+
+    def measured(self, *args, **kwargs):
+        pass
 
     def record(self, *args, **kwargs):
         pass

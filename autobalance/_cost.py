@@ -1,0 +1,218 @@
+"""The cost model of a timed search: seconds of a fold and of the refit,
+predicted from the rows a model actually trains on, learned from every
+measured fold.
+
+A fold of setup ``s`` (technique, model) on training rows with class counts
+``n`` is predicted to take ``coef(s) * effective_rows(s, n) ** exponent(s)``
+seconds, the refit on every row that times the setup's fidelity ratio (the
+search scores fewer trees than the refit grows,
+:meth:`~autobalance._space.SearchSpace.fidelity_ratio`).
+
+- **Effective rows** (:func:`effective_rows`): what the model is fitted on
+  after the sampler. Over-sampling and combined techniques bring each class up
+  to ``r`` times the largest (``n_maj * (1 + r)`` for two classes), an
+  under-sampler with a target ratio brings the larger classes down to the
+  smallest over ``r`` (``n_min * (1 + 1/r)``), where ``r`` is the sampler's
+  ``sampling_strategy`` (1 when it balances fully). Everything else trains on
+  every row: no technique, class weights, cleaning under-samplers (Tomek
+  links, edited nearest neighbours remove a few rows), and the balanced
+  ensembles, whose per-learner balanced draws are not their whole cost (a
+  balanced random forest of 100 trees on 200 positives took 0.5, 0.75 and
+  2.3 s with 2k, 20k and 80k negatives: all rows errs long, not short).
+  A screening fold (fewer rows of the majority, every minority row up to a
+  floor) thus teaches the same coefficient as a full fold: an under-sampler
+  screened on every positive costs what it costs in full.
+- **Exponent**: the technique's ``cost_exponent`` (1.5 for samplers that
+  search neighbours), else :data:`ROWS_EXPONENT`.
+- **Coefficient**: ``time / effective_rows ** exponent`` of every measured
+  fold, full-fidelity and screened alike. A setup measured before uses the
+  median of its own; an unmeasured one the median of its model's folds
+  (each setup's coefficient at its own exponent, on the new setup's rows);
+  an unmeasured model is unknown (``None``: the budget lets the fold run).
+
+Every fold measured while a prediction existed keeps the pair
+``(predicted, measured)``, and so does the refit: :meth:`CostModel.report`
+(the estimator's ``cost_model_``) says how far off the predictions were.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["ROWS_EXPONENT", "CostModel", "effective_rows"]
+
+# Tree and boosting fits grow a little faster than linearly with the rows
+# (sorting).
+ROWS_EXPONENT = 1.15
+
+
+def _ratio(params):
+    """The sampler's target minority/majority ratio: its float
+    ``sampling_strategy``, else 1 (``"auto"``, ``"all"``: fully balanced)."""
+    value = (params or {}).get("sampling_strategy")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return 1.0
+
+
+def effective_rows(technique, params, counts):
+    """Rows the model of a setup trains on, after its sampler.
+
+    Parameters
+    ----------
+    technique : Technique or None
+        The setup's technique (its ``family``, ``kind`` and parameters);
+        ``None``: every row.
+    params : dict
+        The setup's parameters (``sampling_strategy`` sets the ratio).
+    counts : array-like of float
+        Rows of each class of the training rows.
+
+    Returns
+    -------
+    rows : float
+
+    Examples
+    --------
+    >>> from autobalance._catalogue import get_technique
+    >>> counts = [9_900, 100]
+    >>> effective_rows(get_technique("none"), {}, counts)
+    10000.0
+    >>> effective_rows(get_technique("smote"), {"sampling_strategy": 0.5}, counts)
+    14850.0
+    >>> effective_rows(get_technique("random_under_sampler"), {}, counts)
+    200.0
+    """
+    counts = np.asarray(counts, dtype=float)
+    total = float(counts.sum())
+    if technique is None or technique.kind != "sampler" or len(counts) < 2:
+        return total
+    ratio = _ratio(params)
+    if technique.family in ("over-sampling", "combined"):
+        # Each class up to ratio times the largest (never fewer rows).
+        return float(np.maximum(counts, ratio * counts.max()).sum())
+    if technique.family == "under-sampling" and any(
+        p.name == "sampling_strategy" for p in technique.params
+    ):
+        # The larger classes down to the smallest over ratio.
+        return float(np.minimum(counts, counts.min() / ratio).sum())
+    return total
+
+
+def _setup(config):
+    return (config.technique, config.algorithm)
+
+
+def _model(config):
+    # A model-replacing technique (balanced random forest) is its own model.
+    return config.algorithm or config.technique
+
+
+class CostModel:
+    """Seconds of a fold or a refit of a setup, learned online.
+
+    Parameters
+    ----------
+    space : SearchSpace
+        Its techniques (family, kind, ``cost_exponent``) and
+        :meth:`~autobalance._space.SearchSpace.fidelity_ratio`.
+    """
+
+    def __init__(self, space):
+        self.space = space
+        # setup -> [(coef, exponent)], model -> [(coef, exponent)]
+        self._setups = {}
+        self._models = {}
+        self.fold_pairs = []  # (predicted, measured) seconds of a fold
+        self.refit_pairs = []  # (predicted, measured) seconds of the refit
+
+    def _technique(self, config):
+        return self.space.techniques.get(config.technique)
+
+    def exponent(self, config):
+        """The setup's cost exponent: its technique's, else
+        :data:`ROWS_EXPONENT`."""
+        return getattr(self._technique(config), "cost_exponent", None) or ROWS_EXPONENT
+
+    def rows(self, config, counts):
+        """:func:`effective_rows` of ``config`` on training rows of class
+        counts ``counts``."""
+        return max(effective_rows(self._technique(config), config.params, counts), 1.0)
+
+    def knows(self, config):
+        """Whether a fold of ``config`` can be predicted."""
+        return _setup(config) in self._setups or _model(config) in self._models
+
+    def predict(self, config, counts):
+        """Seconds of one search fold of ``config`` on training rows of class
+        counts ``counts``, or ``None`` when neither the setup nor its model
+        was measured."""
+        rows = self.rows(config, counts)
+        if _setup(config) in self._setups:
+            exponent = self.exponent(config)
+            coef = np.median([c for c, _ in self._setups[_setup(config)]])
+            return float(coef * rows**exponent)
+        if _model(config) in self._models:
+            # Each measured fold of the model, at its own exponent, on this
+            # setup's rows (a sampler's rows are counted, its own work not).
+            learned = self._models[_model(config)]
+            return float(np.median([c * rows**e for c, e in learned]))
+        return None
+
+    def predict_refit(self, config, counts):
+        """Seconds of the refit of ``config`` (the full model, see
+        ``fidelity_ratio``) on rows of class counts ``counts``, or ``None``."""
+        fold = self.predict(config, counts)
+        if fold is None:
+            return None
+        return fold * self.space.fidelity_ratio(config)
+
+    def learn(self, config, fit_times, counts):
+        """Learn from folds of ``config`` that took ``fit_times`` seconds on
+        training rows of class counts ``counts``; a fold predicted before
+        keeps its ``(predicted, measured)`` pair."""
+        if not len(fit_times):
+            return
+        predicted = self.predict(config, counts)
+        if predicted is not None:
+            self.fold_pairs.extend((predicted, float(t)) for t in fit_times)
+        rows = self.rows(config, counts)
+        exponent = self.exponent(config)
+        learned = [(float(t) / rows**exponent, exponent) for t in fit_times]
+        self._setups.setdefault(_setup(config), []).extend(learned)
+        self._models.setdefault(_model(config), []).extend(learned)
+
+    def record_refit(self, predicted, measured):
+        """Keep the predicted and measured seconds of the refit."""
+        self.refit_pairs.append((predicted, float(measured)))
+
+    def report(self):
+        """The predictions against the measurements (the estimator's
+        ``cost_model_``).
+
+        Returns
+        -------
+        report : dict
+            ``fold_predicted``, ``fold_measured`` (seconds of every fold
+            measured while a prediction existed), ``fold_ratios``
+            (measured / predicted), ``fold_ratio_median``, ``fold_ratio_p90``
+            (NaN without a pair), ``refit_predicted`` (``None`` when unknown)
+            and ``refit_measured`` (``None`` before the refit).
+        """
+        predicted = [p for p, _ in self.fold_pairs]
+        measured = [m for _, m in self.fold_pairs]
+        ratios = [m / p for p, m in self.fold_pairs if p > 0]
+        refit_predicted = refit_measured = None
+        if self.refit_pairs:
+            refit_predicted, refit_measured = self.refit_pairs[-1]
+        return {
+            "fold_predicted": predicted,
+            "fold_measured": measured,
+            "fold_ratios": ratios,
+            "fold_ratio_median": float(np.median(ratios)) if ratios else np.nan,
+            "fold_ratio_p90": float(np.percentile(ratios, 90)) if ratios else np.nan,
+            "refit_predicted": refit_predicted,
+            "refit_measured": refit_measured,
+        }
