@@ -875,3 +875,240 @@ def test_freed_memory_is_released_between_trials_and_before_the_refit(monkeypatc
         random_state=0,
     ).fit(X, y)  # fmt: skip
     assert calls == ["trial"] * 3 + ["refit"]
+
+
+# -- The cost model (issue 18) ---------------------------------------------------
+def test_effective_rows_follow_each_kind_of_technique():
+    from autobalance._cost import effective_rows
+
+    def rows(name, counts=(9_000, 1_000), **params):
+        return effective_rows(catalogue.get_technique(name), params, counts)
+
+    # Every row: no technique, class weights, balanced ensembles, cleaning.
+    for name in (
+        "none",
+        "balanced_class_weight",
+        "custom_class_weight",
+        "balanced_random_forest",
+        "easy_ensemble",
+        "tomek_links",
+        "edited_nearest_neighbours",
+    ):
+        assert rows(name) == 10_000, name
+    # Over-sampling and combined: the majority times (1 + r); r = 1 when the
+    # sampler balances fully ("auto" or no ratio given).
+    assert rows("random_over_sampler", sampling_strategy=0.5) == 9_000 * 1.5
+    assert rows("smote", sampling_strategy="auto") == 18_000
+    assert rows("smote_tomek", sampling_strategy=0.25) == 9_000 * 1.25
+    assert rows("smote_enn") == 18_000
+    # A ratio below the current one adds no row.
+    assert rows("random_over_sampler", sampling_strategy=0.1) == 10_000
+    # Under-sampling to a ratio: the minority times (1 + 1/r).
+    assert rows("random_under_sampler", sampling_strategy=0.5) == 1_000 * 3
+    assert rows("cluster_centroids") == 2_000
+    # Several classes: each brought up to (down to) r times the largest
+    # (the smallest over r).
+    three = (6_000, 3_000, 1_000)
+    assert rows("random_over_sampler", three, sampling_strategy=1.0) == 18_000
+    assert rows("random_under_sampler", three, sampling_strategy=1.0) == 3_000
+    # A user's sampler of family "custom": every row.
+    from autobalance import Technique
+
+    custom = Technique("mine", "custom", "sampler", lambda ctx: None)
+    assert effective_rows(custom, {}, (9_000, 1_000)) == 10_000
+
+
+def test_the_cost_model_learns_from_screened_folds_and_predicts_full_ones():
+    # A full training fold: 16,000 rows, 160 positives. A screening fold keeps
+    # every positive and a tenth of the rest.
+    context = _context(20_000, counts=(19_800, 200))
+    space = SearchSpace(BUILTIN_TECHNIQUES, default_algorithms(), context)
+    clock = FakeClock()
+    budget = Budget(
+        60,
+        space=space,
+        n_samples=20_000,
+        n_train=16_000,
+        clock=clock,
+        train_counts=(15_840, 160),
+        refit_counts=(19_800, 200),
+    )
+    screened = np.array([1_584, 160])
+    lr = Config("none", "logistic_regression", {})
+    rus_et = Config("random_under_sampler", "extra_trees", {"sampling_strategy": 1.0})
+    assert budget.fold_estimate(lr, []) == 0.0  # nothing measured: unknown
+    budget.measured(lr, [0.1, 0.1, 0.1], screened)
+    budget.measured(rus_et, [0.5, 0.5, 0.5], screened)
+    # The baseline trains on every row: 10 times the rows, to the power 1.15.
+    assert budget.cost.predict(lr, budget.train_counts) == pytest.approx(
+        0.1 * (16_000 / 1_744) ** 1.15
+    )
+    # The under-sampler trains on 2 x 160 rows in both: the same seconds.
+    assert budget.cost.predict(rus_et, budget.train_counts) == pytest.approx(0.5)
+    assert budget.fold_estimate(rus_et, []) == pytest.approx(1.25 * 0.5)
+    # Its refit: every positive twice, and three times the search's trees.
+    assert budget.refit_estimate(rus_et, [0.5]) == pytest.approx(
+        0.5 * (400 / 320) ** 1.15 * space.fidelity_ratio(rus_et)
+    )
+    # An unmeasured setup of a measured model: its model's cost on its rows.
+    et = Config("none", "extra_trees", {})
+    assert budget.cost.predict(et, budget.train_counts) == pytest.approx(
+        0.5 * (16_000 / 320) ** 1.15
+    )
+    # A measured full fold keeps (predicted, measured); the first screened
+    # folds had no prediction.
+    budget.measured(lr, [0.8], budget.train_counts)
+    report = budget.cost.report()
+    expected = 0.1 * (16_000 / 1_744) ** 1.15
+    assert report["fold_predicted"] == [pytest.approx(expected)]
+    assert report["fold_measured"] == [0.8]
+    assert report["fold_ratio_median"] == pytest.approx(0.8 / expected)
+    # The trial's own folds come first (they measured this very setup).
+    assert budget.fold_estimate(lr, [2.0]) == pytest.approx(1.25 * 2.0)
+
+
+def test_a_first_full_trial_predicted_not_to_fit_is_refused():
+    clock = FakeClock()
+    budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
+    et, lr = (
+        Config("none", "extra_trees", {}),
+        Config("none", "logistic_regression", {}),
+    )
+    budget.measured(et, [2.0], budget.train_counts)
+    budget.measured(lr, [0.01], budget.train_counts)
+    # Without a fallback (a stored study): allowed until a trial completes.
+    assert budget.allows(et, [], batches=3)
+    budget.refuse_first = True
+    # 3 batches of 2.5 s and a refit of 2 * 1.25 ** 1.15 * 3 s: no.
+    assert not budget.allows(et, [], batches=3, trial_batches=3)
+    assert budget.allows(lr, [], batches=3, trial_batches=3)
+    # A screening trial, or a setup nothing predicts, is not refused.
+    assert budget.allows(et, [], batches=3, screening=True)
+    assert budget.allows(Config("none", "hist_gradient_boosting", {}), [])
+    # Half-way through the cheapest setup, out of time: finishing it costs
+    # less than the fallback (that same setup from its first fold).
+    clock.now = 20.0
+    assert budget.cheapest(3)[0] is lr
+    assert budget.allows(lr, [0.01], batches=2, trial_batches=3)
+    assert not budget.allows(et, [2.0], batches=2, trial_batches=3)
+
+
+class SimulatedMachine:
+    """A machine on a fake clock where a fit of a model on ``n`` rows takes
+    ``seconds[model] * n ** 1.15`` (the cost model's own law): a timed search
+    replayed exactly, whatever the load."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def fit(self, estimator, X, y, sample_weight=None):
+        from autobalance._build import fit_weighted
+
+        fit_weighted(estimator, X, y, sample_weight)
+        parts = [estimator, *estimator.get_params(deep=True).values()]
+        (coef,) = {
+            c for kind, c in self.seconds.items() for p in parts if isinstance(p, kind)
+        }
+        self.now += coef * len(y) ** 1.15
+        return estimator
+
+    def install(self, monkeypatch):
+        from types import SimpleNamespace
+
+        import autobalance._budget as budget_module
+        import autobalance._classifier as classifier_module
+        import autobalance._objective as objective_module
+
+        monkeypatch.setattr(budget_module, "default_clock", self)
+        fake_time = SimpleNamespace(perf_counter=self)
+        for module in (objective_module, classifier_module):
+            monkeypatch.setattr(module, "fit_weighted", self.fit)
+            monkeypatch.setattr(module, "time", fake_time)
+        return self
+
+
+def _timed_fit(monkeypatch, estimator, timeout):
+    from sklearn.dummy import DummyClassifier
+
+    X, y = make_classification(2_000, weights=[0.9], random_state=0)
+    # A training fold of the search (3 folds): 1,333 rows. The trees take
+    # 10 s on it, the dummy 0.01 s.
+    machine = SimulatedMachine(
+        {
+            ExtraTreesClassifier: 10.0 / 1_333**1.15,
+            DummyClassifier: 0.01 / 1_333**1.15,
+        }
+    ).install(monkeypatch)
+    clf = AutoBalancedClassifier(
+        estimator,
+        techniques=["none", "balanced_class_weight"],
+        timeout=timeout,
+        cv=3,
+        ensemble=False,
+        random_state=0,
+    )
+    return clf.fit(X, y), machine
+
+
+def _first_complete(clf):
+    trials = clf.study_.get_trials(deepcopy=False)
+    first = next(t.number for t in trials if t.state.name == "COMPLETE")
+    return trials, first
+
+
+def test_a_timed_fit_refuses_a_first_full_trial_that_cannot_fit(monkeypatch):
+    from sklearn.dummy import DummyClassifier
+
+    from autobalance._distributed import budget_refused
+    from autobalance._screening import screened
+
+    estimator = [
+        ("dummy", DummyClassifier()),
+        ("trees", ExtraTreesClassifier(n_estimators=5, random_state=0)),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedTechniqueWarning)  # no fallback
+        clf, machine = _timed_fit(monkeypatch, estimator, timeout=20)
+    # The screening round scored the trees best; their full trials (3 folds
+    # of 10 s and a refit of 16 s) were refused before any fold, before the
+    # first completion, and the whole fit kept its 20 s.
+    trials, first = _first_complete(clf)
+    full_trees = [
+        t
+        for t in trials[:first]
+        if not screened(t) and t.user_attrs.get("algorithm") == "trees"
+    ]
+    assert full_trees and all(budget_refused(t) for t in full_trees)
+    assert machine.now <= 20.0
+    assert clf.predict_proba(np.zeros((1, 20))).shape == (1, 2)
+    # The cost model, on a machine that follows its law: exact predictions.
+    report = clf.cost_model_
+    n = len(report["fold_predicted"])
+    assert n > 0 and len(report["fold_measured"]) == len(report["fold_ratios"]) == n
+    np.testing.assert_allclose(report["fold_ratios"], 1.0, rtol=0.01)
+    assert report["fold_ratio_median"] == pytest.approx(1.0, rel=0.01)
+    assert report["fold_ratio_p90"] == pytest.approx(1.0, rel=0.01)
+    assert report["refit_measured"] == clf.refit_time_
+    assert report["refit_predicted"] == pytest.approx(clf.refit_time_, rel=0.01)
+
+
+def test_a_timed_fit_whose_every_full_trial_is_refused_runs_the_cheapest(
+    monkeypatch,
+):
+    trees = ExtraTreesClassifier(n_estimators=5, random_state=0)
+    with pytest.warns(SkippedTechniqueWarning, match="refused every full-fidelity"):
+        clf, machine = _timed_fit(monkeypatch, trees, timeout=20)
+    trials, first = _first_complete(clf)
+    fallback = trials[first]
+    # Only the trees: every full trial was refused; the fallback ran one in
+    # full (with its refit: 3 x 10 s + 16 s, on top of the screening round).
+    assert fallback.user_attrs.get("budget_fallback") is True
+    assert fallback.number == trials[-1].number
+    assert clf.best_index_ == list(clf.cv_results_["trial_number"]).index(first)
+    assert clf.cv_results_["stop_reason"][clf.best_index_] == "complete"
+    assert machine.now == pytest.approx(4.24 + 30 + 16, abs=0.5)
+    assert hasattr(clf, "best_estimator_") and clf.cost_model_["refit_measured"] > 0
