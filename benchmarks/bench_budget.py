@@ -16,8 +16,10 @@ are fitted on the 70 % and scored (ROC AUC) on the 30 %. Per autobalance run:
 the wall time of the whole ``fit`` and its ratio to ``timeout``, the overrun
 verdict (wall above ``timeout + max(0.1 * timeout, 2 s)``), the technique
 families and models with at least one complete trial (of those in the space),
-``search_progress_`` (the best inner score by 10/25/50/100 % of the budget)
-and the trials by ``stop_reason``.
+``search_progress_`` (the best inner score by 10/25/50/100 % of the budget),
+the trials by ``stop_reason``, and the cost model's predictions (``cost_model_``:
+median and 90th percentile of measured / predicted fold times, the refit's
+predicted seconds and measured / predicted).
 
 ``--load`` starts one CPU-bound busy-loop process for the whole run (the "one
 other CPU-bound process" case); its rows are marked ``load=True``.
@@ -197,7 +199,21 @@ def autobalance_row(clf, metrics, budget):
         row[f"progress_{share}"] = value
     for reason in STOP_REASONS:
         row[f"trials_{reason}"] = reasons.count(reason)
+    row.update(cost_columns(clf.cost_model_))
     return row
+
+
+def cost_columns(cost):
+    """The cost model's predictions against the measured fold and refit
+    times (measured / predicted)."""
+    predicted, measured = cost["refit_predicted"], cost["refit_measured"]
+    return {
+        "cost_fold_ratio_median": cost["fold_ratio_median"],
+        "cost_fold_ratio_p90": cost["fold_ratio_p90"],
+        "cost_fold_n": len(cost["fold_ratios"]),
+        "refit_predicted": predicted,
+        "refit_ratio": measured / predicted if predicted else float("nan"),
+    }
 
 
 # -- the grid --------------------------------------------------------------------
@@ -373,6 +389,30 @@ def summary(path):
             f"{s_fam:>5} {s_mod:>5} {rho} "
             f"{auc.mean():7.4f} {np.nanmean(auc - lr):+8.4f} "
             f"{np.nanmean(auc - hgb):+8.4f}  {progress}"
+        )
+    cost_summary(ab)
+
+
+def cost_summary(ab):
+    """The cost model's fold and refit predictions (measured / predicted,
+    medians over seeds), when the file has them."""
+    if "cost_fold_ratio_median" not in ab:
+        return
+    print("\ncost model: measured / predicted (medians over seeds)")
+    print(
+        f"{'dataset':<18} {'budget':>6} {'load':<5} {'fold med':>8} {'fold p90':>8} "
+        f"{'folds':>5} {'refit pred s':>12} {'refit':>6}"
+    )
+    for (dataset, budget, load), runs in ab.groupby(
+        ["dataset", "budget", "load"], sort=False
+    ):
+        print(
+            f"{dataset:<18} {budget:6.0f} {bool(load)!s:<5} "
+            f"{runs['cost_fold_ratio_median'].median():8.2f} "
+            f"{runs['cost_fold_ratio_p90'].median():8.2f} "
+            f"{runs['cost_fold_n'].median():5.0f} "
+            f"{runs['refit_predicted'].median():12.2f} "
+            f"{runs['refit_ratio'].median():6.2f}"
         )
 
 
