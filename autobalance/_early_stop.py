@@ -80,7 +80,7 @@ def stop_detail(history, elapsed, remaining, fixed_done):
     >>> stop_detail(flat, elapsed=22.0, remaining=30.0, fixed_done=False) is None
     True
     """
-    if not fixed_done or elapsed <= 0:
+    if not fixed_done or elapsed <= 0 or not math.isfinite(remaining):
         return None
     window = WINDOW_SHARE * elapsed
     start = elapsed - window

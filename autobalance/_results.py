@@ -184,8 +184,9 @@ def trials_to_cv_results(trials, n_splits, classes=None, early_stop=None):
     # One entry per trial, as every column: True on the trial after which the
     # search stopped early (at most one), the why in search_progress_.
     stopped_after = None if early_stop is None else early_stop.get("trial_number")
-    results["early_stop"] = results["trial_number"] == (
-        -1 if stopped_after is None else stopped_after
+    results["early_stop"] = np.array(
+        [stopped_after is not None and t.number == stopped_after for t in trials],
+        dtype=bool,
     )
     return results
 
