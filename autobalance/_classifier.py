@@ -31,7 +31,7 @@ from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it he
     has_proba,
     resolve_algorithms,
 )
-from ._results import search_progress, trial_params, trials_to_cv_results
+from ._results import search_results, trial_params
 from ._routing import fit_params, metadata_router
 from ._selection import choose_trial, estimator_from_params, refit_decision_rule
 from ._study import check_completed, open_study, quiet_optuna, run_study, search_trials
@@ -104,9 +104,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     timeout : float or None, default=None
         Seconds for the whole ``fit``, refit included (checked before every
         fold). An in-memory search first screens each technique family on each
-        model on a share of the rows, then runs the best third in full
-        (``stop_reason`` ``"screened"``); when the best setup's refit would
-        not fit in the time left, a cheaper one is chosen; see :ref:`performance`.
+        model on a share of the rows, then runs the best third in full, and with
+        ``n_trials="auto"`` stops early once its best score stops improving; a
+        setup whose refit would not fit in time is passed over; see :ref:`performance`.
     max_search_samples : int, "auto" or None, default="auto"
         Rows the search cross-validates on: on more rows, a stratified
         subsample of this size (each class keeps at least ``min(its rows,
@@ -182,15 +182,15 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         How it was chosen: ``rule``, the held-out ``honest_scores`` of each rule
         (``ensemble="auto"``), ``members`` and ``weights`` of an ensemble.
     cv_results_ : dict of ndarray
-        One entry per trial, in scikit-learn's layout (``params``,
-        ``param_<name>``, ``split<i>_test_score``, ``mean_test_score``,
-        ``std_test_score``, ``rank_test_score``, fit and score times), plus
-        ``technique``, ``family``, ``state``, ``fail_reason``, ``stop_reason``
-        (why it stopped), ``fidelity_rows``, ``fidelity_trees``, ``trial_number``.
+        One entry per trial, in scikit-learn's layout (``params``, ``param_<name>``,
+        ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score``, fit and score times), plus ``technique``, ``family``,
+        ``state``, ``fail_reason``, ``stop_reason`` (why it stopped), ``fidelity_rows``,
+        ``fidelity_trees``, ``trial_number``, ``early_stop`` (see ``timeout``).
     search_progress_ : dict
-        Best ``mean_test_score`` of a complete trial reached by 10, 25, 50 and
-        100 % of ``timeout`` (else of the search's time): ``fractions``,
-        ``seconds``, ``best_score`` (NaN before any), ``basis``; see :ref:`performance`.
+        Best score of a complete (``best_score``) and of a screening trial
+        (``screened_best_score``) by 10/25/50/100 % of ``timeout`` (NaN before
+        any); ``stopped_early`` and ``stop_detail`` (why); see :ref:`performance`.
     excluded_techniques_ : dict
         Techniques left out of the space for this data, with the reason.
     excluded_algorithms_ : dict
@@ -396,6 +396,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
                 ],
                 show_progress_bar=self.show_progress_bar,
                 budget=plan.budget,
+                early_stop=plan.early_stop,
             )
             check_completed(study, excluded=plan.space.excluded)
             best_trial, self.selection_ = choose_trial(study, plan)
@@ -419,9 +420,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.excluded_techniques_ = dict(plan.space.excluded)
         self.excluded_algorithms_ = dict(plan.excluded_algorithms)
         trials = search_trials(study)
-        self.cv_results_ = trials_to_cv_results(trials, len(plan.splits), plan.classes)
-        self.search_progress_ = search_progress(
-            trials, plan.budget.started_at, timeout=self.timeout
+        self.cv_results_, self.search_progress_ = search_results(
+            study, trials, plan, self.timeout
         )
         self.best_index_ = int(
             np.flatnonzero(self.cv_results_["trial_number"] == best_trial.number)[0]

@@ -33,6 +33,7 @@ from . import _budget
 from ._budget import Budget
 from ._catalogue import SIZE_REASON
 from ._compat import take_rows
+from ._early_stop import EarlyStop
 from ._ensemble import DEFAULT_ENSEMBLE_RULE, LIBRARY_SIZE
 from ._footprint import data_nbytes
 from ._objective import Objective
@@ -90,7 +91,9 @@ class SearchPlan:
     with the reason (models that cannot take the sample weights).
     ``starting_configs`` are the enqueued first trials (see
     :func:`starting_configs`), ``starting_skipped`` the learned ones left
-    out, with the reason.
+    out, with the reason. ``early_stop`` is the rule that may stop a timed
+    in-memory search with ``n_trials="auto"`` early (else ``None``; see
+    :func:`early_stop_for`).
     """
 
     space: SearchSpace
@@ -120,6 +123,7 @@ class SearchPlan:
     excluded_algorithms: Mapping = field(default_factory=lambda: MappingProxyType({}))
     starting_configs: tuple = ()
     starting_skipped: tuple = ()
+    early_stop: EarlyStop | None = None
 
     @property
     def sample_weight(self):
@@ -522,7 +526,19 @@ def build_plan(est, X, y, *, fit_params=None):
         groups_search=groups_search,
         excluded_algorithms=MappingProxyType(left_algorithms),
         **starting_configs(est, space),
+        early_stop=early_stop_for(est, budget),
     )
+
+
+def early_stop_for(est, budget):
+    """An :class:`~autobalance._early_stop.EarlyStop` for a timed in-memory
+    search with ``n_trials="auto"``; ``None`` otherwise: an explicit
+    ``n_trials`` (or ``None``: the whole ``timeout``) is what the user asked
+    for, and a stored study's trials are shared by processes that each see
+    only part of them."""
+    if est.timeout is None or est.n_trials != "auto" or est.storage is not None:
+        return None
+    return EarlyStop(budget)
 
 
 def starting_configs(est, space):

@@ -24,6 +24,7 @@ from ._attrs import (
     ATTR_SCORES,
     ATTR_SCREEN_ROWS,
     ATTR_TECHNIQUE,
+    EARLY_STOP_ATTR,
     OUT_OF_TIME,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "PROGRESS_FRACTIONS",
     "STOP_REASONS",
     "search_progress",
+    "search_results",
     "stop_reason",
     "trials_to_cv_results",
 ]
@@ -91,12 +93,14 @@ def _numbers(trials, attr):
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def trials_to_cv_results(trials, n_splits, classes=None):
+def trials_to_cv_results(trials, n_splits, classes=None, early_stop=None):
     """Build ``cv_results_`` from finished trials (running ones are skipped).
 
     Pruned and failed trials keep the fold scores they got, but their
     ``mean_test_score`` is NaN and they rank after every completed trial, as a
-    failed fit does in scikit-learn's searches.
+    failed fit does in scikit-learn's searches. ``early_stop``: the decision
+    of a search that stopped early (its ``trial_number`` is the trial after
+    which it stopped, True in the ``early_stop`` column), or ``None``.
     """
     trials = [
         t for t in trials if t.state.is_finished() and ATTR_TECHNIQUE in t.user_attrs
@@ -177,6 +181,13 @@ def trials_to_cv_results(trials, n_splits, classes=None):
     results["fidelity_rows"] = _numbers(trials, ATTR_FIDELITY_ROWS)
     results["fidelity_trees"] = _numbers(trials, ATTR_FIDELITY_TREES)
     results["trial_number"] = np.array([t.number for t in trials], dtype=np.int64)
+    # One entry per trial, as every column: True on the trial after which the
+    # search stopped early (at most one), the why in search_progress_.
+    stopped_after = None if early_stop is None else early_stop.get("trial_number")
+    results["early_stop"] = np.array(
+        [stopped_after is not None and t.number == stopped_after for t in trials],
+        dtype=bool,
+    )
     return results
 
 
@@ -184,7 +195,25 @@ def trials_to_cv_results(trials, n_splits, classes=None):
 PROGRESS_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
 
-def search_progress(trials, start, *, timeout=None, end=None):
+def _screening_score(trial):
+    """The mean screening score of a screening trial with every fold scored
+    (as the round ranks them), else ``None``."""
+    scores = trial.user_attrs.get(ATTR_SCORES)
+    if stop_reason(trial) != "screened" or not scores:
+        return None
+    scores = np.asarray(scores, dtype=float)
+    return float(scores.mean()) if np.isfinite(scores).all() else None
+
+
+def _running_best(reached, seconds):
+    best = []
+    for limit in seconds:
+        values = [value for at, value in reached if at <= limit]
+        best.append(max(values) if values else float("nan"))
+    return best
+
+
+def search_progress(trials, start, *, timeout=None, end=None, early_stop=None):
     """The best score the search had reached at shares of its budget.
 
     Parameters
@@ -200,6 +229,9 @@ def search_progress(trials, start, *, timeout=None, end=None):
         shares are of the time from ``start`` to ``end``.
     end : datetime.datetime or None, default=None
         When the search ended; now by default. Only used without ``timeout``.
+    early_stop : dict or None, default=None
+        The decision of a search that stopped early (the study's
+        :data:`~autobalance._attrs.EARLY_STOP_ATTR`), or ``None``.
 
     Returns
     -------
@@ -207,9 +239,14 @@ def search_progress(trials, start, *, timeout=None, end=None):
         ``fractions`` (:data:`PROGRESS_FRACTIONS`), ``seconds`` (those shares
         of the budget), ``best_score`` (the best ``value`` of a trial whose
         ``stop_reason`` is ``"complete"``, completed by then; NaN before the
-        first) and ``basis`` (``"timeout"`` or ``"elapsed"``). The averaged
-        ensemble is not a trial of the search and does not count: the scores
-        are on the scale of one setup's mean inner score.
+        first), ``screened_best_score`` (the same for the mean score of the
+        screening trials, ``stop_reason`` ``"screened"``, on fewer rows: not
+        comparable with ``best_score``), ``basis`` (``"timeout"`` or
+        ``"elapsed"``), ``stopped_early`` (bool) and ``stop_detail`` (the
+        early stop's decision, see
+        :func:`~autobalance._early_stop.stop_detail`, or ``None``). The
+        averaged ensemble is not a trial of the search and does not count:
+        the scores are on the scale of one setup's mean inner score.
     """
     if timeout is None:
         end = datetime.datetime.now() if end is None else end
@@ -225,14 +262,47 @@ def search_progress(trials, start, *, timeout=None, end=None):
         and t.value is not None
         and np.isfinite(t.value)
     ]
+    screened = [
+        ((t.datetime_complete - start).total_seconds(), _screening_score(t))
+        for t in trials
+        if t.datetime_complete is not None and _screening_score(t) is not None
+    ]
     seconds = [share * total for share in PROGRESS_FRACTIONS]
-    best = []
-    for limit in seconds:
-        values = [value for at, value in reached if at <= limit]
-        best.append(max(values) if values else float("nan"))
     return {
         "fractions": list(PROGRESS_FRACTIONS),
         "seconds": seconds,
-        "best_score": best,
+        "best_score": _running_best(reached, seconds),
+        "screened_best_score": _running_best(screened, seconds),
         "basis": basis,
+        "stopped_early": early_stop is not None,
+        "stop_detail": None if early_stop is None else dict(early_stop),
     }
+
+
+def search_results(study, trials, plan, timeout):
+    """``cv_results_`` and ``search_progress_`` of a search.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        Its user attribute :data:`~autobalance._attrs.EARLY_STOP_ATTR` says
+        whether and why the search stopped early.
+    trials : list of optuna.trial.FrozenTrial
+        The trials of the search (``_study.search_trials``).
+    plan : SearchPlan
+        Gives the folds (``splits``), ``classes`` and the budget's
+        ``started_at``.
+    timeout : float or None
+        The fit's ``timeout``.
+
+    Returns
+    -------
+    cv_results : dict
+    search_progress : dict
+    """
+    early_stop = study.user_attrs.get(EARLY_STOP_ATTR)
+    results = trials_to_cv_results(trials, len(plan.splits), plan.classes, early_stop)
+    progress = search_progress(
+        trials, plan.budget.started_at, timeout=timeout, early_stop=early_stop
+    )
+    return results, progress

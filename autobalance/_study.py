@@ -344,13 +344,17 @@ def run_study(
     starting_params,
     show_progress_bar,
     budget=None,
+    early_stop=None,
 ):
     """Enqueue the starting points on a new study and optimise up to the
     budget; stored studies resume up to ``n_trials`` finished trials, shared
     with any workers (see ``_distributed``). With a :class:`Budget` (the one
     the objective checks, counting from the start of ``fit``), in-memory and
     stored studies alike stop once the time left only covers the refit, and
-    ``timeout`` is left to it."""
+    ``timeout`` is left to it. An in-memory study also stops when
+    ``early_stop`` (an :class:`~autobalance._early_stop.EarlyStop`, called
+    after every trial once the fixed trials are enqueued) says further
+    trials would gain too little; a stored study ignores it."""
     if budget is not None:
         # The budget decides (Optuna's timeout would not even start a first
         # trial once it has passed, and fit must return a model).
@@ -380,6 +384,15 @@ def run_study(
                 study.stop()
 
         callbacks.append(stop_when_spent)
+    if early_stop is not None:
+
+        def stop_when_flat(study, trial):
+            # Once the budget stopped the search, the rule has nothing to say.
+            if not stopped and early_stop(study, trial):
+                stopped.append(trial.number)
+                study.stop()
+
+        callbacks.append(stop_when_flat)
 
     def optimize(n):
         study.optimize(
@@ -403,6 +416,9 @@ def run_study(
         else:
             for params in starting_params:
                 study.enqueue_trial(params, skip_if_exists=True)
+    if early_stop is not None:
+        # Every fixed trial is enqueued by now: the rule may apply once they ran.
+        early_stop.armed = True
     # Screening trials are a cheaper phase: they take no trial of n_trials.
     n_screened = sum(screened(t) for t in study.get_trials(deepcopy=False))
     # A trial the budget refuses before its first fold takes no trial of

@@ -138,8 +138,9 @@ FLOORS = [
     # space: techniques, models, parameters; build: configuration -> pipeline
     {"_preprocessing", "_build", "_space", "_catalogue", "_inputs", "_portfolio"},
     {"_oof"},  # out-of-fold predictions and what made them
-    # one trial; its cost; cv_results_; the screening round of a timed search
-    {"_objective", "_budget", "_cost", "_results", "_screening"},
+    # one trial; its cost; cv_results_; the screening round of a timed search;
+    # its early stop
+    {"_objective", "_budget", "_cost", "_results", "_screening", "_early_stop"},
     {"_distributed", "_study"},  # the study runner: storage, queue, sampler
     {"_calibration", "_threshold", "_ensemble"},  # the decision rule
     {"_resolve", "_validation", "_selection", "_leaderboard", "_plan"},  # plan
