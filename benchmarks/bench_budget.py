@@ -17,7 +17,12 @@ the wall time of the whole ``fit`` and its ratio to ``timeout``, the overrun
 verdict (wall above ``timeout + max(0.1 * timeout, 2 s)``), the technique
 families and models with at least one complete trial (of those in the space),
 ``search_progress_`` (the best inner score by 10/25/50/100 % of the budget)
-and the trials by ``stop_reason``.
+and the trials by ``stop_reason``. After the timed fit (outside its wall
+time), ``_fidelity.measure`` scores a family-stratified sample of the
+screened setups (``--fidelity-setups``, the round's best always in it) at
+full fidelity on the search's own rows and folds, and reports the Spearman
+and Kendall correlations of screening and full-fidelity scores
+(``fidelity_*`` columns; skipped above ``--fidelity-max-rows`` search rows).
 
 ``--load`` starts one CPU-bound busy-loop process for the whole run (the "one
 other CPU-bound process" case); its rows are marked ``load=True``.
