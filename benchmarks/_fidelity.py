@@ -80,6 +80,7 @@ COLUMNS = (
     "fidelity_seconds",
     "fidelity_search_rows",
     "fidelity_screen_rows",
+    "fidelity_sample",
     "fidelity_note",
 )
 
@@ -97,6 +98,15 @@ class Setup:
     screen: float
     full: float = math.nan
     reused: bool = False
+    technique: str = ""
+
+    def describe(self, promoted_numbers):
+        """``technique/model screen>full``, ``*`` when promoted, ``=`` when
+        the full score is the search's own."""
+        mark = ("*" if self.number in promoted_numbers else "") + (
+            "=" if self.reused else ""
+        )
+        return f"{self.technique}/{self.model} {self.screen:.4f}>{self.full:.4f}{mark}"
 
 
 def setup_key(trial):
@@ -147,6 +157,7 @@ def round_setups(trials, n_splits):
             family=t.user_attrs.get(ATTR_FAMILY),
             model=t.user_attrs.get(ATTR_ALGORITHM) or t.user_attrs.get(ATTR_TECHNIQUE),
             screen=float(np.mean(t.user_attrs[ATTR_SCORES])),
+            technique=t.user_attrs.get(ATTR_TECHNIQUE),
         )
         for t in ranked_all
     ]
@@ -255,6 +266,7 @@ def _empty(note, search_rows=math.nan, screen_rows=math.nan):
         "fidelity_seconds": 0.0,
         "fidelity_search_rows": search_rows,
         "fidelity_screen_rows": screen_rows,
+        "fidelity_sample": "",
         "fidelity_note": note,
     }
 
@@ -281,7 +293,9 @@ def measure(clf, X, y, *, setups=DEFAULT_SETUPS, max_rows=DEFAULT_MAX_ROWS, seed
     columns : dict
         ``fidelity_refits``: full-fidelity cross-validations the benchmark
         ran; ``fidelity_reused``: sampled setups whose score the search had;
-        ``fidelity_seconds``: the benchmark's time on all of it.
+        ``fidelity_seconds``: the benchmark's time on all of it;
+        ``fidelity_sample``: each sampled setup's screening and full scores
+        (:meth:`Setup.describe`).
     """
     start = time.perf_counter()
     trials = clf.study_.get_trials(deepcopy=False)
@@ -313,5 +327,6 @@ def measure(clf, X, y, *, setups=DEFAULT_SETUPS, max_rows=DEFAULT_MAX_ROWS, seed
         "fidelity_seconds": time.perf_counter() - start,
         "fidelity_search_rows": search_rows,
         "fidelity_screen_rows": screen_rows,
+        "fidelity_sample": "; ".join(s.describe(promoted_numbers) for s in sample),
         "fidelity_note": "",
     }

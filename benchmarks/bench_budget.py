@@ -306,7 +306,9 @@ def _fidelity_text(row):
         f"{row['fidelity_spearman']:.3f}, Kendall {row['fidelity_kendall']:.3f} "
         f"({row['fidelity_pairs']} setups, {row['fidelity_refits']} refitted, "
         f"{row['fidelity_seconds']:.0f} s); full-fidelity best promoted: "
-        f"{row['fidelity_top1_kept']}"
+        f"{row['fidelity_top1_kept']}\n"
+        f"      (screening>full, *: promoted, =: the search's own full score): "
+        f"{row['fidelity_sample']}"
     )
 
 

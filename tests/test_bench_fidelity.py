@@ -171,6 +171,8 @@ def test_measure_reuses_the_searchs_full_scores_and_refits_the_rest(fitted):
     assert out["fidelity_reused"] >= 1
     assert out["fidelity_refits"] + out["fidelity_reused"] == out["fidelity_pairs"] == 4
     assert -1 <= out["fidelity_spearman"] <= 1
+    sample = out["fidelity_sample"].split("; ")
+    assert len(sample) == 4 and sum(text.endswith("=") for text in sample) >= 1
     skipped = _fidelity.measure(clf, X, y, max_rows=len(y) - 1)
     assert skipped["fidelity_note"].startswith("skipped")
     assert skipped["fidelity_refits"] == skipped["fidelity_pairs"] == 0
