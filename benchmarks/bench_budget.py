@@ -19,7 +19,12 @@ families and models with at least one complete trial (of those in the space),
 ``search_progress_`` (the best inner score by 10/25/50/100 % of the budget),
 the trials by ``stop_reason``, and the cost model's predictions (``cost_model_``:
 median and 90th percentile of measured / predicted fold times, the refit's
-predicted seconds and measured / predicted).
+predicted seconds and measured / predicted). After the timed fit (outside its
+wall time), ``_fidelity.measure`` scores a family-stratified sample of the
+screened setups (``--fidelity-setups``, the round's best always in it) at
+full fidelity on the search's own rows and folds, and reports the Spearman
+and Kendall correlations of screening and full-fidelity scores
+(``fidelity_*`` columns; skipped above ``--fidelity-max-rows`` search rows).
 
 ``--load`` starts one CPU-bound busy-loop process for the whole run (the "one
 other CPU-bound process" case); its rows are marked ``load=True``.
@@ -40,7 +45,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -49,6 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _fidelity
 import numpy as np
 import pandas as pd
 from _common import (
@@ -61,7 +66,6 @@ from _common import (
     synthetic,
     thread_limit,
 )
-from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -156,31 +160,11 @@ def coverage(clf):
     }
 
 
-def fidelity_correlation(clf):
-    """Spearman correlation between the screening scores (mean over folds, at
-    the highest screening fidelity of each setup) and the full-fidelity
-    scores of the same setups (matched by ``params``), and the number of
-    pairs; NaN with fewer than 3 pairs."""
-    res = clf.cv_results_
-    n_splits = clf.n_splits_
-    folds = np.column_stack([res[f"split{i}_test_score"] for i in range(n_splits)])
-    screened, full = {}, {}
-    for i, params in enumerate(res["params"]):
-        key = json.dumps(params, sort_keys=True, default=str)
-        if res["stop_reason"][i] == "screened" and np.isfinite(folds[i]).all():
-            rows = res["fidelity_rows"][i]
-            if key not in screened or rows > screened[key][0]:
-                screened[key] = (rows, float(folds[i].mean()))
-        elif res["stop_reason"][i] == "complete":
-            full.setdefault(key, float(res["mean_test_score"][i]))
-    pairs = [(screened[k][1], full[k]) for k in screened if k in full]
-    if len(pairs) < 3:
-        return float("nan"), len(pairs)
-    low, high = zip(*pairs, strict=True)
-    return float(spearmanr(low, high).statistic), len(pairs)
-
-
-def autobalance_row(clf, metrics, budget):
+def autobalance_row(clf, metrics, budget, data, fidelity=None):
+    """The row of a fitted timed search; ``data``: the ``(X, y)`` it was
+    fitted on, for the screening-to-full-fidelity measurement (``fidelity``:
+    keyword arguments of ``_fidelity.measure``), run here, after the timed
+    fit."""
     progress = clf.search_progress_
     reasons = list(clf.cv_results_["stop_reason"])
     row = {
@@ -194,7 +178,7 @@ def autobalance_row(clf, metrics, budget):
         **coverage(clf),
         "progress_basis": progress["basis"],
     }
-    row["fidelity_spearman"], row["fidelity_pairs"] = fidelity_correlation(clf)
+    row.update(_fidelity.measure(clf, *data, **(fidelity or {})))
     for share, value in zip(PROGRESS, progress["best_score"], strict=True):
         row[f"progress_{share}"] = value
     for reason in STOP_REASONS:
@@ -284,7 +268,19 @@ def run_grid(args):
                     **provenance,
                 }
                 if method == "autobalance":
-                    row.update(autobalance_row(fitted, metrics, budget))
+                    row.update(
+                        autobalance_row(
+                            fitted,
+                            metrics,
+                            budget,
+                            (X_train, y_train),
+                            {
+                                "setups": args.fidelity_setups,
+                                "max_rows": args.fidelity_max_rows,
+                                "seed": seed,
+                            },
+                        )
+                    )
                 else:
                     row.update(metrics)
                 append(args.out, row)
@@ -312,9 +308,23 @@ def describe(row):
         f"(missing: {row['models_missing'] or 'none'})\n"
         f"    screened or complete: families {row['screened_families_covered'] or '-'}"
         f"; models {row['screened_models_covered'] or '-'}\n"
-        f"    screening-to-full Spearman {row['fidelity_spearman']:.3f} "
-        f"({row['fidelity_pairs']} setups)\n"
+        f"    {_fidelity_text(row)}\n"
         f"    best inner score at 10/25/50/100 % of the budget: {progress}"
+    )
+
+
+def _fidelity_text(row):
+    if row["fidelity_note"]:
+        return f"screening vs full fidelity: {row['fidelity_note']}"
+    return (
+        f"screening ({row['fidelity_screen_rows']} rows/fold) vs full fidelity "
+        f"({row['fidelity_search_rows']} search rows): Spearman "
+        f"{row['fidelity_spearman']:.3f}, Kendall {row['fidelity_kendall']:.3f} "
+        f"({row['fidelity_pairs']} setups, {row['fidelity_refits']} refitted, "
+        f"{row['fidelity_seconds']:.0f} s); full-fidelity best promoted: "
+        f"{row['fidelity_top1_kept']}\n"
+        f"      (screening>full, *: promoted, =: the search's own full score): "
+        f"{row['fidelity_sample']}"
     )
 
 
@@ -333,6 +343,11 @@ def _optional(runs, column):
     if column in runs:
         return runs[column]
     return pd.Series([np.nan] * len(runs), index=runs.index)
+
+
+def _median_text(values):
+    values = pd.to_numeric(values, errors="coerce")
+    return f"{values.median():6.3f}" if values.notna().any() else f"{'-':>6}"
 
 
 def _baseline(base, name, keys):
@@ -355,12 +370,13 @@ def summary(path):
     print(
         f"\nsummary of {path} (medians over seeds; families/models: runs covering "
         "all of them with a complete trial; s-: counting screened trials too; "
-        "rho: median Spearman correlation of screening and full-fidelity scores)"
+        "rho/tau: median Spearman/Kendall correlation of screening and "
+        "full-fidelity scores of a family-stratified sample of screened setups)"
     )
     print(
         f"{'dataset':<18} {'budget':>6} {'load':<5} {'n':>2} {'wall/T med':>10} "
         f"{'max':>5} {'over':>4} {'fam':>5} {'mod':>5} {'s-fam':>5} {'s-mod':>5} "
-        f"{'rho':>6} {'AUC':>7} {'-lr_bal':>8} "
+        f"{'rho':>6} {'tau':>6} {'AUC':>7} {'-lr_bal':>8} "
         f"{'-hgb':>8}  progress 10/25/50/100 %"
     )
     for (dataset, budget, load), runs in ab.groupby(
@@ -369,8 +385,10 @@ def summary(path):
         keys = list(zip(runs["dataset"], runs["seed"], runs["load"], strict=True))
         lr, hgb = _baseline(base, "lr_balanced", keys), _baseline(base, "hgb", keys)
         auc = runs["auc"].to_numpy()
-        rho = _optional(runs, "fidelity_spearman")
-        rho = f"{rho.median():6.3f}" if rho.notna().any() else f"{'-':>6}"
+        rho, tau = (
+            _median_text(_optional(runs, c))
+            for c in ("fidelity_spearman", "fidelity_kendall")
+        )
         total_f, total_m = runs["families_total"], runs["models_total"]
         s_fam = _covered(_optional(runs, "screened_families_covered"), total_f)
         s_mod = _covered(_optional(runs, "screened_models_covered"), total_m)
@@ -386,7 +404,7 @@ def summary(path):
             f"{int(runs['overrun'].sum()):>4} "
             f"{_covered(runs['families_covered'], runs['families_total']):>5} "
             f"{_covered(runs['models_covered'], runs['models_total']):>5} "
-            f"{s_fam:>5} {s_mod:>5} {rho} "
+            f"{s_fam:>5} {s_mod:>5} {rho} {tau} "
             f"{auc.mean():7.4f} {np.nanmean(auc - lr):+8.4f} "
             f"{np.nanmean(auc - hgb):+8.4f}  {progress}"
         )
@@ -443,6 +461,18 @@ def main(argv=None):
         type=int,
         default=0,
         help="BLAS/OpenMP threads per process (threadpoolctl); 0 = library default",
+    )
+    parser.add_argument(
+        "--fidelity-setups",
+        type=int,
+        default=_fidelity.DEFAULT_SETUPS,
+        help="screened setups scored at full fidelity after each timed fit",
+    )
+    parser.add_argument(
+        "--fidelity-max-rows",
+        type=int,
+        default=_fidelity.DEFAULT_MAX_ROWS,
+        help="skip that measurement above this many search rows",
     )
     parser.add_argument(
         "--summary-only", action="store_true", help="print the table of --out"
