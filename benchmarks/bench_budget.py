@@ -19,7 +19,10 @@ families and models with at least one complete trial (of those in the space),
 ``search_progress_`` (the best inner score by 10/25/50/100 % of the budget),
 the trials by ``stop_reason``, and the cost model's predictions (``cost_model_``:
 median and 90th percentile of measured / predicted fold times, the refit's
-predicted seconds and measured / predicted). After the timed fit (outside its
+predicted seconds and measured / predicted), whether the search stopped
+early (``stopped_early``, ``stop_elapsed``, ``stop_expected_gain``) and the
+screening round's best score by the same shares (``screened_progress_*``).
+After the timed fit (outside its
 wall time), ``_fidelity.measure`` scores a family-stratified sample of the
 screened setups (``--fidelity-setups``, the round's best always in it) at
 full fidelity on the search's own rows and folds, and reports the Spearman
@@ -179,8 +182,17 @@ def autobalance_row(clf, metrics, budget, data, fidelity=None):
         "progress_basis": progress["basis"],
     }
     row.update(_fidelity.measure(clf, *data, **(fidelity or {})))
-    for share, value in zip(PROGRESS, progress["best_score"], strict=True):
+    for share, value, screened in zip(
+        PROGRESS, progress["best_score"], progress["screened_best_score"], strict=True
+    ):
         row[f"progress_{share}"] = value
+        row[f"screened_progress_{share}"] = screened
+    detail = progress["stop_detail"] or {}
+    row["stopped_early"] = bool(progress["stopped_early"])
+    # When it stopped, and the budget it gave back (a ratio, so that runs of
+    # different budgets read alike).
+    row["stop_elapsed"] = detail.get("elapsed_seconds", float("nan"))
+    row["stop_expected_gain"] = detail.get("expected_gain", float("nan"))
     for reason in STOP_REASONS:
         row[f"trials_{reason}"] = reasons.count(reason)
     row.update(cost_columns(clf.cost_model_))
@@ -310,6 +322,16 @@ def describe(row):
         f"; models {row['screened_models_covered'] or '-'}\n"
         f"    {_fidelity_text(row)}\n"
         f"    best inner score at 10/25/50/100 % of the budget: {progress}"
+        f"{_stop_text(row)}"
+    )
+
+
+def _stop_text(row):
+    if not row["stopped_early"]:
+        return ""
+    return (
+        f"\n    stopped early at {row['stop_elapsed']:.1f} s "
+        f"(expected gain of the rest {row['stop_expected_gain']:.5f})"
     )
 
 

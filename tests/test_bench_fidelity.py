@@ -191,11 +191,26 @@ def test_bench_budget_rows_and_summary_carry_the_fidelity_columns(
     assert row["fidelity_pairs"] == 3 and np.isfinite(row["fidelity_spearman"])
     # The measuring is not in the fit's wall time.
     assert row["fit_wall"] == metrics["fit_wall"]
+    # The early stop's and the screening round's progress columns.
+    progress = clf.search_progress_
+    assert row["stopped_early"] is bool(progress["stopped_early"])
+    assert row["screened_progress_100"] == progress["screened_best_score"][-1] or (
+        np.isnan(row["screened_progress_100"])
+        and np.isnan(progress["screened_best_score"][-1])
+    )
+    assert np.isnan(row["stop_elapsed"]) != row["stopped_early"]
     out = tmp_path / "budget.csv"
     row.update(dataset="d", rows=len(y), seed=0, method="autobalance", budget=60.0)
+    assert "stopped early" in bench_budget.describe(row) or not row["stopped_early"]
     bench_budget.append(out, {**row, "load": False})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no baselines in this file
         bench_budget.summary(out)
     table = capsys.readouterr().out
     assert "tau" in table and f"{row['fidelity_kendall']:6.3f}" in table
+
+
+def test_bench_budget_says_when_a_search_stopped_early():
+    row = {"stopped_early": True, "stop_elapsed": 12.25, "stop_expected_gain": 4e-4}
+    assert "stopped early at 12.2 s" in bench_budget._stop_text(row)
+    assert bench_budget._stop_text({**row, "stopped_early": False}) == ""
