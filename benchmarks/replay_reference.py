@@ -1,0 +1,143 @@
+"""Would falling back to a robust reference setup have helped? (issue 17, point 3)
+
+On the small datasets outside the public suite the search lost to extra trees
+with balanced class weights alone (``et_balanced``): with 2 to 40 positives the
+inner folds cannot tell setups apart. The lever this replays, offline on
+``bench_selection.py``'s results: on each outer fold, refit the reference setup
+(``balanced_class_weight`` on ``extra_trees`` at its defaults, a trial of every
+default search) instead of the chosen one unless the chosen is clearly better
+on the inner folds, by one of two rules:
+
+- ``delta``: its mean inner score minus the reference's is below ``delta``;
+- ``se``: the mean of the per-split differences (chosen minus reference, the
+  same inner splits) is below ``k`` times their standard error.
+
+The outer AUC of "refit the reference" is the ``et_balanced`` baseline's on the
+same outer fold (the same setup at the same seed's folds; its trees differ by
+seed, so this is a close estimate, not an identical refit). Reads
+``<suite>_autobalance_5x2.csv``, its ``.trials.csv`` (which must have
+``split_scores``) and ``<suite>_baselines_5x2.csv`` from ``--results``, and
+prints per rule the suite's mean AUC, its gain over the search, wins / ties /
+losses by dataset (ties within 0.001), the share of outer folds refitting the
+reference, the mean and worst difference to the per-dataset best of the five
+baselines.
+
+Usage::
+
+    python benchmarks/replay_reference.py --suites public,outside
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BASELINES = ("lr_balanced", "et_balanced", "grid_lr", "lr_tuned", "hgb")
+REFERENCE = ("balanced_class_weight", "extra_trees")
+DELTAS = (0.0, 0.01, 0.02, 0.03, 0.05)
+KS = (0.5, 1.0, 1.5, 2.0, 3.0)
+TIE = 0.001
+
+
+def _splits(text):
+    return np.array([float(x) for x in str(text).split(";")])
+
+
+def paired_gaps(trials):
+    """Per outer fold (``dataset``, ``fold``): the chosen trial's mean inner
+    score minus the reference trial's (``gap``) and the standard error of
+    their per-split differences (``se``); NaN where the reference did not
+    complete."""
+    rows = []
+    for (dataset, fold), group in trials.groupby(["dataset", "fold"]):
+        chosen = group[group.chosen.astype(bool)]
+        ref = group[
+            (group.technique == REFERENCE[0])
+            & (group.algorithm == REFERENCE[1])
+            & (group.state == "COMPLETE")
+        ]
+        gap = se = np.nan
+        if len(chosen) and len(ref):
+            diff = _splits(chosen.split_scores.iloc[0]) - _splits(
+                ref.split_scores.iloc[0]
+            )
+            gap, se = diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+        rows.append({"dataset": dataset, "fold": fold, "gap": gap, "se": se})
+    return pd.DataFrame(rows).set_index(["dataset", "fold"])
+
+
+def fold_table(search, trials, baselines):
+    """One row per outer fold: the search's outer AUC, its gap to the
+    reference and each baseline's outer AUC."""
+    if "split_scores" not in trials:
+        raise SystemExit(
+            "the trials CSV has no split_scores column: rerun bench_selection.py "
+            "(it writes them since commit 7dc03a1)"
+        )
+    outer = baselines.pivot_table(
+        index=["dataset", "fold"], columns="method", values="roc_auc"
+    )
+    table = search.set_index(["dataset", "fold"])[["roc_auc"]]
+    return table.join(paired_gaps(trials)).join(outer[list(BASELINES)])
+
+
+def replay(table, use_reference):
+    """The per-dataset mean outer AUC when the folds in ``use_reference``
+    refit the reference."""
+    auc = np.where(use_reference, table.et_balanced, table.roc_auc)
+    return pd.Series(auc, index=table.index).groupby("dataset").mean()
+
+
+def rules(table):
+    """``(name, boolean mask of folds refitting the reference)`` per rule."""
+    known = table.gap.notna()
+    for delta in DELTAS:
+        yield f"delta={delta:g}", (table.gap < delta) & known
+    for k in KS:
+        yield f"se k={k:g}", (table.gap < k * table.se) & known
+
+
+def report(suite, table):
+    per = table.groupby("dataset")[["roc_auc", *BASELINES]].mean()
+    best = per[list(BASELINES)].max(axis=1)
+    print(
+        f"== {suite}: {len(per)} datasets; search {per.roc_auc.mean():.4f}, "
+        f"best of the five {best.mean():.4f}, et_balanced {per.et_balanced.mean():.4f}"
+    )
+    print(
+        f"{'rule':<12} {'mean':>7} {'gain':>8} {'W/T/L':>9} {'ref':>5} "
+        f"{'- best':>8} {'worst':>8}  worst dataset"
+    )
+    for name, mask in rules(table):
+        got = replay(table, mask)
+        gain = got - per.roc_auc
+        below = got - best
+        wtl = f"{(gain > TIE).sum()}/{(gain.abs() <= TIE).sum()}/{(gain < -TIE).sum()}"
+        print(
+            f"{name:<12} {got.mean():7.4f} {gain.mean():+8.4f} {wtl:>9} "
+            f"{mask.mean():5.2f} {below.mean():+8.4f} {below.min():+8.4f}  "
+            f"{below.idxmin()}"
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--suites", default="public,outside")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    for suite in args.suites.split(","):
+        stem = args.results / f"{suite}_autobalance_5x2.csv"
+        table = fold_table(
+            pd.read_csv(stem),
+            pd.read_csv(f"{stem}.trials.csv"),
+            pd.read_csv(args.results / f"{suite}_baselines_5x2.csv"),
+        )
+        report(suite, table)
+
+
+if __name__ == "__main__":
+    main()
