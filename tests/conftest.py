@@ -11,10 +11,8 @@ import pytest
 from sklearn.datasets import make_classification
 
 
-@pytest.fixture
-def binary_data():
-    """300 rows, about 10 % positives, informative features."""
-    X, y = make_classification(
+def _binary():
+    return make_classification(
         n_samples=300,
         n_features=6,
         n_informative=4,
@@ -22,7 +20,19 @@ def binary_data():
         flip_y=0.01,
         random_state=0,
     )
-    return X, y
+
+
+@pytest.fixture
+def binary_data():
+    """300 rows, about 10 % positives, informative features (a fresh copy
+    per test: a test may change them)."""
+    return _binary()
+
+
+@pytest.fixture(scope="session")
+def binary_data_shared():
+    """``binary_data`` for module-scoped fixtures that only read it."""
+    return _binary()
 
 
 @pytest.fixture

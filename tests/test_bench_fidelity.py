@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from sklearn.datasets import make_classification
 
 import autobalance._budget as budget_module
 from autobalance import AutoBalancedClassifier
@@ -102,15 +101,8 @@ class FrozenClock:
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    X, y = make_classification(
-        n_samples=300,
-        n_features=6,
-        n_informative=4,
-        weights=[0.9],
-        flip_y=0.01,
-        random_state=0,
-    )
+def fitted(binary_data_shared):
+    X, y = binary_data_shared
     est = AutoBalancedClassifier(timeout=60, n_trials=3, cv=N_SPLITS, random_state=0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(budget_module, "default_clock", FrozenClock())
