@@ -128,6 +128,14 @@ class Budget:
         self._seen = {}  # setup -> its last measured config
         self._best = None  # (value, refit estimate) of the best trial so far
 
+    def set_train_counts(self, counts):
+        """Full-fidelity trials train on folds of class counts ``counts`` from
+        now on (a timed search capped their rows): their predicted costs and
+        the refit's rows ratio follow."""
+        self.train_counts = np.asarray(counts, dtype=float)
+        self.n_train = float(self.train_counts.sum())
+        self.rows_ratio = float(self.refit_counts.sum()) / max(self.n_train, 1.0)
+
     # -- clock -------------------------------------------------------------
     def remaining(self):
         """Seconds left before the deadline (negative once it has passed)."""

@@ -316,10 +316,14 @@ class Objective:
         self.oof = {}
         self._best_of_model = {}
         self._values = {}
-        self._screen_splits = {}  # rows -> the folds of screening trials
+        self._screen_splits = {}  # rows -> folds with fewer training rows
+        # Training rows of a full-fidelity fold, when a timed search capped
+        # them (``cap_full_rows``); None: every row of the fold.
+        self.full_rows = None
         self._counts = {}  # id of a list of folds -> its mean class counts
 
-    def _batch_size(self):
+    def batch_size(self):
+        """Folds of a trial fitted at once."""
         return folds_in_parallel(self.n_jobs, len(self.splits))
 
     @staticmethod
@@ -327,12 +331,18 @@ class Objective:
         return round(float(np.mean([len(train) for train, _ in splits])))
 
     def splits_for(self, trial):
-        """The folds ``trial`` runs on: the search's, or for a screening trial
-        (``screen_rows`` set when enqueued, see ``_screening``) the same folds
-        with each training part subsampled to that many rows, seeded by the
-        fold and the search's seed so every screening trial gets the same
-        rows."""
+        """The folds ``trial`` runs on: the search's, with each training part
+        subsampled to ``screen_rows`` rows for a screening trial (set when
+        enqueued, see ``_screening``), else to :attr:`full_rows` when a timed
+        search capped its full fidelity (:meth:`cap_full_rows`). A fold's
+        subsample is seeded by the fold and the search's seed, so every trial
+        at the same rows gets the same rows; the test folds never change."""
         rows = trial.user_attrs.get(ATTR_SCREEN_ROWS)
+        return self._subsampled(self.full_rows if rows is None else rows)
+
+    def _subsampled(self, rows):
+        """The search's folds with ``rows`` training rows each (``None``:
+        the search's folds)."""
         if rows is None:
             return self.splits
         if rows not in self._screen_splits:
@@ -343,6 +353,23 @@ class Objective:
                 for i, (train, test) in enumerate(self.splits)
             ]
         return self._screen_splits[rows]
+
+    def cap_full_rows(self, rows):
+        """From now on, full-fidelity trials train on ``rows`` rows of each
+        training fold (``None``: all of them); returns their folds. Set once,
+        before the first full-fidelity trial, so that every complete trial is
+        scored on the same rows."""
+        self.full_rows = None if rows is None else int(rows)
+        return self.full_splits
+
+    @property
+    def full_splits(self):
+        """The folds of a full-fidelity trial."""
+        return self._subsampled(self.full_rows)
+
+    @staticmethod
+    def _screening(trial):
+        return trial.user_attrs.get(ATTR_SCREEN_ROWS) is not None
 
     def _find_duplicate(self, trial, config):
         study = getattr(trial, "study", None)
@@ -368,7 +395,7 @@ class Objective:
 
         splits = self.splits_for(trial)
         trial.set_user_attr(ATTR_FIDELITY_ROWS, self._train_rows(splits))
-        screening = splits is not self.splits
+        screening = self._screening(trial)
 
         # A screening trial's scores are of fewer rows: never reused.
         duplicate = None if screening else self._find_duplicate(trial, config)
@@ -399,10 +426,10 @@ class Objective:
             raise
 
     def _cross_validate(self, trial, estimator, config, splits):
-        screening = splits is not self.splits
+        screening = self._screening(trial)
         scores, fit_times, score_times, recalls, probas = [], [], [], [], []
         model_bytes = []
-        batch = self._batch_size()
+        batch = self.batch_size()
         # Every fold of the trial gets the same threads (also a last, smaller
         # batch), so its fit times stay comparable for the budget.
         limit = threads_per_fold(batch)
@@ -427,7 +454,7 @@ class Objective:
                     results = self._parallel_folds(chunk, estimator, classes, limit)
             if self.budget is not None:
                 self.budget.measured(
-                    config, [r[1] for r in results], self._class_counts(splits)
+                    config, [r[1] for r in results], self.class_counts(splits)
                 )
             for (step, _), (score, fit_time, score_time, recall, proba, nbytes) in zip(
                 chunk, results, strict=True
@@ -464,7 +491,7 @@ class Objective:
             self._retain(trial.number, config, value, probas)
         return value
 
-    def _class_counts(self, splits):
+    def class_counts(self, splits):
         """Rows of each class of a mean training fold of ``splits``."""
         key = id(splits)
         if key not in self._counts:
@@ -483,10 +510,10 @@ class Objective:
         return self.budget.allows(
             config,
             fit_times,
-            counts=self._class_counts(splits),
+            counts=self.class_counts(splits),
             batches=math.ceil((len(splits) - start) / batch),
             trial_batches=math.ceil(len(splits) / batch),
-            screening=splits is not self.splits,
+            screening=self._screening(trial),
         )
 
     def _parallel_folds(self, chunk, estimator, classes, limit):

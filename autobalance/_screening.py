@@ -20,6 +20,14 @@ third of them at full fidelity, best first, before TPE takes over.
 - **Which promoted**: the best :data:`PROMOTED_SHARE` (at least
   :data:`MIN_PROMOTED`; ties by trial number) of the setups scored at the
   round's fraction (:func:`promoted`).
+- **Full fidelity the budget affords** (:func:`full_fidelity_rows`): when a
+  full trial of the best promoted setup whose refit fits would take more than
+  :data:`FULL_TRIAL_SHARE` of the time left, every full-fidelity trial from
+  then on trains on fewer rows of each training fold (a stratified
+  subsample, every minority row up to a floor; the test folds unchanged), as
+  many as that share affords. Otherwise a 30-second search of 100,000 rows
+  spends its time on one tree model's five folds, and the budget, unable to
+  afford the rest, leaves the search to the cheapest model.
 
 A screening trial records its fold scores and ends PRUNED (``stop_reason``
 ``"screened"``): the best trial, the ensemble, the decision rule and the
@@ -35,17 +43,23 @@ import numpy as np
 from optuna.trial import TrialState
 
 from ._attrs import (
+    ATTR_ALGORITHM,
     ATTR_FIT_TIMES,
+    ATTR_PARAMS,
     ATTR_PROMOTED,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_SCREEN_ROWS,
+    ATTR_TECHNIQUE,
 )
+from ._budget import FOLD_MARGIN
 from ._cost import ROWS_EXPONENT
-from ._subsample import search_subsample
+from ._space import Config
+from ._subsample import search_subsample, subsample_counts
 
 __all__ = [
     "BUDGET_SHARE",
+    "FULL_TRIAL_SHARE",
     "MAX_FRACTION",
     "MIN_PROMOTED",
     "MIN_ROWS_PER_CLASS",
@@ -53,6 +67,7 @@ __all__ = [
     "START_FRACTION",
     "choose_fraction",
     "fold_train_rows",
+    "full_fidelity_rows",
     "promoted",
     "round_configs",
     "run_round",
@@ -74,8 +89,17 @@ MIN_PROMOTED = 2
 #: that samplers with neighbours still find their minority neighbours.
 MIN_ROWS_PER_CLASS = 50
 #: A fraction is raised over the probes' only when it grows at least this
-#: much (running the probes again is not worth less).
+#: much (running the probes again is not worth less); a capped full fidelity
+#: keeps at least this many times the screening rows.
 MIN_RAISE = 1.5
+#: One full-fidelity trial of the best affordable promoted setup may take this
+#: share of the time left after its refit (so several promoted setups and
+#: TPE's trials still fit) ...
+FULL_TRIAL_SHARE = 0.2
+#: ... whose refit must fit in this share of the time left.
+REFIT_SHARE = 0.5
+#: A cap above this share of a training fold's rows is not worth its noise.
+MAX_CAP_SHARE = 0.9
 
 
 def screened(trial):
@@ -168,10 +192,14 @@ def choose_fraction(probes, rest, allowance, start=START_FRACTION):
     return fraction if fraction >= MIN_RAISE * start else start
 
 
-def promoted(trials, rows, n_splits):
+def promoted(trials, rows, n_splits, refit_fits=None):
     """The screening trials run on ``rows`` rows with every fold scored, best
     :data:`PROMOTED_SHARE` (at least :data:`MIN_PROMOTED`) by mean screening
-    score, best first (ties by trial number)."""
+    score, best first (ties by trial number).
+
+    ``refit_fits(trial) -> bool``, when given, passes over the setups whose
+    refit the budget could not afford (they would never be chosen): the
+    promoted are the best of the others, as many."""
     scored = [
         t
         for t in trials
@@ -182,7 +210,79 @@ def promoted(trials, rows, n_splits):
         scored, key=lambda t: (-float(np.mean(t.user_attrs[ATTR_SCORES])), t.number)
     )
     k = max(MIN_PROMOTED, math.ceil(PROMOTED_SHARE * len(ranked)))
+    if refit_fits is not None:
+        ranked = [t for t in ranked if refit_fits(t)]
     return ranked[:k]
+
+
+def _config(trial):
+    attrs = trial.user_attrs
+    return Config(
+        attrs[ATTR_TECHNIQUE], attrs.get(ATTR_ALGORITHM), attrs.get(ATTR_PARAMS) or {}
+    )
+
+
+def _refit_fits(budget, trial):
+    """Whether the refit of ``trial``'s setup on every row is predicted to
+    fit in :data:`REFIT_SHARE` of the time left (unknown: it may)."""
+    refit = budget.cost.predict_refit(_config(trial), budget.refit_counts)
+    return refit is None or refit <= REFIT_SHARE * budget.remaining()
+
+
+def full_fidelity_rows(budget, configs, batches, screened_rows):
+    """Training rows of a full-fidelity fold that the budget affords.
+
+    Parameters
+    ----------
+    budget : Budget
+        Its cost model (learned from the screening round), the time left,
+        and the class counts of a full training fold and of the refit.
+    configs : list of Config
+        The promoted setups, best first.
+    batches : int
+        Batches of folds of one trial.
+    screened_rows : int
+        Training rows of the screening round's folds.
+
+    Returns
+    -------
+    rows : int or None
+        ``None`` (every row of the fold) when a trial of the best promoted
+        setup whose refit fits in :data:`REFIT_SHARE` of the time left takes
+        at most :data:`FULL_TRIAL_SHARE` of the time left after that refit
+        (as predicted, with the budget's fold margin), or when no such setup
+        can be predicted; else the most rows, at least :data:`MIN_RAISE`
+        times ``screened_rows``, whose trial does.
+    """
+    if budget.timeout is None:
+        return None
+    left = budget.remaining()
+    cost, full = budget.cost, budget.train_counts
+    pick = refit = None
+    for config in configs:
+        refit = cost.predict_refit(config, budget.refit_counts)
+        if refit is not None and refit <= REFIT_SHARE * left:
+            pick = config
+            break
+    if pick is None:
+        return None
+    allowance = FULL_TRIAL_SHARE * (left - refit)
+
+    def trial_seconds(rows):
+        counts = subsample_counts(np.round(full).astype(int), int(rows))
+        return batches * FOLD_MARGIN * cost.predict(pick, counts)
+
+    n_train = float(full.sum())
+    if trial_seconds(n_train) <= allowance:
+        return None
+    low = math.ceil(MIN_RAISE * screened_rows)
+    if low >= MAX_CAP_SHARE * n_train:
+        return None
+    rows = low
+    for candidate in np.geomspace(low, n_train, 40):
+        if trial_seconds(candidate) <= allowance:
+            rows = int(candidate)
+    return None if rows >= MAX_CAP_SHARE * n_train else rows
 
 
 def run_round(study, optimize, objective, budget, starting_params):
@@ -226,7 +326,14 @@ def run_round(study, optimize, objective, budget, starting_params):
     if rows is not None and len(configs) > 1:
         end = budget.start + BUDGET_SHARE * budget.timeout
         stopped, rows = _screen(study, optimize, space, configs, rows, budget, end)
-        best = promoted(study.get_trials(deepcopy=False), rows, len(objective.splits))
+        trials = study.get_trials(deepcopy=False)
+        best = promoted(
+            trials, rows, len(objective.splits), lambda t: _refit_fits(budget, t)
+        )
+        if not best:  # no refit predicted to fit: the best, whatever it costs
+            best = promoted(trials, rows, len(objective.splits))
+        if not stopped:
+            _cap_full_fidelity(objective, budget, best, rows)
         for trial in best:
             study.enqueue_trial(trial.params, user_attrs={ATTR_PROMOTED: trial.number})
     # A starting point that was screened is represented by its screening.
@@ -236,6 +343,17 @@ def run_round(study, optimize, objective, budget, starting_params):
     if stopped and not complete:
         optimize(1)
     return stopped
+
+
+def _cap_full_fidelity(objective, budget, best, rows):
+    """Cap the training rows of the search's full-fidelity folds to what the
+    budget affords (:func:`full_fidelity_rows`)."""
+    batches = math.ceil(len(objective.splits) / objective.batch_size())
+    configs = [_config(t) for t in best]
+    capped = full_fidelity_rows(budget, configs, batches, rows)
+    if capped is not None:
+        splits = objective.cap_full_rows(capped)
+        budget.set_train_counts(objective.class_counts(splits))
 
 
 def _screen(study, optimize, space, configs, rows, budget, end):

@@ -203,7 +203,8 @@ def refit_decision_rule(estimator, plan, trial):
         folds=search_predictions(plan.objective, trial),
         y_refit=plan.y_full,
         prior=plan.prior,
-        splits=plan.splits,
+        # A timed search may have capped its folds' training rows.
+        splits=plan.objective.full_splits,
         sample_weight=plan.search_sample_weight,
         refit_sample_weight=plan.sample_weight,
     )

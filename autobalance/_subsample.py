@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_SEARCH_ROWS_PER_CLASS", "search_subsample"]
+__all__ = ["MIN_SEARCH_ROWS_PER_CLASS", "search_subsample", "subsample_counts"]
 
 #: Rows of each class a search subsample keeps at least (or all of them).
 MIN_SEARCH_ROWS_PER_CLASS = 1_000
 
 
-def search_subsample(y, classes, counts, max_rows, seed):
-    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
-    or ``None`` when every row is searched."""
-    n = len(y)
-    if max_rows is None or n <= max_rows:
-        return None
+def subsample_counts(counts, max_rows):
+    """Rows of each class of :func:`search_subsample`'s subsample of rows of
+    class counts ``counts`` (the counts themselves when ``max_rows`` is
+    ``None`` or covers every row)."""
     counts = np.asarray(counts, dtype=int)
+    n = int(counts.sum())
+    if max_rows is None or n <= max_rows:
+        return counts
     # Each class keeps a floor of rows, but the floors together never exceed
     # the subsample (a small ``max_rows`` with many rows of every class).
     floor = np.minimum(counts, min(MIN_SEARCH_ROWS_PER_CLASS, max_rows // len(counts)))
@@ -30,6 +31,15 @@ def search_subsample(y, classes, counts, max_rows, seed):
         if excess <= 0:
             break
         quota[i] -= min(excess, quota[i] - floor[i])
+    return quota
+
+
+def search_subsample(y, classes, counts, max_rows, seed):
+    """Row indices of a stratified subsample of ``max_rows`` rows (sorted),
+    or ``None`` when every row is searched."""
+    if max_rows is None or len(y) <= max_rows:
+        return None
+    quota = subsample_counts(counts, max_rows)
     rng = np.random.RandomState(seed)
     rows = [
         rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)

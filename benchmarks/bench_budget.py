@@ -17,7 +17,9 @@ the wall time of the whole ``fit`` and its ratio to ``timeout``, the overrun
 verdict (wall above ``timeout + max(0.1 * timeout, 2 s)``), the technique
 families and models with at least one complete trial (of those in the space),
 ``search_progress_`` (the best inner score by 10/25/50/100 % of the budget),
-the trials by ``stop_reason``, and the cost model's predictions (``cost_model_``:
+the trials by ``stop_reason``, the training rows of the complete trials' folds
+(``full_rows``: fewer than a search fold's when the budget capped them), and
+the cost model's predictions (``cost_model_``:
 median and 90th percentile of measured / predicted fold times, the refit's
 predicted seconds and measured / predicted), whether the search stopped
 early (``stopped_early``, ``stop_elapsed``, ``stop_expected_gain``) and the
@@ -195,6 +197,11 @@ def autobalance_row(clf, metrics, budget, data, fidelity=None):
     row["stop_expected_gain"] = detail.get("expected_gain", float("nan"))
     for reason in STOP_REASONS:
         row[f"trials_{reason}"] = reasons.count(reason)
+    # The training rows of the full-fidelity folds (capped when the budget
+    # could not afford every row of the search's folds).
+    rows = np.asarray(clf.cv_results_["fidelity_rows"], dtype=float)
+    full = [r for r, why in zip(rows, reasons, strict=True) if why == "complete"]
+    row["full_rows"] = max(full) if full else float("nan")
     row.update(cost_columns(clf.cost_model_))
     return row
 

@@ -19,6 +19,7 @@ from autobalance import (
     SearchSpace,
     SkippedTechniqueWarning,
 )
+from autobalance._attrs import ATTR_PROMOTED
 from autobalance._budget import Budget
 from autobalance._catalogue import (
     BUILTIN_TECHNIQUES,
@@ -1073,16 +1074,21 @@ def test_a_timed_fit_refuses_a_first_full_trial_that_cannot_fit(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SkippedTechniqueWarning)  # no fallback
         clf, machine = _timed_fit(monkeypatch, estimator, timeout=20)
-    # The screening round scored the trees best; their full trials (3 folds
-    # of 10 s and a refit of 16 s) were refused before any fold, before the
-    # first completion, and the whole fit kept its 20 s.
+    # The screening round scored the trees best, but their refit (16 s) was
+    # predicted not to fit in half the time left: they were not promoted, and
+    # any full trial of them (3 folds of 10 s and the refit) was refused
+    # before any fold, before the first completion; the fit kept its 20 s.
     trials, first = _first_complete(clf)
+    assert any(screened(t) and t.user_attrs["algorithm"] == "trees" for t in trials)
+    promoted = [t for t in trials if ATTR_PROMOTED in t.user_attrs]
+    assert promoted
+    assert all(t.user_attrs["algorithm"] == "dummy" for t in promoted)
     full_trees = [
         t
         for t in trials[:first]
         if not screened(t) and t.user_attrs.get("algorithm") == "trees"
     ]
-    assert full_trees and all(budget_refused(t) for t in full_trees)
+    assert all(budget_refused(t) for t in full_trees)
     assert machine.now <= 20.0
     assert clf.predict_proba(np.zeros((1, 20))).shape == (1, 2)
     # The cost model, on a machine that follows its law: exact predictions.
@@ -1112,3 +1118,75 @@ def test_a_timed_fit_whose_every_full_trial_is_refused_runs_the_cheapest(
     assert clf.cv_results_["stop_reason"][clf.best_index_] == "complete"
     assert machine.now == pytest.approx(4.24 + 30 + 16, abs=0.5)
     assert hasattr(clf, "best_estimator_") and clf.cost_model_["refit_measured"] > 0
+
+
+# -- the full fidelity a timed search affords ----------------------------------
+def test_full_fidelity_rows_caps_a_costly_best_setup_to_its_share_of_the_time():
+    from autobalance._screening import (
+        FULL_TRIAL_SHARE,
+        MIN_RAISE,
+        full_fidelity_rows,
+    )
+
+    clock = FakeClock()
+    space = _space()
+    budget = Budget(100, space=space, n_samples=1000, n_train=800, clock=clock)
+    et = Config("none", "extra_trees", {})
+    lr = Config("none", "logistic_regression", {})
+    budget.measured(et, [10.0], budget.train_counts)
+    budget.measured(lr, [0.001], budget.train_counts)
+    # The cheap setup first: a full trial of it fits, every row is kept.
+    assert full_fidelity_rows(budget, [lr, et], batches=3, screened_rows=80) is None
+    # The trees first: 3 folds of 10 s on 800 rows (with the margin 37.5 s)
+    # exceed a fifth of the time left after their refit.
+    left = budget.remaining()
+    refit = budget.cost.predict_refit(et, budget.refit_counts)
+    allowance = FULL_TRIAL_SHARE * (left - refit)
+    rows = full_fidelity_rows(budget, [et, lr], batches=3, screened_rows=80)
+    expected = 800 * (allowance / (3 * 1.25 * 10.0)) ** (1 / 1.15)
+    assert MIN_RAISE * 80 <= rows <= expected
+    assert rows == pytest.approx(expected, rel=0.06)
+    # Never below the floor of MIN_RAISE times the screening rows.
+    assert full_fidelity_rows(budget, [et], batches=3, screened_rows=250) == 375
+    # Late in the budget the trees' refit no longer fits in half the time
+    # left: the rows are sized for the next promoted setup (cheap: no cap).
+    clock.now = 50.0
+    assert refit > 0.5 * budget.remaining()
+    assert full_fidelity_rows(budget, [et, lr], batches=3, screened_rows=80) is None
+    # An untimed search never caps.
+    untimed = Budget(None, space=space, n_samples=1000, n_train=800, clock=clock)
+    untimed.measured(et, [10.0], untimed.train_counts)
+    assert full_fidelity_rows(untimed, [et], batches=3, screened_rows=80) is None
+
+
+def test_a_timed_fit_runs_its_full_trials_on_the_rows_the_budget_affords(
+    monkeypatch,
+):
+    # Trees of 4 s per 1,333-row fold, the only model: a full trial (3 folds
+    # and the margin: 15 s) would take more than its share of the 60 s (a
+    # fifth of the time left after the refit).
+    X, y = make_classification(2_000, weights=[0.9], random_state=0)
+    machine = SimulatedMachine({ExtraTreesClassifier: 4.0 / 1_333**1.15})
+    machine.install(monkeypatch)
+    clf = AutoBalancedClassifier(
+        ExtraTreesClassifier(n_estimators=5, random_state=0),
+        techniques=["none", "balanced_class_weight"],
+        timeout=60,
+        cv=3,
+        ensemble=False,
+        random_state=0,
+    ).fit(X, y)
+    results = clf.cv_results_
+    complete = np.flatnonzero(results["stop_reason"] == "complete")
+    assert len(complete) >= 2
+    rows = results["fidelity_rows"][complete]
+    # Every complete trial on the same capped rows, more than the screening's
+    # and fewer than a training fold's 1,333; their scores stay comparable.
+    assert len(set(rows)) == 1
+    screened_rows = results["fidelity_rows"][results["stop_reason"] == "screened"]
+    assert screened_rows.max() < rows[0] < 1_333
+    assert machine.now <= 60.0
+    # The test folds are the search's: every fold scored, on every row.
+    assert clf.n_splits_ == 3
+    for i in range(3):
+        assert np.isfinite(results[f"split{i}_test_score"][complete]).all()
