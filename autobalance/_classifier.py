@@ -104,9 +104,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     timeout : float or None, default=None
         Seconds for the whole ``fit``, refit included (checked before every
         fold). An in-memory search first screens each technique family on each
-        model on a share of the rows, then runs the best third in full, and with
-        ``n_trials="auto"`` stops early once its best score stops improving; a
-        setup whose refit would not fit in time is passed over; see :ref:`performance`.
+        model on a share of the rows, then runs the best third on as many rows
+        as the budget affords, and with ``n_trials="auto"`` stops early once
+        its best score stops improving; a setup whose refit would not fit in
+        time is passed over; see :ref:`performance`.
     max_search_samples : int, "auto" or None, default="auto"
         Rows the search cross-validates on: on more rows, a stratified
         subsample of this size (each class keeps at least ``min(its rows,

@@ -274,7 +274,9 @@ def _model(**settings):
     )
 
 
-def test_a_flat_timed_search_stops_early_and_says_so(fake_time):
+def test_a_flat_timed_search_stops_early_and_says_so(fake_time, tmp_path):
+    from autobalance import report
+
     X, y = _flat_data()
     clf = _model(timeout=1000).fit(X, y)
     results, progress = clf.cv_results_, clf.search_progress_
@@ -290,6 +292,15 @@ def test_a_flat_timed_search_stops_early_and_says_so(fake_time):
     # The last trial of the search (an ensemble is not a trial of it).
     searched = results["trial_number"][results["technique"] != "ensemble"]
     assert detail["trial_number"] == searched.max()
+    # The report says so, with the best scores by share of the budget.
+    page = report(clf, tmp_path / "report.html").read_text(encoding="utf-8")
+    section = page[page.index("<h2>Search progress</h2>") :]
+    section = section[: section.index("<h2>", 5)]
+    assert f"after {detail['elapsed_seconds']:.1f} s" in section
+    assert "stopped early" in section and "share of the timeout" in section
+    assert f"{progress['best_score'][-1]:.4f}" in section
+    n_screened = int((results["stop_reason"] == "screened").sum())
+    assert f"{n_screened} screened" in section
 
 
 @pytest.mark.parametrize(

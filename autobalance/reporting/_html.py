@@ -215,6 +215,60 @@ def _chosen_section(clf):
     )
 
 
+def _progress_section(clf):
+    """How the search spent its budget: the best scores by share of it,
+    whether it stopped early, the trials by why they stopped, the rows of
+    its full-fidelity folds and how well the cost model predicted."""
+    progress = getattr(clf, "search_progress_", None)
+    if progress is None:  # a model saved before search_progress_ existed
+        return ""
+    basis = "timeout" if progress["basis"] == "timeout" else "search's duration"
+    frame = pd.DataFrame(
+        {
+            f"share of the {basis}": [f"{f:.0%}" for f in progress["fractions"]],
+            "seconds": progress["seconds"],
+            "best complete trial": progress["best_score"],
+            "best screening trial": progress.get(
+                "screened_best_score", [np.nan] * len(progress["fractions"])
+            ),
+        }
+    )
+    results = clf.cv_results_
+    reasons = pd.Series(results["stop_reason"]).value_counts()
+    complete = np.asarray(results["stop_reason"]) == "complete"
+    rows = np.asarray(results["fidelity_rows"], dtype=float)[complete]
+    lines = [
+        "Trials by why they stopped: "
+        + ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        + "."
+    ]
+    if rows.size and np.isfinite(rows).any():
+        lines.append(
+            f"Complete trials trained on {int(np.nanmax(rows)):,} rows of each "
+            "training fold (fidelity_rows; fewer than the folds hold when the time "
+            "budget could not afford them all)."
+        )
+    if progress.get("stopped_early"):
+        detail = progress.get("stop_detail") or {}
+        lines.append(
+            "The search stopped early, after "
+            f"{detail.get('elapsed_seconds', float('nan')):.1f} s: the expected "
+            f"gain of the {detail.get('remaining_seconds', float('nan')):.1f} s "
+            f"left was {detail.get('expected_gain', float('nan')):.4f}."
+        )
+    elif clf.timeout is not None:
+        lines.append("The search did not stop early.")
+    cost = getattr(clf, "cost_model_", None) or {}
+    if cost.get("fold_ratios"):
+        lines.append(
+            "Cost model, measured / predicted seconds of a fold: median "
+            f"{cost['fold_ratio_median']:.2f}, 90th percentile "
+            f"{cost['fold_ratio_p90']:.2f} ({len(cost['fold_ratios'])} folds)."
+        )
+    paragraphs = "".join(f"<p>{_text(line)}</p>" for line in lines)
+    return f"<h2>Search progress</h2>{_table(frame)}{paragraphs}"
+
+
 def _nested_section(nested):
     summary = nested.summary()
     frame = nested.to_frame()
@@ -256,7 +310,10 @@ def report(
     """Write one self-contained HTML report of a fitted search.
 
     The file holds the data summary (rows, classes, imbalance ratio), the
-    chosen setup, the :func:`leaderboard`, the technique comparison and
+    chosen setup, the search's progress (``search_progress_``: the best
+    scores by share of the budget, whether it stopped early, the trials by
+    why they stopped, the rows of its full-fidelity folds and the cost
+    model's accuracy), the :func:`leaderboard`, the technique comparison and
     optimisation history plots and, when ``X, y`` are given, ROC,
     precision-recall and reliability curves of the chosen setup against
     ``none`` from out-of-fold predictions. With ``nested`` (a
@@ -385,6 +442,7 @@ def report(
         f"<h1>{_text(name)}</h1>",
         _data_section(estimator),
         _chosen_section(estimator),
+        _progress_section(estimator),
         "<h2>Leaderboard</h2>",
         '<p class="note">One row per technique (its best completed trial). '
         "diff_vs_none and p_value compare its fold scores with the best none trial "
