@@ -1032,15 +1032,15 @@ class SimulatedMachine:
         return self
 
 
-def _timed_fit(monkeypatch, estimator, timeout):
+def _timed_fit(monkeypatch, estimator, timeout, tree_seconds=10.0):
     from sklearn.dummy import DummyClassifier
 
     X, y = make_classification(2_000, weights=[0.9], random_state=0)
     # A training fold of the search (3 folds): 1,333 rows. The trees take
-    # 10 s on it, the dummy 0.01 s.
+    # ``tree_seconds`` on it, the dummy 0.01 s.
     machine = SimulatedMachine(
         {
-            ExtraTreesClassifier: 10.0 / 1_333**1.15,
+            ExtraTreesClassifier: tree_seconds / 1_333**1.15,
             DummyClassifier: 0.01 / 1_333**1.15,
         }
     ).install(monkeypatch)
@@ -1165,17 +1165,8 @@ def test_a_timed_fit_runs_its_full_trials_on_the_rows_the_budget_affords(
     # Trees of 4 s per 1,333-row fold, the only model: a full trial (3 folds
     # and the margin: 15 s) would take more than its share of the 60 s (a
     # fifth of the time left after the refit).
-    X, y = make_classification(2_000, weights=[0.9], random_state=0)
-    machine = SimulatedMachine({ExtraTreesClassifier: 4.0 / 1_333**1.15})
-    machine.install(monkeypatch)
-    clf = AutoBalancedClassifier(
-        ExtraTreesClassifier(n_estimators=5, random_state=0),
-        techniques=["none", "balanced_class_weight"],
-        timeout=60,
-        cv=3,
-        ensemble=False,
-        random_state=0,
-    ).fit(X, y)
+    trees = ExtraTreesClassifier(n_estimators=5, random_state=0)
+    clf, machine = _timed_fit(monkeypatch, trees, timeout=60, tree_seconds=4.0)
     results = clf.cv_results_
     complete = np.flatnonzero(results["stop_reason"] == "complete")
     assert len(complete) >= 2
