@@ -16,7 +16,10 @@ third of them at full fidelity, best first, before TPE takes over.
   (:func:`choose_fraction`), cheapest model first (the round stops where its
   share runs out, having covered the most families). When that fraction
   differs from the probes', the probes run again at it, so every score that
-  is ranked was measured on the same rows.
+  is ranked was measured on the same rows. When the probes alone spent the
+  share, the families left still run on the cheapest model at the probes'
+  rows if that takes at most :data:`COVERAGE_SHARE` of the budget
+  (:func:`_cover_families`), so that every family is scored.
 - **Which promoted**: the best :data:`PROMOTED_SHARE` (at least
   :data:`MIN_PROMOTED`; ties by trial number) of the setups scored at the
   round's fraction (:func:`promoted`).
@@ -59,6 +62,7 @@ from ._subsample import search_subsample, subsample_counts
 
 __all__ = [
     "BUDGET_SHARE",
+    "COVERAGE_SHARE",
     "FULL_TRIAL_SHARE",
     "MAX_FRACTION",
     "MIN_PROMOTED",
@@ -98,6 +102,10 @@ MIN_RAISE = 1.5
 FULL_TRIAL_SHARE = 0.2
 #: ... whose refit must fit in this share of the time left.
 REFIT_SHARE = 0.5
+#: When the probes spent the round's share, the families left are still
+#: screened on the cheapest model if that takes at most this share of the
+#: ``timeout``.
+COVERAGE_SHARE = 0.05
 #: A cap above this share of a training fold's rows is not worth its noise.
 MAX_CAP_SHARE = 0.9
 
@@ -370,11 +378,11 @@ def _screen(study, optimize, space, configs, rows, budget, end):
             probes[_model(config)] = config
     if _run(study, optimize, space, probes.values(), rows, budget, end):
         return True, rows
-    if budget.clock() >= end:  # the round's share is spent
-        return False, rows
     # Enqueued trials run in order: the last ones are the probes.
     latest = study.get_trials(deepcopy=False)[-len(probes) :]
     costs = {model: _cost(t) for model, t in zip(probes, latest, strict=True)}
+    if budget.clock() >= end:  # the round's share is spent
+        return _cover_families(study, optimize, space, rest, costs, rows, budget), rows
     fraction = choose_fraction(costs, [_model(c) for c in rest], end - budget.clock())
     n_train = budget.n_train
     n_classes = len(space.context.classes)
@@ -386,6 +394,20 @@ def _screen(study, optimize, space, configs, rows, budget, end):
     todo = sorted([*again, *rest], key=lambda c: costs.get(_model(c), slowest))
     stopped = _run(study, optimize, space, todo, new_rows, budget, end)
     return stopped, new_rows
+
+
+def _cover_families(study, optimize, space, rest, costs, rows, budget):
+    """Once the probes alone spent the round's share, screen each family left
+    on the model whose probe was cheapest, at the probes' rows, when that is
+    expected to take at most :data:`COVERAGE_SHARE` of the ``timeout``: every
+    family is then scored at least once (on large data the probes of the
+    costly models can take the whole share). Returns whether the budget
+    stopped the study."""
+    cheapest = min(costs, key=costs.get)
+    todo = [c for c in rest if _model(c) == cheapest]
+    if not todo or costs[cheapest] * len(todo) > COVERAGE_SHARE * budget.timeout:
+        return False
+    return _run(study, optimize, space, todo, rows, budget, math.inf)
 
 
 def _run(study, optimize, space, configs, rows, budget, end):

@@ -1032,7 +1032,13 @@ class SimulatedMachine:
         return self
 
 
-def _timed_fit(monkeypatch, estimator, timeout, tree_seconds=10.0):
+def _timed_fit(
+    monkeypatch,
+    estimator,
+    timeout,
+    tree_seconds=10.0,
+    techniques=("none", "balanced_class_weight"),
+):
     from sklearn.dummy import DummyClassifier
 
     X, y = make_classification(2_000, weights=[0.9], random_state=0)
@@ -1046,7 +1052,7 @@ def _timed_fit(monkeypatch, estimator, timeout, tree_seconds=10.0):
     ).install(monkeypatch)
     clf = AutoBalancedClassifier(
         estimator,
-        techniques=["none", "balanced_class_weight"],
+        techniques=list(techniques),
         timeout=timeout,
         cv=3,
         ensemble=False,
@@ -1181,3 +1187,31 @@ def test_a_timed_fit_runs_its_full_trials_on_the_rows_the_budget_affords(
     assert clf.n_splits_ == 3
     for i in range(3):
         assert np.isfinite(results[f"split{i}_test_score"][complete]).all()
+
+
+def test_probes_that_spend_the_round_still_leave_every_family_screened(monkeypatch):
+    from sklearn.dummy import DummyClassifier
+
+    from autobalance._screening import screened
+
+    # The trees' probe (3 folds of a tenth of the rows) takes about 14 s, more
+    # than the round's third of 30 s: the families left are screened on the
+    # dummy, whose probe was cheap.
+    estimator = [
+        ("dummy", DummyClassifier()),
+        ("trees", ExtraTreesClassifier(n_estimators=5, random_state=0)),
+    ]
+    # (No under-sampler: the simulated machine charges a pipeline for the rows
+    # it is given, not those its sampler leaves.)
+    techniques = ["none", "balanced_class_weight", "random_over_sampler"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedTechniqueWarning)
+        clf, machine = _timed_fit(
+            monkeypatch, estimator, 30, tree_seconds=65.0, techniques=techniques
+        )
+    trials = clf.study_.get_trials(deepcopy=False)
+    families = {t.user_attrs["family"] for t in trials if screened(t)}
+    assert families == {"baseline", "class-weight", "over-sampling"}
+    late = [t for t in trials if screened(t) and t.user_attrs["algorithm"] == "trees"]
+    assert [t.user_attrs["technique"] for t in late] == ["none"]
+    assert machine.now <= 30.0 * 1.1
