@@ -376,11 +376,13 @@ def _screen(study, optimize, space, configs, rows, budget, end):
             rest.append(config)
         else:
             probes[_model(config)] = config
+    before = len(study.get_trials(deepcopy=False))
     if _run(study, optimize, space, probes.values(), rows, budget, end):
         return True, rows
-    # Enqueued trials run in order: the last ones are the probes.
-    latest = study.get_trials(deepcopy=False)[-len(probes) :]
-    costs = {model: _cost(t) for model, t in zip(probes, latest, strict=True)}
+    # Enqueued trials run in order: the probes that ran (all of them unless
+    # the round's share ran out first) are the latest trials.
+    latest = study.get_trials(deepcopy=False)[before:]
+    costs = {model: _cost(t) for model, t in zip(probes, latest, strict=False)}
     if budget.clock() >= end:  # the round's share is spent
         return _cover_families(study, optimize, space, rest, costs, rows, budget), rows
     fraction = choose_fraction(costs, [_model(c) for c in rest], end - budget.clock())
@@ -403,6 +405,8 @@ def _cover_families(study, optimize, space, rest, costs, rows, budget):
     family is then scored at least once (on large data the probes of the
     costly models can take the whole share). Returns whether the budget
     stopped the study."""
+    if not costs:  # no probe ran before the round's share was spent
+        return False
     cheapest = min(costs, key=costs.get)
     todo = [c for c in rest if _model(c) == cheapest]
     if not todo or costs[cheapest] * len(todo) > COVERAGE_SHARE * budget.timeout:
