@@ -1127,12 +1127,18 @@ def test_a_timed_fit_whose_every_full_trial_is_refused_runs_the_cheapest(
 
 
 # -- the full fidelity a timed search affords ----------------------------------
-def test_full_fidelity_rows_caps_a_costly_best_setup_to_its_share_of_the_time():
+def test_full_fidelity_rows_caps_a_costly_best_setup_to_its_share_of_the_time(
+    monkeypatch,
+):
+    import autobalance._screening as screening
     from autobalance._screening import (
         FULL_TRIAL_SHARE,
         MIN_RAISE,
         full_fidelity_rows,
     )
+
+    # Small data is never capped (MIN_CAPPED_ROWS); here it stands for large.
+    monkeypatch.setattr(screening, "MIN_CAPPED_ROWS", 0)
 
     clock = FakeClock()
     space = _space()
@@ -1152,8 +1158,14 @@ def test_full_fidelity_rows_caps_a_costly_best_setup_to_its_share_of_the_time():
     expected = 800 * (allowance / (3 * 1.25 * 10.0)) ** (1 / 1.15)
     assert MIN_RAISE * 80 <= rows <= expected
     assert rows == pytest.approx(expected, rel=0.06)
-    # Never below the floor of MIN_RAISE times the screening rows.
+    # Never below the floor of MIN_RAISE times the screening rows ...
     assert full_fidelity_rows(budget, [et], batches=3, screened_rows=250) == 375
+    # ... nor below MIN_CAPPED_ROWS; no cap when that is most of the fold.
+    monkeypatch.setattr(screening, "MIN_CAPPED_ROWS", 600)
+    assert full_fidelity_rows(budget, [et], batches=3, screened_rows=80) == 600
+    monkeypatch.setattr(screening, "MIN_CAPPED_ROWS", 750)
+    assert full_fidelity_rows(budget, [et], batches=3, screened_rows=80) is None
+    monkeypatch.setattr(screening, "MIN_CAPPED_ROWS", 0)
     # Late in the budget the trees' refit no longer fits in half the time
     # left: the rows are sized for the next promoted setup (cheap: no cap).
     clock.now = 50.0
@@ -1171,6 +1183,10 @@ def test_a_timed_fit_runs_its_full_trials_on_the_rows_the_budget_affords(
     # Trees of 4 s per 1,333-row fold, the only model: a full trial (3 folds
     # and the margin: 15 s) would take more than its share of the 60 s (a
     # fifth of the time left after the refit).
+    import autobalance._screening as screening
+
+    # Small data is never capped (MIN_CAPPED_ROWS); here it stands for large.
+    monkeypatch.setattr(screening, "MIN_CAPPED_ROWS", 0)
     trees = ExtraTreesClassifier(n_estimators=5, random_state=0)
     clf, machine = _timed_fit(monkeypatch, trees, timeout=60, tree_seconds=4.0)
     results = clf.cv_results_
