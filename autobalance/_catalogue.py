@@ -87,9 +87,10 @@ def _over_ratio_high(ctx):
 
 
 class RatioStrategy:
-    """Multi-class ``sampling_strategy``: every class is brought to at least
-    (over-sampling) or the majority classes to at most (under-sampling)
-    ``ratio`` times the extreme class count, computed on each training fold."""
+    """A float ``sampling_strategy`` as a callable: every class is brought to
+    at least (over-sampling) or the majority classes to at most
+    (under-sampling) ``ratio`` times the extreme class count, computed on each
+    training fold; a class already past its target is left as it is."""
 
     def __init__(self, ratio, mode):
         self.ratio = ratio
@@ -100,15 +101,22 @@ class RatioStrategy:
         if self.mode == "over":
             target = int(self.ratio * counts.max())
             return {k: max(int(c), target) for k, c in zip(labels, counts, strict=True)}
+        # Only the classes above the target: a prototype generator (cluster
+        # centroids) would replace any class it is given, even at its count.
         target = max(1, int(counts.min() / self.ratio))
-        return {k: min(int(c), target) for k, c in zip(labels, counts, strict=True)}
+        return {k: target for k, c in zip(labels, counts, strict=True) if c > target}
 
     def __repr__(self):
         return f"RatioStrategy(ratio={self.ratio!r}, mode={self.mode!r})"
 
 
 def _strategy(ctx, value, mode):
-    if ctx.is_binary or not isinstance(value, float):
+    # A float goes through RatioStrategy for two classes too: imbalanced-learn
+    # raises when a float asks an over-sampler for no more rows than the
+    # minority has (or an under-sampler for more than the majority has), and
+    # the folds of a screening or capped trial, which keep every minority row
+    # up to a floor, can be that balanced already (60 and 60 rows at ratio 1).
+    if not isinstance(value, float):
         return value
     return RatioStrategy(value, mode)
 

@@ -111,6 +111,8 @@ TRUSTED_NAMES = frozenset(
                 "_sparse_ok_no_nan",
                 "_weight_default",
                 "_weight_high",
+                # A fitted sampler's float ratio (only a float and a str).
+                "RatioStrategy",
             )
         ),
         # The string conversion of categorical columns before their codes.

@@ -718,7 +718,7 @@ class SearchSpace:
     >>> [c.technique for c in space.starting_configs()]
     ['none', 'balanced_class_weight']
     >>> space.build(space.default_config("smote")).steps[0][1]
-    SMOTE(random_state=0, sampling_strategy=1.0)
+    SMOTE(random_state=0, sampling_strategy=RatioStrategy(ratio=1.0, mode='over'))
     """
 
     def __init__(self, techniques, algorithms, context):

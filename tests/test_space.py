@@ -1,5 +1,6 @@
 """The search space and the objective, tested without a study (FixedTrial)."""
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -58,7 +59,10 @@ def test_fixed_trial_builds_the_chosen_configuration():
     sampler = dict(pipe.steps)["sampler"]
     assert isinstance(sampler, SMOTE)
     assert sampler.k_neighbors == 3
-    assert sampler.sampling_strategy == 0.5
+    # A float ratio reaches the sampler as a RatioStrategy (it never asks
+    # imbalanced-learn to remove rows from a class already past it).
+    assert sampler.sampling_strategy.ratio == 0.5
+    assert sampler.sampling_strategy.mode == "over"
 
 
 def test_parameters_exist_only_under_their_technique():
@@ -298,3 +302,24 @@ def test_class_weights_reach_boosting_whatever_the_labels(labels, weighted):
     assert set(results["technique"]) >= {"custom_class_weight", "balanced_class_weight"}
     failed = results["state"] == "FAIL"
     assert not failed.any(), results["fail_reason"][failed]
+
+
+@pytest.mark.parametrize(
+    "technique", ["random_over_sampler", "smote", "smote_tomek", "random_under_sampler"]
+)
+def test_a_sampler_at_its_ratio_fits_a_fold_already_past_it(technique):
+    # A screening or capped fold keeps every minority row up to a floor, so
+    # it can be balanced already (60 and 60 rows); a float ratio of 1 made
+    # imbalanced-learn raise ("required to remove samples from the minority
+    # class"), and the over-sampling and combined families failed screening.
+    space = lr_space(make_context())
+    ratio = 1.0 if technique != "random_under_sampler" else 0.5
+    config = space.default_config(technique, space.compatible[technique][0])
+    config = dataclasses.replace(
+        config, params={**config.params, "sampling_strategy": ratio}
+    )
+    pipe = space.build(config)
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(120, 3), np.r_[np.zeros(60, int), np.ones(60, int)]
+    pipe.fit(X, y)
+    assert pipe.predict_proba(X).shape == (120, 2)
