@@ -31,7 +31,7 @@ from ._attrs import (
 from ._cost import ROWS_EXPONENT, CostModel
 from ._space import Config
 
-__all__ = ["ROWS_EXPONENT", "Budget"]
+__all__ = ["ROWS_EXPONENT", "Budget", "trial_config"]
 # Slack for the work after the refit (decision rule, bookkeeping), as a share
 # of the timeout.
 SLACK = 0.03
@@ -41,6 +41,16 @@ FOLD_MARGIN = 1.25
 MODEL_MEMORY_FACTOR = 2.0
 #: ... or this many bytes, whichever is larger (small data: any model).
 MODEL_MEMORY_FLOOR = 256 * 2**20
+
+
+def trial_config(trial):
+    """The :class:`~autobalance._space.Config` a search trial evaluated, from
+    its user attributes."""
+    attrs = trial.user_attrs
+    return Config(
+        attrs[ATTR_TECHNIQUE], attrs.get(ATTR_ALGORITHM), attrs.get(ATTR_PARAMS) or {}
+    )
+
 
 #: The clock of every fit's budget, read when the budget is made (a test may
 #: set a fake clock here to replay a timed search exactly).
@@ -305,8 +315,7 @@ class Budget:
         attrs = trial.user_attrs
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
         if members is None:
-            params = attrs.get(ATTR_PARAMS) or {}
-            return [Config(attrs[ATTR_TECHNIQUE], attrs[ATTR_ALGORITHM], params)]
+            return [trial_config(trial)]
         # An ensemble's members are entries of cv_results_["params"].
         return [
             Config(

@@ -326,6 +326,10 @@ class Objective:
         """Folds of a trial fitted at once."""
         return folds_in_parallel(self.n_jobs, len(self.splits))
 
+    def trial_batches(self):
+        """Batches of folds of one whole trial."""
+        return math.ceil(len(self.splits) / self.batch_size())
+
     @staticmethod
     def _train_rows(splits):
         return round(float(np.mean([len(train) for train, _ in splits])))
@@ -512,7 +516,7 @@ class Objective:
             fit_times,
             counts=self.class_counts(splits),
             batches=math.ceil((len(splits) - start) / batch),
-            trial_batches=math.ceil(len(splits) / batch),
+            trial_batches=self.trial_batches(),
             screening=self._screening(trial),
         )
 

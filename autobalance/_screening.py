@@ -46,18 +46,14 @@ import numpy as np
 from optuna.trial import TrialState
 
 from ._attrs import (
-    ATTR_ALGORITHM,
     ATTR_FIT_TIMES,
-    ATTR_PARAMS,
     ATTR_PROMOTED,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
     ATTR_SCREEN_ROWS,
-    ATTR_TECHNIQUE,
 )
-from ._budget import FOLD_MARGIN
+from ._budget import FOLD_MARGIN, trial_config
 from ._cost import ROWS_EXPONENT
-from ._space import Config
 from ._subsample import search_subsample, subsample_counts
 
 __all__ = [
@@ -227,17 +223,10 @@ def promoted(trials, rows, n_splits, refit_fits=None):
     return ranked[:k]
 
 
-def _config(trial):
-    attrs = trial.user_attrs
-    return Config(
-        attrs[ATTR_TECHNIQUE], attrs.get(ATTR_ALGORITHM), attrs.get(ATTR_PARAMS) or {}
-    )
-
-
 def _refit_fits(budget, trial):
     """Whether the refit of ``trial``'s setup on every row is predicted to
     fit in :data:`REFIT_SHARE` of the time left (unknown: it may)."""
-    refit = budget.cost.predict_refit(_config(trial), budget.refit_counts)
+    refit = budget.cost.predict_refit(trial_config(trial), budget.refit_counts)
     return refit is None or refit <= REFIT_SHARE * budget.remaining()
 
 
@@ -361,8 +350,8 @@ def run_round(study, optimize, objective, budget, starting_params):
 def _cap_full_fidelity(objective, budget, best, rows):
     """Cap the training rows of the search's full-fidelity folds to what the
     budget affords (:func:`full_fidelity_rows`)."""
-    batches = math.ceil(len(objective.splits) / objective.batch_size())
-    configs = [_config(t) for t in best]
+    batches = objective.trial_batches()
+    configs = [trial_config(t) for t in best]
     capped = full_fidelity_rows(budget, configs, batches, rows)
     if capped is not None:
         splits = objective.cap_full_rows(capped)

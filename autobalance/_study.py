@@ -10,7 +10,6 @@ import datetime
 import hashlib
 import inspect
 import json
-import math
 import re
 import warnings
 
@@ -19,15 +18,14 @@ import numpy as np
 import optuna
 
 from ._attrs import (
-    ATTR_ALGORITHM,
     ATTR_DUPLICATE,
     ATTR_FAIL,
     ATTR_FALLBACK,
-    ATTR_PARAMS,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
     FINGERPRINT_ATTR,
 )
+from ._budget import trial_config
 from ._distributed import (
     SlotSampler,
     as_storage,
@@ -39,8 +37,7 @@ from ._distributed import (
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
 from ._screening import run_round, screened
-from ._space import REQUIRED, Config, Technique
-from ._threads import folds_in_parallel
+from ._space import REQUIRED, Technique
 from .exceptions import (
     NoCompletedTrialsError,
     SkippedTechniqueWarning,
@@ -441,18 +438,11 @@ def run_study(
 def _fallback_setup(study, objective, budget):
     """``(params, config, seconds)`` of the setup of the study's trials
     predicted cheapest in full (its folds and refit), or ``None``."""
-    batches = math.ceil(
-        len(objective.splits)
-        / folds_in_parallel(objective.n_jobs, len(objective.splits))
-    )
     candidates = []  # (Optuna params, config) of every trial that ran
     for trial in study.get_trials(deepcopy=False):
-        attrs = trial.user_attrs
-        if trial.state != TrialState.FAIL and ATTR_TECHNIQUE in attrs:
-            params = attrs.get(ATTR_PARAMS) or {}
-            config = Config(attrs[ATTR_TECHNIQUE], attrs.get(ATTR_ALGORITHM), params)
-            candidates.append((trial.params, config))
-    cheapest = budget.cheapest(batches, [c for _, c in candidates])
+        if trial.state != TrialState.FAIL and ATTR_TECHNIQUE in trial.user_attrs:
+            candidates.append((trial.params, trial_config(trial)))
+    cheapest = budget.cheapest(objective.trial_batches(), [c for _, c in candidates])
     if cheapest is None:
         return None
     config, cost = cheapest
