@@ -31,12 +31,19 @@ from ._attrs import (
 from ._cost import ROWS_EXPONENT, CostModel
 from ._space import Config
 
-__all__ = ["ROWS_EXPONENT", "Budget", "trial_config"]
+__all__ = ["REFIT_PLAN_SHARE", "ROWS_EXPONENT", "Budget", "trial_config"]
 # Slack for the work after the refit (decision rule, bookkeeping), as a share
 # of the timeout.
 SLACK = 0.03
 # Safety factor on the estimated time of the next fold.
 FOLD_MARGIN = 1.25
+#: A timed search plans at most this share of the ``timeout`` for the refit
+#: of a setup, unless refitting it on the search's rows alone needs more: a
+#: costlier refit trains on as many rows as the time left affords
+#: (:mod:`._refit`), never fewer than the search trained on. Otherwise one
+#: costly model's refit on a million rows, predicted from folds of a few
+#: thousand, would hold the whole budget in reserve.
+REFIT_PLAN_SHARE = 0.3
 #: The refitted model may weigh up to this many times the training data ...
 MODEL_MEMORY_FACTOR = 2.0
 #: ... or this many bytes, whichever is larger (small data: any model).
@@ -85,6 +92,9 @@ class Budget:
         Rows of each class of a mean training fold of the search and of the
         refit; ``None``: the class shares of the space's data times
         ``n_train`` and ``n_samples``.
+    search_rows : int or None, default=None
+        Rows the search ran on (a subsample of large data); the fewest a
+        timed refit trains on. ``None``: ``n_samples``.
 
     Attributes
     ----------
@@ -110,6 +120,7 @@ class Budget:
         started_at=None,
         train_counts=None,
         refit_counts=None,
+        search_rows=None,
     ):
         self.timeout = None if timeout is None else float(timeout)
         self.space = space
@@ -131,6 +142,8 @@ class Budget:
         self.refit_counts = (
             shares * n_samples if refit_counts is None else np.asarray(refit_counts)
         )
+        self.n_samples = int(n_samples)
+        self.search_rows = self.n_samples if search_rows is None else int(search_rows)
         self.memory_limit = max(MODEL_MEMORY_FACTOR * data_bytes, MODEL_MEMORY_FLOOR)
         self.cost = CostModel(space)
         self.refuse_first = False
@@ -175,18 +188,56 @@ class Budget:
         return self.remaining() <= 0 or self.exhausted()
 
     # -- estimates ---------------------------------------------------------
-    def refit_estimate(self, config, fit_times):
-        """Seconds to refit ``config`` on all rows: the cost model's
-        prediction on every row's effective rows, else its fold fit times'
+    def refit_counts_at(self, rows):
+        """Class counts of a refit on ``rows`` rows (the data's class
+        shares, as :func:`~autobalance._refit.refit_subsample` keeps them)."""
+        return self.refit_counts * (rows / max(float(self.refit_counts.sum()), 1.0))
+
+    def refit_seconds(self, configs, rows=None):
+        """Predicted seconds to refit ``configs`` (an ensemble's members one
+        after another) on ``rows`` rows (``None``: every row), or ``None``
+        when the cost model cannot predict one of them."""
+        counts = self.refit_counts if rows is None else self.refit_counts_at(rows)
+        predicted = [self.cost.predict_refit(c, counts) for c in configs]
+        if any(p is None for p in predicted):
+            return None
+        return float(sum(predicted))
+
+    def planned(self, full, least):
+        """Seconds the plan keeps for a refit that takes ``full`` seconds on
+        every row and ``least`` on the search's rows: ``full``, capped at
+        :data:`REFIT_PLAN_SHARE` of the ``timeout`` but never below
+        ``least`` (a timed refit trains on the rows the time left affords)."""
+        if self.timeout is None or self.search_rows >= self.n_samples:
+            return full
+        return min(full, max(least, REFIT_PLAN_SHARE * self.timeout))
+
+    def planned_refit(self, configs):
+        """:meth:`planned` seconds of the refit of ``configs``, or ``None``
+        when the cost model cannot predict it."""
+        full = self.refit_seconds(configs)
+        if full is None:
+            return None
+        return self.planned(full, self.refit_seconds(configs, self.search_rows))
+
+    def refit_estimate(self, config, fit_times, least=False):
+        """Seconds to refit ``config``: the cost model's :meth:`planned_refit`
+        (``least``: on the search's rows only), else its fold fit times'
         mean scaled by the rows ratio (to the technique's cost exponent) and
         the fidelity ratio."""
-        predicted = self.cost.predict_refit(config, self.refit_counts)
+        if least:
+            predicted = self.refit_seconds([config], self.search_rows)
+        else:
+            predicted = self.planned_refit([config])
         if predicted is not None:
             return predicted
         if not fit_times:
             return 0.0
-        scale = self.rows_ratio ** self.cost.exponent(config)
-        return float(np.mean(fit_times)) * scale * self.space.fidelity_ratio(config)
+        exponent = self.cost.exponent(config)
+        fold = float(np.mean(fit_times)) * self.space.fidelity_ratio(config)
+        full = fold * self.rows_ratio**exponent
+        fewest = fold * (self.search_rows / max(self.n_train, 1.0)) ** exponent
+        return fewest if least else self.planned(full, fewest)
 
     def fold_estimate(self, config, fit_times, counts=None):
         """Seconds of the next fold of a trial of ``config`` (with margin
@@ -283,7 +334,7 @@ class Budget:
         ``batches`` batches of folds, and of its refit; ``None`` when the cost
         model cannot predict it."""
         fold = self.cost.predict(config, self.train_counts)
-        refit = self.cost.predict_refit(config, self.refit_counts)
+        refit = self.planned_refit([config])
         if fold is None or refit is None:
             return None
         return batches * FOLD_MARGIN * fold + refit
@@ -310,7 +361,7 @@ class Budget:
 
     # -- choosing under the budget -------------------------------------------
     @staticmethod
-    def _configs(trial):
+    def trial_configs(trial):
         """The setups a trial refits: its own, or an ensemble's members."""
         attrs = trial.user_attrs
         members = (attrs.get(ATTR_PARAMS) or {}).get("members")
@@ -326,22 +377,30 @@ class Budget:
             for m in members
         ]
 
-    def trial_refit_estimate(self, trial):
-        """Estimated refit seconds of a trial of the study. With the cost
-        model, the sum of its setups' (an ensemble refits its members one
-        after another); else an ensemble trial holds the sums of its members'
-        fold times, scaled with the costliest member's ratios."""
-        configs = self._configs(trial)
-        predicted = [self.cost.predict_refit(c, self.refit_counts) for c in configs]
-        if all(p is not None for p in predicted):
-            return float(sum(predicted))
+    def trial_refit_estimate(self, trial, least=False):
+        """Estimated refit seconds of a trial of the study (planned, see
+        :meth:`planned_refit`; ``least``: on the search's rows only). With
+        the cost model, the sum of its setups' (an ensemble refits its
+        members one after another); else an ensemble trial holds the sums of
+        its members' fold times, scaled with the costliest member's ratios."""
+        configs = self.trial_configs(trial)
+        if least:
+            predicted = self.refit_seconds(configs, self.search_rows)
+        else:
+            predicted = self.planned_refit(configs)
+        if predicted is not None:
+            return predicted
         fit_times = trial.user_attrs.get(ATTR_FIT_TIMES) or []
-        return max(self.refit_estimate(c, fit_times) for c in configs)
+        return max(self.refit_estimate(c, fit_times, least) for c in configs)
 
-    def refit_report(self, trial, measured):
-        """Keep the predicted and ``measured`` seconds of ``trial``'s refit;
-        the cost model's report (the estimator's ``cost_model_``)."""
-        self.cost.record_refit(self.trial_refit_estimate(trial), measured)
+    def refit_report(self, trial, measured, rows=None):
+        """Keep the predicted and ``measured`` seconds of ``trial``'s refit on
+        ``rows`` rows (``None``: every row); the cost model's report (the
+        estimator's ``cost_model_``)."""
+        predicted = self.refit_seconds(self.trial_configs(trial), rows)
+        if predicted is None:
+            predicted = self.trial_refit_estimate(trial)
+        self.cost.record_refit(predicted, measured)
         return self.cost.report()
 
     def trial_model_estimate(self, trial):
@@ -349,13 +408,15 @@ class Budget:
         models' mean, times the rows ratio and the fidelity ratio (fully grown
         trees have about one leaf per few rows; more trees, more nodes)."""
         sizes = trial.user_attrs.get(ATTR_MODEL_BYTES) or [0]
-        return max(self.model_estimate(c, sizes) for c in self._configs(trial))
+        return max(self.model_estimate(c, sizes) for c in self.trial_configs(trial))
 
     def fits(self, trial):
-        """``(refit in time, model in memory)`` for a trial of the study."""
+        """``(refit in time, model in memory)`` for a trial of the study: its
+        refit on the search's rows at least fits in the time left (the refit
+        then trains on as many rows as that time affords)."""
         left = self.remaining() + (0 if self.timeout is None else SLACK * self.timeout)
         return (
-            self.trial_refit_estimate(trial) <= left,
+            self.trial_refit_estimate(trial, least=True) <= left,
             self.trial_model_estimate(trial) <= self.memory_limit,
         )
 

@@ -15,16 +15,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._build import fit_weighted
-from ._footprint import release_freed_memory
 from ._leaderboard import search_leaderboard
 from ._objective import decision_ovr, ovr_roc_auc
 from ._persist import library_versions
-from ._plan import (  # noqa: F401  (their import path before issue 16)
-    MIN_SEARCH_ROWS_PER_CLASS,
-    build_plan,
-    search_subsample,
-)
+from ._plan import MIN_SEARCH_ROWS_PER_CLASS, build_plan, search_subsample  # noqa: F401
+from ._refit import budgeted_refit
 from ._resolve import (  # noqa: F401  (_SamplerBuilder: saved models name it here)
     _SamplerBuilder,
     estimator_has,
@@ -106,8 +101,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         fold). An in-memory search first screens each technique family on each
         model on a share of the rows, then runs the best third on as many rows
         as the budget affords, and with ``n_trials="auto"`` stops early once
-        its best score stops improving; a setup whose refit would not fit in
-        time is passed over; see :ref:`performance`.
+        its best score stops improving. A refit that would not fit in time
+        trains on the most rows it affords (at least the searched rows, with
+        a warning; ``refit_rows_``), or its setup is passed over; see
+        :ref:`performance`.
     max_search_samples : int, "auto" or None, default="auto"
         Rows the search cross-validates on: on more rows, a stratified
         subsample of this size (each class keeps at least ``min(its rows,
@@ -210,13 +207,17 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     n_splits_ : int
         Number of inner cross-validation folds.
     refit_time_ : float
-        Seconds to refit the best setup on the whole training set.
+        Seconds to refit the best setup (every step of a timed refit).
+    refit_rows_ : ndarray of int or None
+        Rows ``best_estimator_`` was fitted on: ``None``, every row, unless a
+        ``timeout`` afforded fewer (a stratified subsample, with a warning).
     cost_model_ : dict
         The search's predicted seconds against the measured ones (see
         :ref:`performance`): ``fold_predicted``, ``fold_measured`` (every
         fold run while its time could be predicted), ``fold_ratios``
         (measured / predicted), ``fold_ratio_median``, ``fold_ratio_p90``,
-        ``refit_predicted`` (``None`` when unknown) and ``refit_measured``.
+        ``refit_predicted`` (``None`` when unknown), ``refit_measured`` (of
+        the last step) and ``refit_steps`` (rows and seconds of each).
     search_rows_ : ndarray of int or None
         Rows of the training set the search ran on (see
         ``max_search_samples``), or ``None`` when it used every row.
@@ -436,17 +437,19 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         )
 
     def _refit(self, plan, best_trial):
-        """Refit the chosen setup on every row, then its decision rule."""
-        release_freed_memory()  # the search's freed heap, before the largest fit
+        """Refit the chosen setup on every row (with a ``timeout``, on the
+        rows the time left affords, see ``_refit``), then its decision rule."""
         start = time.perf_counter()
-        self.best_estimator_ = self._estimator_from_params(self.best_params_)
-        fit_weighted(self.best_estimator_, plan.X_full, plan.y_full, plan.sample_weight)
+        self.best_estimator_, self.refit_rows_, self.cost_model_ = budgeted_refit(
+            lambda: self._estimator_from_params(self.best_params_), plan, best_trial
+        )
         self.refit_time_ = time.perf_counter() - start
         self.search_rows_ = plan.rows
         self.versions_ = library_versions()
-        self.cost_model_ = plan.budget.refit_report(best_trial, self.refit_time_)
         self.classes_ = getattr(self.best_estimator_, "classes_", plan.classes)
-        self.decision_rule_ = refit_decision_rule(self, plan, best_trial)
+        self.decision_rule_ = refit_decision_rule(
+            self, plan, best_trial, self.refit_rows_
+        )
         self.calibration_ = self.decision_rule_.calibration_info
         self.threshold_ = self.decision_rule_.threshold
         self.threshold_info_ = self.decision_rule_.threshold_info

@@ -474,6 +474,7 @@ def build_plan(est, X, y, *, fit_params=None):
         start=clock_start,
         started_at=started_at,
         data_bytes=data_nbytes(X_full),
+        search_rows=len(y),
     )
     settings = search_settings(est, techniques, algorithms)
     if groups_search is not None:

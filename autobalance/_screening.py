@@ -224,9 +224,11 @@ def promoted(trials, rows, n_splits, refit_fits=None):
 
 
 def _refit_fits(budget, trial):
-    """Whether the refit of ``trial``'s setup on every row is predicted to
-    fit in :data:`REFIT_SHARE` of the time left (unknown: it may)."""
-    refit = budget.cost.predict_refit(trial_config(trial), budget.refit_counts)
+    """Whether the refit of ``trial``'s setup (as planned: on every row, or
+    on the rows a share of the budget affords, see
+    :meth:`~autobalance._budget.Budget.planned_refit`) is predicted to fit in
+    :data:`REFIT_SHARE` of the time left (unknown: it may)."""
+    refit = budget.planned_refit([trial_config(trial)])
     return refit is None or refit <= REFIT_SHARE * budget.remaining()
 
 
@@ -262,7 +264,7 @@ def full_fidelity_rows(budget, configs, batches, screened_rows):
     cost, full = budget.cost, budget.train_counts
     pick = refit = None
     for config in configs:
-        refit = cost.predict_refit(config, budget.refit_counts)
+        refit = budget.planned_refit([config])
         if refit is not None and refit <= REFIT_SHARE * left:
             pick = config
             break

@@ -33,7 +33,7 @@ __all__ = [
 
 
 def _warn_passed_over(best, chosen, budget):
-    seconds = budget.trial_refit_estimate(best)
+    seconds = budget.trial_refit_estimate(best, least=True)
     size = budget.trial_model_estimate(best) / 2**20
     in_time, in_memory = budget.fits(best)
     reasons = []
@@ -192,19 +192,24 @@ def estimator_from_params(space, params):
     return space.build(config)
 
 
-def refit_decision_rule(estimator, plan, trial):
+def refit_decision_rule(estimator, plan, trial, refit_rows=None):
     """The decision rule (calibration, threshold) of ``estimator``'s refit of
-    ``trial``, fitted on the out-of-fold predictions the search kept for it
-    (refitting the folds when it kept none)."""
+    ``trial`` on ``refit_rows`` (``None``: every row), fitted on the
+    out-of-fold predictions the search kept for it (refitting the folds when
+    it kept none)."""
+    y_refit, refit_weight = plan.y_full, plan.sample_weight
+    if refit_rows is not None:
+        y_refit = y_refit[refit_rows]
+        refit_weight = None if refit_weight is None else refit_weight[refit_rows]
     return fit_decision_rule(
         estimator,
         plan.X_search,
         plan.y_search,
         folds=search_predictions(plan.objective, trial),
-        y_refit=plan.y_full,
+        y_refit=y_refit,
         prior=plan.prior,
         # A timed search may have capped its folds' training rows.
         splits=plan.objective.full_splits,
         sample_weight=plan.search_sample_weight,
-        refit_sample_weight=plan.sample_weight,
+        refit_sample_weight=refit_weight,
     )

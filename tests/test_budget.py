@@ -19,7 +19,7 @@ from autobalance import (
     SearchSpace,
     SkippedTechniqueWarning,
 )
-from autobalance._attrs import ATTR_PROMOTED
+from autobalance._attrs import ATTR_ALGORITHM, ATTR_PROMOTED, ATTR_TECHNIQUE
 from autobalance._budget import Budget
 from autobalance._catalogue import (
     BUILTIN_TECHNIQUES,
@@ -858,7 +858,7 @@ def test_numeric_prepare_matches_imputer_then_scaler():
 
 
 def test_freed_memory_is_released_between_trials_and_before_the_refit(monkeypatch):
-    import autobalance._classifier as classifier_module
+    import autobalance._refit as refit_module
     import autobalance._study as study_module
     from autobalance._footprint import release_freed_memory
 
@@ -868,7 +868,7 @@ def test_freed_memory_is_released_between_trials_and_before_the_refit(monkeypatc
         study_module, "release_freed_memory", lambda: calls.append("trial")
     )
     monkeypatch.setattr(
-        classifier_module, "release_freed_memory", lambda: calls.append("refit")
+        refit_module, "release_freed_memory", lambda: calls.append("refit")
     )
     X, y = make_classification(n_samples=120, weights=[0.8], random_state=0)
     AutoBalancedClassifier(
@@ -968,6 +968,38 @@ def test_the_cost_model_learns_from_screened_folds_and_predicts_full_ones():
     assert budget.fold_estimate(lr, [2.0]) == pytest.approx(1.25 * 2.0)
 
 
+def test_the_cost_model_learns_a_fixed_cost_from_two_row_counts():
+    from autobalance._cost import FIXED_SHARE, CostModel
+
+    space = _space(200_000)
+    cost = CostModel(space)
+    hgb = Config("none", "hist_gradient_boosting", {})
+    hgb_weighted = Config("balanced_class_weight", "hist_gradient_boosting", {})
+    big = np.array([990_000, 10_000])
+    # Measured on 4,000 rows only: a power law, 250 times the rows.
+    cost.learn(hgb, [0.26, 0.25, 0.27], [3_960, 40])
+    assert cost.predict(hgb, big) == pytest.approx(0.26 * 250**1.15)
+    # Then on 8,000 rows: 0.145 s of every fit is fixed (the line through
+    # the two row counts), and only the rest grows with the rows.
+    cost.learn(hgb, [0.4, 0.4], [7_920, 80])
+    slope = (0.4 - 0.26) / (8_000**1.15 - 4_000**1.15)
+    fixed = 0.26 - slope * 4_000**1.15
+    assert fixed == pytest.approx(0.145, abs=1e-3)
+    assert cost.predict(hgb, big) == pytest.approx(fixed + (0.4 - fixed) * 125**1.15)
+    # A fixed cost is at most FIXED_SHARE of a fold on the fewest rows ...
+    flat = Config("none", "logistic_regression", {})
+    cost.learn(flat, [1.0], [3_960, 40])
+    cost.learn(flat, [1.0], [7_920, 80])
+    assert cost.predict(flat, big) == pytest.approx(
+        FIXED_SHARE + (1 - FIXED_SHARE) * 125**1.15
+    )
+    # ... and a setup of the same model measured on one row count borrows it.
+    cost.learn(hgb_weighted, [0.3], [3_960, 40])
+    assert cost.predict(hgb_weighted, big) == pytest.approx(
+        fixed + (0.3 - fixed) * 250**1.15
+    )
+
+
 def test_a_first_full_trial_predicted_not_to_fit_is_refused():
     clock = FakeClock()
     budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
@@ -999,8 +1031,10 @@ class SimulatedMachine:
     ``seconds[model] * n ** 1.15`` (the cost model's own law): a timed search
     replayed exactly, whatever the load."""
 
-    def __init__(self, seconds):
+    def __init__(self, seconds, fixed=None, exponent=1.15):
         self.seconds = seconds
+        self.fixed = fixed or {}  # model -> seconds of any fit on top
+        self.exponent = exponent
         self.now = 0.0
 
     def __call__(self):
@@ -1011,10 +1045,10 @@ class SimulatedMachine:
 
         fit_weighted(estimator, X, y, sample_weight)
         parts = [estimator, *estimator.get_params(deep=True).values()]
-        (coef,) = {
-            c for kind, c in self.seconds.items() for p in parts if isinstance(p, kind)
+        ((coef, kind),) = {
+            (c, k) for k, c in self.seconds.items() for p in parts if isinstance(p, k)
         }
-        self.now += coef * len(y) ** 1.15
+        self.now += self.fixed.get(kind, 0.0) + coef * len(y) ** self.exponent
         return estimator
 
     def install(self, monkeypatch):
@@ -1023,10 +1057,12 @@ class SimulatedMachine:
         import autobalance._budget as budget_module
         import autobalance._classifier as classifier_module
         import autobalance._objective as objective_module
+        import autobalance._refit as refit_module
 
         monkeypatch.setattr(budget_module, "default_clock", self)
         fake_time = SimpleNamespace(perf_counter=self)
-        for module in (objective_module, classifier_module):
+        monkeypatch.setattr(classifier_module, "time", fake_time)
+        for module in (objective_module, refit_module):
             monkeypatch.setattr(module, "fit_weighted", self.fit)
             monkeypatch.setattr(module, "time", fake_time)
         return self
@@ -1234,3 +1270,115 @@ def test_probes_that_spend_the_round_still_leave_every_family_screened(monkeypat
     late = [t for t in trials if screened(t) and t.user_attrs["algorithm"] == "trees"]
     assert [t.user_attrs["technique"] for t in late] == ["none"]
     assert machine.now <= 30.0 * 1.1
+
+
+def test_refit_subsample_keeps_the_class_shares_and_every_class():
+    from autobalance._refit import refit_subsample
+
+    y = np.array([0] * 9_000 + [1] * 990 + [2] * 10)
+    classes = np.array([0, 1, 2])
+    rows = refit_subsample(y, classes, 2_000, seed=0)
+    assert len(rows) == 2_000 and np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(np.bincount(y[rows]), [1_800, 198, 2])
+    # A class too rare for its share keeps one row, so the refit knows it.
+    rare = refit_subsample(y, classes, 150, seed=0)
+    assert np.bincount(y[rare])[2] == 1
+    np.testing.assert_array_equal(rows, refit_subsample(y, classes, 2_000, seed=0))
+
+
+def _large_timed_fit(monkeypatch, timeout, fixed=0.0, exponent=1.15):
+    """A timed fit of extra trees on 12,000 rows, searched on 1,500 of them
+    (3 folds of 1,000 training rows, 1 s each on the fake clock, ``fixed`` of
+    it a fixed cost of every fit, the rest growing as rows ** ``exponent``)."""
+    X, y = make_classification(12_000, weights=[0.9], random_state=0)
+    coef = (1.0 - fixed) / 1_000**exponent
+    machine = SimulatedMachine(
+        {ExtraTreesClassifier: coef}, {ExtraTreesClassifier: fixed}, exponent
+    ).install(monkeypatch)
+    clf = AutoBalancedClassifier(
+        ExtraTreesClassifier(n_estimators=5, random_state=0),
+        techniques=["none", "balanced_class_weight"],
+        timeout=timeout,
+        max_search_samples=1_500,
+        cv=3,
+        n_trials=50,
+        ensemble=False,
+        random_state=0,
+    )
+    return clf, machine, X, y
+
+
+def test_a_refit_that_cannot_fit_on_every_row_trains_on_the_rows_it_can(monkeypatch):
+    clf, machine, X, y = _large_timed_fit(monkeypatch, timeout=12.0)
+    with pytest.warns(UserWarning, match=r"refit on [\d,]+ of 12,000 rows"):
+        clf.fit(X, y)
+    # The refit on every row is predicted at 1.0 * 12 ** 1.15 = 17 s.
+    rows = clf.refit_rows_
+    assert rows is not None and 1_500 <= len(rows) < 12_000
+    np.testing.assert_allclose(
+        np.bincount(y[rows]) / len(rows), np.bincount(y) / len(y), atol=1e-3
+    )
+    steps = clf.cost_model_["refit_steps"]
+    assert steps[-1][0] == len(rows)
+    assert [r for r, _ in steps] == sorted(r for r, _ in steps)
+    # The whole fit, the steps before the last included, kept the budget.
+    assert machine.now <= 12.0
+    assert clf.predict_proba(X[:5]).shape == (5, 2)
+
+
+def _ladder(monkeypatch, fixed, left):
+    """The refit ladder of extra trees on 12,000 rows with ``left`` seconds
+    left, after a search that measured folds of 1,000 rows at 1 s: a fit
+    costs ``fixed`` s plus the rest of the 1 s growing linearly with rows."""
+    from types import SimpleNamespace
+
+    from autobalance import Algorithm
+    from autobalance._refit import budgeted_refit
+
+    X, y = make_classification(12_000, weights=[0.9], random_state=0)
+    machine = SimulatedMachine(
+        {ExtraTreesClassifier: (1.0 - fixed) / 1_000},
+        {ExtraTreesClassifier: fixed},
+        exponent=1.0,
+    ).install(monkeypatch)
+    space = SearchSpace(
+        [catalogue.get_technique("none")],
+        [Algorithm("et", ExtraTreesClassifier(n_estimators=5, random_state=0))],
+        _context(12_000),
+    )
+    budget = Budget(
+        left / 0.97, space=space, n_samples=12_000, n_train=1_000, search_rows=1_500
+    )
+    config = space.default_config("none", "et")
+    budget.measured(config, [1.0, 1.0, 1.0], [900.0, 100.0])
+    plan = SimpleNamespace(
+        X_full=X,
+        y_full=y,
+        sample_weight=None,
+        budget=budget,
+        classes=np.array([0, 1]),
+        context=SimpleNamespace(random_state=0),
+    )
+    trial = SimpleNamespace(user_attrs={ATTR_TECHNIQUE: "none", ATTR_ALGORITHM: "et"})
+    return budgeted_refit(lambda: space.build(config), plan, trial), machine
+
+
+def test_a_refit_ladder_corrects_a_cost_model_that_errs_long(monkeypatch):
+    # Most of a fit is a fixed cost: the refit on every row takes 1.9 s where
+    # the cost model's rows ** 1.15 from the folds predicts 17 s.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no refit on fewer rows
+        (estimator, rows, report), machine = _ladder(monkeypatch, 0.9, left=8.0)
+    steps = report["refit_steps"]
+    assert rows is None and hasattr(estimator, "classes_")
+    assert steps[-1][0] == 12_000 and len(steps) >= 2
+    assert machine.now <= 8.0
+
+
+def test_a_refit_ladder_stops_at_the_rows_the_time_left_affords(monkeypatch):
+    # Without a fixed cost the refit on every row takes 12 s: 8 s afford
+    # fewer rows, and every step together keeps within them.
+    with pytest.warns(UserWarning, match="refit on"):
+        (_, rows, _), machine = _ladder(monkeypatch, 0.0, left=8.0)
+    assert rows is not None and 1_500 <= len(rows) < 12_000
+    assert machine.now <= 8.0

@@ -143,7 +143,8 @@ FLOORS = [
     {"_objective", "_budget", "_cost", "_results", "_screening", "_early_stop"},
     {"_distributed", "_study"},  # the study runner: storage, queue, sampler
     {"_calibration", "_threshold", "_ensemble"},  # the decision rule
-    {"_resolve", "_validation", "_selection", "_leaderboard", "_plan"},  # plan
+    # plan; the trial to refit and its refit
+    {"_resolve", "_validation", "_selection", "_leaderboard", "_plan", "_refit"},
     {"_classifier", "_worker"},  # the estimator and the worker's entry point
     {"_evaluation", "_learning_curve"},
     {"reporting"},
