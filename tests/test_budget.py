@@ -1363,6 +1363,42 @@ def _ladder(monkeypatch, fixed, left):
     return budgeted_refit(lambda: space.build(config), plan, trial), machine
 
 
+def test_the_budget_plans_a_share_of_the_timeout_for_a_costly_refit():
+    from autobalance._budget import REFIT_PLAN_SHARE
+
+    space = _space(12_000)
+    et = Config("none", "extra_trees", {})
+    ratio = space.fidelity_ratio(et)
+
+    def budget(timeout, search_rows):
+        b = Budget(
+            timeout,
+            space=space,
+            n_samples=12_000,
+            n_train=1_000,
+            clock=FakeClock(),
+            search_rows=search_rows,
+        )
+        b.measured(et, [1.0, 1.0, 1.0], [900, 100])
+        return b
+
+    timed = budget(30, 1_500)
+    full = 12**1.15 * ratio
+    assert timed.refit_seconds([et]) == pytest.approx(full)
+    # Not the 17 s of every row: the share of the timeout, which the ladder of
+    # the refit then spends on as many rows as it affords.
+    assert timed.refit_estimate(et, []) == pytest.approx(REFIT_PLAN_SHARE * 30)
+    timed.record(et, [1.0, 1.0, 1.0], 0.8)
+    assert timed.reserve == pytest.approx(REFIT_PLAN_SHARE * 30)
+    # A trial fits when its refit on the searched rows does.
+    assert timed.refit_estimate(et, [], least=True) == pytest.approx(1.5**1.15 * ratio)
+    # The searched rows' refit is the least a refit trains on ...
+    assert budget(30, 11_000).refit_estimate(et, []) == pytest.approx(11**1.15 * ratio)
+    # ... and without a timeout or a subsample the refit uses every row.
+    assert budget(None, 1_500).refit_estimate(et, []) == pytest.approx(full)
+    assert budget(30, 12_000).refit_estimate(et, []) == pytest.approx(full)
+
+
 def test_a_refit_ladder_corrects_a_cost_model_that_errs_long(monkeypatch):
     # Most of a fit is a fixed cost: the refit on every row takes 1.9 s where
     # the cost model's rows ** 1.15 from the folds predicts 17 s.
