@@ -177,6 +177,12 @@ def autobalance_row(clf, metrics, budget, data, fidelity=None):
         "wall_ratio": metrics["fit_wall"] / budget,
         "overrun": overran(metrics["fit_wall"], budget),
         "refit_time": clf.refit_time_,
+        # Rows the refit trained on (fewer than every row when the budget
+        # afforded fewer), and its steps.
+        "refit_rows": len(clf.refit_rows_)
+        if clf.refit_rows_ is not None
+        else float("nan"),
+        "refit_steps": len(clf.cost_model_.get("refit_steps", ())),
         "best_technique": clf.best_technique_,
         "best_algorithm": clf.best_algorithm_,
         "inner_best": clf.best_score_,
