@@ -1308,7 +1308,11 @@ def _large_timed_fit(monkeypatch, timeout, fixed=0.0, exponent=1.15):
     return clf, machine, X, y
 
 
-def test_a_refit_that_cannot_fit_on_every_row_trains_on_the_rows_it_can(monkeypatch):
+def test_a_refit_that_cannot_fit_on_every_row_trains_on_the_rows_it_can(
+    monkeypatch, tmp_path
+):
+    from autobalance import report
+
     clf, machine, X, y = _large_timed_fit(monkeypatch, timeout=12.0)
     with pytest.warns(UserWarning, match=r"refit on [\d,]+ of 12,000 rows"):
         clf.fit(X, y)
@@ -1324,6 +1328,10 @@ def test_a_refit_that_cannot_fit_on_every_row_trains_on_the_rows_it_can(monkeypa
     # The whole fit, the steps before the last included, kept the budget.
     assert machine.now <= 12.0
     assert clf.predict_proba(X[:5]).shape == (5, 2)
+    # The report says on how many rows, and in which steps.
+    page = report(clf, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f"afforded the refit on {len(rows):,} rows" in page
+    assert f"step(s) of {steps[0][0]:,}" in page
 
 
 def _ladder(monkeypatch, fixed, left):

@@ -265,6 +265,16 @@ def _progress_section(clf):
             f"{cost['fold_ratio_median']:.2f}, 90th percentile "
             f"{cost['fold_ratio_p90']:.2f} ({len(cost['fold_ratios'])} folds)."
         )
+    refit_rows = getattr(clf, "refit_rows_", None)
+    if refit_rows is not None:
+        steps = cost.get("refit_steps") or ()
+        lines.append(
+            f"The time budget afforded the refit on {len(refit_rows):,} rows "
+            "(refit_rows_, a stratified subsample with the data's class shares), "
+            f"not every row, in {len(steps)} step(s) of "
+            + ", ".join(f"{r:,}" for r, _ in steps)
+            + " rows."
+        )
     paragraphs = "".join(f"<p>{_text(line)}</p>" for line in lines)
     return f"<h2>Search progress</h2>{_table(frame)}{paragraphs}"
 
