@@ -223,15 +223,19 @@ class Budget:
             return None
         return self.planned(full, self.refit_seconds(configs, self.search_rows))
 
+    def _predicted_refit(self, configs, least):
+        """The cost model's refit of ``configs``: on the search's rows
+        (``least``), else as planned; ``None`` when it cannot predict it."""
+        if least:
+            return self.refit_seconds(configs, self.search_rows)
+        return self.planned_refit(configs)
+
     def refit_estimate(self, config, fit_times, least=False):
         """Seconds to refit ``config``: the cost model's :meth:`planned_refit`
         (``least``: on the search's rows only), else its fold fit times'
         mean scaled by the rows ratio (to the technique's cost exponent) and
         the fidelity ratio."""
-        if least:
-            predicted = self.refit_seconds([config], self.search_rows)
-        else:
-            predicted = self.planned_refit([config])
+        predicted = self._predicted_refit([config], least)
         if predicted is not None:
             return predicted
         if not fit_times:
@@ -387,10 +391,7 @@ class Budget:
         members one after another); else an ensemble trial holds the sums of
         its members' fold times, scaled with the costliest member's ratios."""
         configs = self.trial_configs(trial)
-        if least:
-            predicted = self.refit_seconds(configs, self.search_rows)
-        else:
-            predicted = self.planned_refit(configs)
+        predicted = self._predicted_refit(configs, least)
         if predicted is not None:
             return predicted
         fit_times = trial.user_attrs.get(ATTR_FIT_TIMES) or []

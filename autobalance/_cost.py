@@ -148,6 +148,7 @@ class CostModel:
         # setup -> [(rows, seconds)] of its measured folds; model -> its setups
         self._setups = {}
         self._models = {}
+        self._level_cache = {}  # setup -> its _levels
         self.fold_pairs = []  # (predicted, measured) seconds of a fold
         self.refit_pairs = []  # (predicted, measured) seconds of the refit
 
@@ -168,10 +169,16 @@ class CostModel:
         """Whether a fold of ``config`` can be predicted."""
         return _setup(config) in self._setups or _model(config) in self._models
 
+    def _levels(self, setup):
+        """``(rows, median seconds)`` of each row count ``setup`` was
+        measured at, fewest rows first (kept until it learns again: every
+        fold's budget check predicts)."""
+        if setup not in self._level_cache:
+            self._level_cache[setup] = self._group(self._setups[setup])
+        return self._level_cache[setup]
+
     @staticmethod
-    def _levels(samples):
-        """``(rows, median seconds)`` of each measured row count, fewest
-        rows first."""
+    def _group(samples):
         levels, group = [], []
         for rows, seconds in sorted(samples):
             if group and rows > SAME_ROWS * group[0][0]:
@@ -184,7 +191,7 @@ class CostModel:
     def _own_fixed(self, setup, exponent):
         """The fixed cost the setup's own folds show, or ``None`` (measured
         at one row count)."""
-        levels = self._levels(self._setups[setup])
+        levels = self._levels(setup)
         (r1, t1), (r2, t2) = levels[0], levels[-1]
         if r2 < MIN_SPREAD * r1:
             return None
@@ -202,7 +209,7 @@ class CostModel:
 
     def _from(self, setup, exponent, rows, model_fixed):
         """A fold of ``rows`` effective rows predicted from ``setup``'s folds."""
-        levels = self._levels(self._setups[setup])
+        levels = self._levels(setup)
         fixed = self._own_fixed(setup, exponent)
         if fixed is None:
             fixed = min(model_fixed, FIXED_SHARE * levels[0][1])
@@ -251,6 +258,7 @@ class CostModel:
         if predicted is not None:
             self.fold_pairs.extend((predicted, float(t)) for t in fit_times)
         rows = self.rows(config, counts)
+        self._level_cache.pop(_setup(config), None)
         self._setups.setdefault(_setup(config), []).extend(
             (rows, float(t)) for t in fit_times
         )
