@@ -304,6 +304,15 @@ def run_autobalance(X, y, seed, n_jobs):
     minority = int(np.unique(y, return_counts=True)[1].min())
     if "cv" not in params and minority < INNER_FOLDS:
         params["cv"] = minority
+    # Issue 17's lever "repeated inner cross-validation when the smallest
+    # class is small": cv_repeats=R gives R shuffled repeats of the folds.
+    repeats = params.pop("cv_repeats", 1)
+    if repeats > 1:
+        params["cv"] = RepeatedStratifiedKFold(
+            n_splits=int(params.get("cv", INNER_FOLDS)),
+            n_repeats=repeats,
+            random_state=seed,
+        )
     clf = AutoBalancedClassifier(random_state=seed, n_jobs=n_jobs, **params).fit(X, y)
     res = clf.cv_results_
     split_cols = [f"split{i}_test_score" for i in range(clf.n_splits_)]

@@ -27,6 +27,10 @@ Rules (``RULES``):
 - ``top3``, ``top5``: the equal log-odds average of the 3 (5) best trials,
   whatever their model;
 - ``models_all``: the best trial of every model, none left out;
+  ``models3_nofilter`` the best three models' without the "clearly better"
+  filter, ``models_all_filter`` every model's with it (which of the default
+  rule's two limits matters); ``models_top2``: the two best trials of every
+  model;
 - ``greedy``: greedy ensemble selection with replacement (Caruana et al. 2004)
   over every trial, as ``FoldLibrary.greedy``.
 
@@ -212,6 +216,25 @@ def greedy(trials, y_inner, rounds=15):
     return [i for i, c in counts.items() for _ in range(c)]
 
 
+def filtered(trials, ranked):
+    """``ranked`` without the trials the first clearly beats."""
+    top = trials[ranked[0]]["scores"]
+    kept = [i for i in ranked if not clearly_better(top, trials[i]["scores"])]
+    return kept if len(kept) > 1 else ranked[:1]
+
+
+def top_per_model(trials, order, k):
+    """The ``k`` best trials of every model."""
+    seen = {}
+    out = []
+    for i in order:
+        key = trials[i]["algorithm"]
+        if seen.get(key, 0) < k:
+            seen[key] = seen.get(key, 0) + 1
+            out.append(i)
+    return out
+
+
 def rules(record):
     trials = record["trials"]
     means = np.array([t["scores"].mean() for t in trials])
@@ -227,6 +250,9 @@ def rules(record):
         "top3": order[:3],
         "top5": order[:5],
         "models_all": list(best_of.values()),
+        "models3_nofilter": list(best_of.values())[:MAX_MEMBERS],
+        "models_all_filter": filtered(trials, list(best_of.values())),
+        "models_top2": [i for i in order if i in set(top_per_model(trials, order, 2))],
         "greedy": greedy(trials, record["y_inner"]),
     }
 
@@ -239,6 +265,9 @@ RULES = (
     "top3",
     "top5",
     "models_all",
+    "models3_nofilter",
+    "models_all_filter",
+    "models_top2",
     "greedy",
 )
 
@@ -278,13 +307,13 @@ def compare(out_dir, baselines):
             continue
         ref = best.reindex(per.index)
         print(f"\n{suite}: {len(per)} datasets (best of the five baselines: {ref.mean():.4f})")
-        print(f"  {'rule':<14} mean    vs default  W/T/L      vs best  worst")
+        print(f"  {'rule':<18} mean    vs default  W/T/L      vs best  worst")
         for rule in columns:
             diff = per[rule] - per["default"]
             wins, losses = int((diff > 1e-3).sum()), int((diff < -1e-3).sum())
             gap = per[rule] - ref
             print(
-                f"  {rule:<14} {per[rule].mean():.4f}  {diff.mean():+.4f}    "
+                f"  {rule:<18} {per[rule].mean():.4f}  {diff.mean():+.4f}    "
                 f"{wins}/{len(diff) - wins - losses}/{losses}   "
                 f"{gap.mean():+.4f}  {gap.min():+.4f} ({gap.idxmin()})"
             )
