@@ -32,12 +32,17 @@ Rules (``RULES``):
   rule's two limits matters); ``models_top2``: the two best trials of every
   model;
 - ``greedy``: greedy ensemble selection with replacement (Caruana et al. 2004)
-  over every trial, as ``FoldLibrary.greedy``.
+  over every trial, as ``FoldLibrary.greedy``;
+- ``prior_default``, ``prior_best``: each trial's mean inner score shrunk
+  toward the fold's level plus its setup's offset learned on the other
+  datasets (``learn_prior``, leave-one-dataset-out), then the default rule
+  or the single best.
 
 Usage::
 
     python benchmarks/replay_selection.py capture --datasets glass4,ecoli3
-    python benchmarks/replay_selection.py compare [--baselines public_baselines_5x2.csv,...]
+    python benchmarks/replay_selection.py compare \\
+        [--baselines public_baselines_5x2.csv,...]
 """
 
 from __future__ import annotations
@@ -147,7 +152,8 @@ def capture(datasets, out_dir):
             }
             path.write_bytes(pickle.dumps(record))
             lock.unlink()
-            print(name, i, clf.best_technique_, round(record["chosen_auc"], 4), flush=True)
+            auc = round(record["chosen_auc"], 4)
+            print(name, i, clf.best_technique_, auc, flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -205,7 +211,9 @@ def greedy(trials, y_inner, rounds=15):
             ]
         )
 
-    current = np.mean([roc_auc_score(y_inner[k], totals[k]) for k in range(len(y_inner))])
+    current = np.mean(
+        [roc_auc_score(y_inner[k], totals[k]) for k in range(len(y_inner))]
+    )
     for _ in range(rounds - 1):
         value, pick = max(((score(i), i) for i in order[:20]), key=lambda g: g[0])
         if not value > current + 1e-12:
@@ -235,7 +243,50 @@ def top_per_model(trials, order, k):
     return out
 
 
-def rules(record):
+def setup_key(trial):
+    return (trial["algorithm"], trial["technique"])
+
+
+def learn_prior(records, leave_out):
+    """Per setup (model, technique): the mean and the spread over datasets
+    of its outer AUC minus the mean outer AUC of the fold's trials, learned
+    on every dataset but ``leave_out`` (leave-one-dataset-out)."""
+    per = {}
+    for record in records:
+        if record["dataset"] == leave_out or not record["trials"]:
+            continue
+        aucs = [roc_auc_score(record["y_test"], t["outer"]) for t in record["trials"]]
+        level = np.mean(aucs)
+        for t, auc in zip(record["trials"], aucs, strict=True):
+            per.setdefault(setup_key(t), {}).setdefault(record["dataset"], []).append(
+                auc - level
+            )
+    prior = {}
+    for key, by_dataset in per.items():
+        offsets = np.array([np.mean(v) for v in by_dataset.values()])
+        if len(offsets) >= 3:
+            prior[key] = (offsets.mean(), offsets.var(ddof=1))
+    return prior
+
+
+def prior_shrunk(trials, prior):
+    """Each trial's mean inner score shrunk toward the fold's level plus its
+    setup's learned offset (normal prior, variance the offsets' spread over
+    datasets; the trial's noise its split scores' variance / K)."""
+    means = np.array([t["scores"].mean() for t in trials])
+    level = means.mean()
+    out = means.copy()
+    for i, t in enumerate(trials):
+        if setup_key(t) not in prior:
+            continue
+        offset, tau2 = prior[setup_key(t)]
+        noise = t["scores"].var(ddof=1) / len(t["scores"])
+        w = tau2 / (tau2 + noise) if tau2 + noise > 0 else 1.0
+        out[i] = w * means[i] + (1 - w) * (level + offset)
+    return out
+
+
+def rules(record, prior=None):
     trials = record["trials"]
     means = np.array([t["scores"].mean() for t in trials])
     order = list(np.argsort(-means, kind="stable"))
@@ -254,6 +305,14 @@ def rules(record):
         "models_all_filter": filtered(trials, list(best_of.values())),
         "models_top2": [i for i in order if i in set(top_per_model(trials, order, 2))],
         "greedy": greedy(trials, record["y_inner"]),
+        **(
+            {}
+            if prior is None
+            else {
+                "prior_default": average_rule(trials, prior_shrunk(trials, prior)),
+                "prior_best": [int(np.argmax(prior_shrunk(trials, prior)))],
+            }
+        ),
     }
 
 
@@ -269,6 +328,8 @@ RULES = (
     "models_all_filter",
     "models_top2",
     "greedy",
+    "prior_default",
+    "prior_best",
 )
 
 
@@ -279,8 +340,11 @@ def outer_auc(record, members):
 
 def compare(out_dir, baselines):
     rows = []
-    for path in sorted(out_dir.glob("*.pkl")):
-        record = pickle.loads(path.read_bytes())
+    records = [pickle.loads(p.read_bytes()) for p in sorted(out_dir.glob("*.pkl"))]
+    priors = {r["dataset"]: None for r in records}
+    for name in priors:
+        priors[name] = learn_prior(records, leave_out=name)
+    for record in records:
         if not record["trials"]:
             continue
         row = {
@@ -288,7 +352,7 @@ def compare(out_dir, baselines):
             "fold": record["fold"],
             "chosen": record["chosen_auc"],
         }
-        for rule, members in rules(record).items():
+        for rule, members in rules(record, priors[record["dataset"]]).items():
             row[rule] = outer_auc(record, members)
         rows.append(row)
     data = pd.DataFrame(rows)
@@ -306,7 +370,10 @@ def compare(out_dir, baselines):
         if per.empty:
             continue
         ref = best.reindex(per.index)
-        print(f"\n{suite}: {len(per)} datasets (best of the five baselines: {ref.mean():.4f})")
+        print(
+            f"\n{suite}: {len(per)} datasets "
+            f"(best of the five baselines: {ref.mean():.4f})"
+        )
         print(f"  {'rule':<18} mean    vs default  W/T/L      vs best  worst")
         for rule in columns:
             diff = per[rule] - per["default"]
