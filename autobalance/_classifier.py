@@ -30,6 +30,7 @@ from ._results import search_results, trial_params
 from ._routing import fit_params, metadata_router
 from ._selection import choose_trial, estimator_from_params, refit_decision_rule
 from ._study import check_completed, open_study, quiet_optuna, run_study, search_trials
+from ._threads import cpu_share
 from ._validation import PARAMETER_CONSTRAINTS, check_predict_input, input_tags
 
 __all__ = ["AutoBalancedClassifier"]
@@ -217,7 +218,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         fold run while its time could be predicted), ``fold_ratios``
         (measured / predicted), ``fold_ratio_median``, ``fold_ratio_p90``,
         ``refit_predicted`` (``None`` when unknown), ``refit_measured`` (of
-        the last step) and ``refit_steps`` (rows and seconds of each).
+        the last step), ``refit_steps`` (rows and seconds of each) and
+        ``cpus`` (idle CPUs that sized a timed fit's threads, else ``None``).
     search_rows_ : ndarray of int or None
         Rows of the training set the search ran on (see
         ``max_search_samples``), or ``None`` when it used every row.
@@ -380,7 +382,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
 
     def _fit(self, X, y, metadata):
         plan = build_plan(self, X, y, fit_params=metadata)
-        with quiet_optuna():
+        with quiet_optuna(), cpu_share(self.timeout):
             study = open_study(
                 storage=self.storage,
                 study_name=self.study_name,
@@ -402,8 +404,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
             )
             check_completed(study, excluded=plan.space.excluded)
             best_trial, self.selection_ = choose_trial(study, plan)
-        self._set_search_results(plan, study, best_trial)
-        self._refit(plan, best_trial)
+            self._set_search_results(plan, study, best_trial)
+            self._refit(plan, best_trial)
         return self
 
     def _set_search_results(self, plan, study, best_trial):
@@ -432,9 +434,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         self.best_score_ = float(best_trial.value)
         self.best_technique_ = self.best_params_["technique"]
         algorithm = self.best_params_["algorithm"]
-        self.best_algorithm_ = (
-            algorithm if algorithm is not None else self.best_technique_
-        )
+        self.best_algorithm_ = self.best_technique_ if algorithm is None else algorithm
 
     def _refit(self, plan, best_trial):
         """Refit the chosen setup on every row (with a ``timeout``, on the

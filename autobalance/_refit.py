@@ -39,6 +39,7 @@ import numpy as np
 from ._build import fit_weighted
 from ._compat import take_rows
 from ._footprint import release_freed_memory
+from ._threads import current_share
 
 __all__ = ["FIRST_SHARE", "STEP", "STEP_MARGIN", "budgeted_refit", "refit_subsample"]
 
@@ -210,4 +211,5 @@ def _report(budget, trial, steps):
     rows, seconds = steps[-1]
     report = budget.refit_report(trial, seconds, rows)
     report["refit_steps"] = [(int(r), float(t)) for r, t in steps]
+    report["cpus"] = current_share()
     return report

@@ -12,7 +12,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import autobalance._threads as threads
 from autobalance import AutoBalancedClassifier
@@ -151,3 +151,79 @@ def test_restored_limits_holds_the_limit_for_the_whole_batch():
     assert _pools() == before
     with threads.restored_limits(None):
         assert _pools() == before
+
+
+def _timed_search(log_dir, timeout):
+    """The pools seen by the folds and the refit of a one-trial search, and
+    the fitted estimator."""
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, as the portfolio does)
+
+    X, y = make_classification(n_samples=N_ROWS, weights=[0.8], random_state=0)
+    clf = AutoBalancedClassifier(
+        PoolRecorder(str(log_dir)),
+        techniques=["none"],
+        n_trials=1,
+        cv=3,
+        timeout=timeout,
+        random_state=0,
+    ).fit(X, y)
+    seen = [json.loads(p.read_text()) for p in log_dir.iterdir()]
+    return [s["pools"] for s in seen], clf
+
+
+def test_a_timed_fit_on_a_busy_machine_uses_the_idle_cpus_only(tmp_path, monkeypatch):
+    # Regression (issue 18): with one busy process on two cores, a timed fit
+    # kept one OpenMP thread per core; spinning at barriers against the busy
+    # process, boosting ran 12 times slower and a 30 s fit took 67 s.
+    # The suite runs with one thread per pool (conftest): give the pools
+    # four, as on an idle four-core machine, of which one is idle now.
+    monkeypatch.setattr(threads, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads, "idle_cpus", lambda: 1)
+    with threadpool_limits(limits=4):
+        before = _pools()
+        seen, clf = _timed_search(tmp_path, timeout=60)
+        after = _pools()
+    assert len(seen) == 4  # three folds and the refit
+    for pools in seen:
+        for api in POOLS:
+            assert max(pools[api]) == 1, (api, pools)
+    assert max(before["openmp"]) == 4
+    assert clf.cost_model_["cpus"] == 1
+    assert after == before  # restored after the fit
+
+
+def test_an_idle_machine_or_an_untimed_fit_keeps_the_default_threads(
+    tmp_path, monkeypatch
+):
+    before = _pools()
+    monkeypatch.setattr(threads, "idle_cpus", lambda: threads.available_cpus())
+    (tmp_path / "timed").mkdir()
+    seen, clf = _timed_search(tmp_path / "timed", timeout=60)
+    assert all(pools == before for pools in seen)
+    assert clf.cost_model_["cpus"] == threads.available_cpus()
+
+    def never(*args):
+        raise AssertionError("an untimed fit samples no CPU counters")
+
+    monkeypatch.setattr(threads, "idle_cpus", never)
+    (tmp_path / "untimed").mkdir()
+    seen, clf = _timed_search(tmp_path / "untimed", timeout=None)
+    assert all(pools == before for pools in seen)
+    assert clf.cost_model_["cpus"] is None
+
+
+@pytest.mark.parametrize(
+    "counters, expected",
+    [
+        ([(100, 1000), (150, 1100)], 1),  # half the machine busy
+        ([(100, 1000), (195, 1100)], 2),  # nearly idle
+        ([(100, 1000), (100, 1100)], 1),  # fully busy: still one
+        ([None], 2),  # no counters (not Linux): every available CPU
+    ],
+)
+def test_idle_cpus_reads_the_machines_counters(monkeypatch, counters, expected):
+    readings = iter(counters)
+    monkeypatch.setattr(threads, "_cpu_times", lambda: next(readings))
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert threads.idle_cpus(window=0) == expected
