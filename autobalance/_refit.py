@@ -125,6 +125,8 @@ def _next_rows(budget, steps, exponent, n):
     than :data:`MIN_STEP` times the rows (short of every row)."""
     rows, seconds = steps[-1]
     left = budget.remaining()
+    if left <= 0:  # the last step overran what was left (a busy machine)
+        return None
     top = min(n, int(STEP * rows))
     if seconds <= 0:
         return top

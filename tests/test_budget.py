@@ -1426,3 +1426,13 @@ def test_a_refit_ladder_stops_at_the_rows_the_time_left_affords(monkeypatch):
         (_, rows, _), machine = _ladder(monkeypatch, 0.0, left=8.0)
     assert rows is not None and 1_500 <= len(rows) < 12_000
     assert machine.now <= 8.0
+
+
+def test_a_refit_ladder_stops_when_a_step_overran_the_time_left(monkeypatch):
+    # Regression: a first step that took longer than the time left (a busy
+    # machine) left a negative time, whose root made the next step's rows a
+    # complex number and the fit raise TypeError after its whole search.
+    with pytest.warns(UserWarning, match="refit on 1,500 of 12,000 rows"):
+        (estimator, rows, report), _ = _ladder(monkeypatch, 0.0, left=0.5)
+    assert len(rows) == 1_500 and hasattr(estimator, "classes_")
+    assert [r for r, _ in report["refit_steps"]] == [1_500]
