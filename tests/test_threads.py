@@ -54,20 +54,26 @@ class PoolRecorder(ClassifierMixin, BaseEstimator):
         return self.model_.predict(X)
 
 
-def _search(log_dir, n_jobs):
-    """The pools seen by the 3 folds of one trial, and by the refit."""
+def _fit_recorder(log_dir, **params):
+    """Fit a one-trial search of :class:`PoolRecorder` (3 folds); the pools
+    each fit saw (``{"rows", "pools"}``) and the fitted estimator."""
     import sklearn.ensemble  # noqa: F401  (loads OpenMP, as the portfolio does)
 
     X, y = make_classification(n_samples=N_ROWS, weights=[0.8], random_state=0)
-    AutoBalancedClassifier(
+    clf = AutoBalancedClassifier(
         PoolRecorder(str(log_dir)),
         techniques=["none"],
         n_trials=1,
         cv=3,
-        n_jobs=n_jobs,
         random_state=0,
+        **params,
     ).fit(X, y)
-    seen = [json.loads(p.read_text()) for p in log_dir.iterdir()]
+    return [json.loads(p.read_text()) for p in log_dir.iterdir()], clf
+
+
+def _search(log_dir, n_jobs):
+    """The pools seen by the 3 folds of one trial, and by the refit."""
+    seen, _ = _fit_recorder(log_dir, n_jobs=n_jobs)
     folds = [s["pools"] for s in seen if s["rows"] < N_ROWS]
     (refit,) = [s["pools"] for s in seen if s["rows"] == N_ROWS]
     assert len(folds) == 3
@@ -154,20 +160,9 @@ def test_restored_limits_holds_the_limit_for_the_whole_batch():
 
 
 def _timed_search(log_dir, timeout):
-    """The pools seen by the folds and the refit of a one-trial search, and
-    the fitted estimator."""
-    import sklearn.ensemble  # noqa: F401  (loads OpenMP, as the portfolio does)
-
-    X, y = make_classification(n_samples=N_ROWS, weights=[0.8], random_state=0)
-    clf = AutoBalancedClassifier(
-        PoolRecorder(str(log_dir)),
-        techniques=["none"],
-        n_trials=1,
-        cv=3,
-        timeout=timeout,
-        random_state=0,
-    ).fit(X, y)
-    seen = [json.loads(p.read_text()) for p in log_dir.iterdir()]
+    """The pools seen by the folds and the refit of a one-trial search with
+    ``timeout``, and the fitted estimator."""
+    seen, clf = _fit_recorder(log_dir, timeout=timeout)
     return [s["pools"] for s in seen], clf
 
 
