@@ -206,6 +206,28 @@ class Budget:
             return None
         return float(sum(predicted))
 
+    def refit_rows(self, configs, seconds=None):
+        """Rows a timed refit of ``configs`` is predicted to train on when it
+        may take ``seconds`` (``None``: the time left): every row when that
+        refit is predicted to fit (and without a timeout, after a search of
+        every row, or when the cost model cannot predict it: the refit then
+        uses every row, see :mod:`._refit`), else the most rows, on a grid
+        from the search's rows to every row, whose refit is predicted to fit;
+        the search's rows at least."""
+        n = self.n_samples
+        if self.timeout is None or self.search_rows >= n:
+            return n
+        seconds = self.remaining() if seconds is None else seconds
+        full = self.refit_seconds(configs)
+        if full is None or full <= seconds:
+            return n
+        rows = self.search_rows
+        for candidate in np.geomspace(self.search_rows, n, 40).astype(int):
+            predicted = self.refit_seconds(configs, candidate)
+            if predicted is not None and predicted <= seconds:
+                rows = max(rows, int(candidate))
+        return rows
+
     def planned(self, full, least):
         """Seconds the plan keeps for a refit that takes ``full`` seconds on
         every row and ``least`` on the search's rows: ``full``, capped at

@@ -103,9 +103,9 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         model on a share of the rows, then runs the best third on as many rows
         as the budget affords, and with ``n_trials="auto"`` stops early once
         its best score stops improving. A refit that would not fit in time
-        trains on the most rows it affords (at least the searched rows, with
-        a warning; ``refit_rows_``), or its setup is passed over; see
-        :ref:`performance`.
+        trains on the most rows it affords (at least the searched rows, with a
+        warning; ``refit_rows_``), a setup as good that affords more replacing
+        it; or it is passed over; see :ref:`performance`.
     max_search_samples : int, "auto" or None, default="auto"
         Rows the search cross-validates on: on more rows, a stratified
         subsample of this size (each class keeps at least ``min(its rows,
@@ -178,8 +178,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     best_estimator_ : estimator
         The best setup refitted on the whole training set.
     selection_ : dict
-        How it was chosen: ``rule``, the held-out ``honest_scores`` of each rule
-        (``ensemble="auto"``), ``members`` and ``weights`` of an ensemble.
+        How it was chosen: ``rule``, ``honest_scores`` (``ensemble="auto"``), an
+        ensemble's ``members`` and ``weights``, ``more_rows`` (see ``timeout``).
     cv_results_ : dict of ndarray
         One entry per trial, in scikit-learn's layout (``params``, ``param_<name>``,
         ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,

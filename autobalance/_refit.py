@@ -106,16 +106,10 @@ def _exponent(budget, configs, steps):
     return min(max(measured, MIN_EXPONENT), MAX_EXPONENT)
 
 
-def _first_rows(budget, configs, n):
-    """Rows of the first step: the most (on a grid from the search's rows to
-    ``n``) whose refit is predicted to take at most :data:`FIRST_SHARE` of the
-    time left; the search's rows at least."""
-    allowance = FIRST_SHARE * budget.remaining()
-    rows = budget.search_rows
-    for candidate in np.geomspace(budget.search_rows, n, 40).astype(int):
-        if budget.refit_seconds(configs, candidate) <= allowance:
-            rows = max(rows, int(candidate))
-    return rows
+def _first_rows(budget, configs):
+    """Rows of the first step: the most whose refit is predicted to take at
+    most :data:`FIRST_SHARE` of the time left; the search's rows at least."""
+    return budget.refit_rows(configs, FIRST_SHARE * budget.remaining())
 
 
 def _next_rows(budget, steps, exponent, n):
@@ -177,7 +171,7 @@ def budgeted_refit(build, plan, trial):
             None,
             _report(budget, trial, [(n, time.perf_counter() - start)]),
         )
-    steps, rows, fitted = [], _first_rows(budget, configs, n), None
+    steps, rows, fitted = [], _first_rows(budget, configs), None
     while rows is not None:
         index = None if rows >= n else refit_subsample(y, classes, rows, seed)
         estimator = build()

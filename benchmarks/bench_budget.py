@@ -165,6 +165,11 @@ def coverage(clf):
     }
 
 
+def _more_rows(record):
+    """``selection_["more_rows"]`` as ``"rows_instead>rows"`` (empty: none)."""
+    return "" if not record else f"{record['rows_instead']}>{record['rows']}"
+
+
 def autobalance_row(clf, metrics, budget, data, fidelity=None):
     """The row of a fitted timed search; ``data``: the ``(X, y)`` it was
     fitted on, for the screening-to-full-fidelity measurement (``fidelity``:
@@ -186,6 +191,8 @@ def autobalance_row(clf, metrics, budget, data, fidelity=None):
         "best_technique": clf.best_technique_,
         "best_algorithm": clf.best_algorithm_,
         "inner_best": clf.best_score_,
+        # A close setup refitted instead on more rows: "rows_instead>rows".
+        "more_rows": _more_rows(clf.selection_.get("more_rows")),
         **coverage(clf),
         "progress_basis": progress["basis"],
     }
@@ -326,7 +333,8 @@ def describe(row):
     return (
         f"{text}  wall/timeout {row['wall_ratio']:.2f}"
         f"{' OVERRUN' if row['overrun'] else ''}\n"
-        f"    chose {row['best_technique']}/{row['best_algorithm']}; trials: {trials}\n"
+        f"    chose {row['best_technique']}/{row['best_algorithm']}"
+        f"{_more_rows_text(row)}; trials: {trials}\n"
         f"    families {row['families_covered'] or '-'} "
         f"(missing: {row['families_missing'] or 'none'})\n"
         f"    models {row['models_covered'] or '-'} "
@@ -336,6 +344,15 @@ def describe(row):
         f"    {_fidelity_text(row)}\n"
         f"    best inner score at 10/25/50/100 % of the budget: {progress}"
         f"{_stop_text(row)}"
+    )
+
+
+def _more_rows_text(row):
+    rows = row.get("more_rows")
+    return (
+        f" (close to the best, refit rows {rows})"
+        if isinstance(rows, str) and rows
+        else ""
     )
 
 

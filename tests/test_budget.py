@@ -1436,3 +1436,76 @@ def test_a_refit_ladder_stops_when_a_step_overran_the_time_left(monkeypatch):
         (estimator, rows, report), _ = _ladder(monkeypatch, 0.0, left=0.5)
     assert len(rows) == 1_500 and hasattr(estimator, "classes_")
     assert [r for r, _ in report["refit_steps"]] == [1_500]
+
+
+def _close_trials(hgb_scores):
+    """A search of 2,000 of 100,000 rows whose best trial is class-weighted
+    histogram gradient boosting (1 s a fold), then unweighted (0.2 s a fold,
+    fold scores ``hgb_scores``), then logistic regression, clearly worse."""
+    from types import SimpleNamespace
+
+    space = _space(100_000)
+    weighted = Config("balanced_class_weight", "hist_gradient_boosting", {})
+    hgb = Config("none", "hist_gradient_boosting", {})
+    lr = Config("none", "logistic_regression", {})
+    study = optuna.create_study(direction="maximize")
+    for config, scores in [
+        (weighted, [0.79, 0.81, 0.80]),
+        (hgb, hgb_scores),
+        (lr, [0.70, 0.70, 0.70]),
+    ]:
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=float(np.mean(scores)),
+                user_attrs={
+                    ATTR_TECHNIQUE: config.technique,
+                    ATTR_ALGORITHM: config.algorithm,
+                    "split_scores": scores,
+                },
+            )
+        )
+
+    def plan(timeout):
+        budget = Budget(
+            timeout,
+            space=space,
+            n_samples=100_000,
+            n_train=1_000,
+            clock=FakeClock(),
+            search_rows=2_000,
+        )
+        for config, seconds in [(weighted, 1.0), (hgb, 0.2), (lr, 0.01)]:
+            budget.measured(config, [seconds] * 3, [900.0, 100.0])
+        return SimpleNamespace(
+            ensembling=None, budget=budget, objective=SimpleNamespace(keep_oof=False)
+        )
+
+    return study, plan
+
+
+def test_a_timed_refit_takes_a_close_setup_that_affords_more_rows():
+    from autobalance._selection import choose_trial
+
+    # Within one standard error of the best, four times the rows in 29 s
+    # (about 76,000 against 19,000): refit the unweighted model.
+    study, plan = _close_trials([0.80, 0.78, 0.805])
+    chosen, selection = choose_trial(study, plan(30))
+    assert chosen.number == 1
+    more = selection["more_rows"]
+    assert more["instead_of"] == 0 and more["rows"] >= 2 * more["rows_instead"]
+    # Not without a time budget: every setup refits on every row.
+    chosen, selection = choose_trial(study, plan(None))
+    assert chosen.number == 0 and "more_rows" not in selection
+    # Not when a larger budget refits the best on every row.
+    chosen, _ = choose_trial(study, plan(10_000))
+    assert chosen.number == 0
+
+
+def test_a_timed_refit_keeps_a_best_setup_that_is_clearly_better():
+    from autobalance._selection import choose_trial
+
+    # Fold by fold 0.01 above: one standard error of the paired differences
+    # says the search can tell them apart, whatever the rows.
+    study, plan = _close_trials([0.78, 0.80, 0.79])
+    chosen, selection = choose_trial(study, plan(30))
+    assert chosen.number == 0 and "more_rows" not in selection
