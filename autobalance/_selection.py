@@ -4,11 +4,13 @@ search kept for it."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
-from ._attrs import ATTR_SCORES, ATTR_SELECTION, SELECTION_ATTR
+from ._attrs import ATTR_FIT_TIMES, ATTR_SCORES, ATTR_SELECTION, SELECTION_ATTR
+from ._budget import FOLD_MARGIN, trial_config
 from ._ensemble import (
     ATTR_MEMBERS,
     ENSEMBLE,
@@ -19,6 +21,7 @@ from ._ensemble import (
     ensemble_predictions,
 )
 from ._objective import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_PARAMS, ATTR_TECHNIQUE
+from ._oof import out_of_fold_predictions
 from ._space import Config
 from ._study import TrialState, best_trial_of
 from ._threshold import fit_decision_rule
@@ -145,23 +148,39 @@ def _select(study, plan):
 MORE_ROWS = 2.0
 
 
+def _fold_refits(trial, objective):
+    """Seconds to refit ``trial``'s folds for its decision rule (0 when the
+    search kept its out-of-fold predictions or none is fitted), with the
+    budget's fold margin."""
+    if not objective.keep_oof or search_predictions(objective, trial) is not None:
+        return 0.0
+    if trial.user_attrs.get(ATTR_TECHNIQUE) == ENSEMBLE:
+        return math.inf  # its members' folds: not worth a refit this late
+    return FOLD_MARGIN * float(sum(trial.user_attrs.get(ATTR_FIT_TIMES) or ()))
+
+
 def _roomier(trials, chosen, budget, objective):
     """``(trial, record)``: the trial to refit instead of ``chosen`` when a
     timed refit cannot train on every row, else ``(chosen, None)``.
 
     Among the complete trials whose fold scores ``chosen``'s do not beat by
-    more than one standard error (the search cannot tell them apart) and whose
-    out-of-fold predictions the search kept (the decision rule is fitted on
-    them), the one whose refit is predicted to train on the most rows in the
-    time left, when that is at least :data:`MORE_ROWS` times ``chosen``'s: on
-    large data a model refitted on more rows ranks better, which a search run
-    on a few thousand of them cannot see (class-weighted histogram gradient
-    boosting costs four to five times the unweighted one per row).
+    more than one standard error (the search cannot tell them apart), the one
+    whose refit is predicted to train on the most rows in the time left, when
+    that is at least :data:`MORE_ROWS` times ``chosen``'s: on large data a
+    model refitted on more rows ranks better, which a search run on a few
+    thousand of them cannot see (class-weighted histogram gradient boosting
+    costs four to five times the unweighted one per row). A trial whose
+    out-of-fold predictions the search did not keep (it keeps each model's
+    best) has its folds refitted for the decision rule first: their time
+    comes off its refit's.
     """
     if budget.timeout is None or budget.search_rows >= budget.n_samples:
         return chosen, None
     scores = chosen.user_attrs.get(ATTR_SCORES)
-    rows = budget.refit_rows(budget.trial_configs(chosen))
+    rows = budget.refit_rows(
+        budget.trial_configs(chosen),
+        budget.remaining() - _fold_refits(chosen, objective),
+    )
     if not scores or rows >= budget.n_samples:
         return chosen, None
     best, best_rows = chosen, rows
@@ -174,15 +193,35 @@ def _roomier(trials, chosen, budget, objective):
             or len(other) != len(scores)
             or clearly_better(scores, other)
             or not all(budget.fits(trial))
-            or (objective.keep_oof and search_predictions(objective, trial) is None)
         ):
             continue
-        trial_rows = budget.refit_rows(budget.trial_configs(trial))
+        left = budget.remaining() - _fold_refits(trial, objective)
+        if left <= 0:
+            continue
+        trial_rows = budget.refit_rows(budget.trial_configs(trial), left)
         if trial_rows > best_rows:
             best, best_rows = trial, trial_rows
     if best_rows < MORE_ROWS * rows:
         return chosen, None
     return best, {"instead_of": chosen.number, "rows": best_rows, "rows_instead": rows}
+
+
+def _keep_predictions(trial, plan):
+    """Refit ``trial``'s folds now when the search did not keep its
+    out-of-fold predictions (its decision rule is fitted on them), so that
+    the refit after it spends only the time they leave."""
+    objective = plan.objective
+    if not objective.keep_oof or search_predictions(objective, trial) is not None:
+        return
+    objective.oof[trial.number] = out_of_fold_predictions(
+        plan.budget.space.build(trial_config(trial)),
+        plan.X_search,
+        plan.y_search,
+        objective.full_splits,
+        plan.classes,
+        n_jobs=objective.n_jobs,
+        sample_weight=plan.search_sample_weight,
+    )
 
 
 def choose_trial(study, plan):
@@ -204,6 +243,7 @@ def choose_trial(study, plan):
         _warn_passed_over(best, chosen, plan.budget)
     chosen, more_rows = _roomier(complete, chosen, plan.budget, plan.objective)
     if more_rows is not None:
+        _keep_predictions(chosen, plan)
         selection["more_rows"] = more_rows
     selection["trial"] = chosen.number
     if plan.ensembling is not None:

@@ -1438,10 +1438,11 @@ def test_a_refit_ladder_stops_when_a_step_overran_the_time_left(monkeypatch):
     assert [r for r, _ in report["refit_steps"]] == [1_500]
 
 
-def _close_trials(hgb_scores):
+def _close_trials(hgb_scores, hgb_fit_times=()):
     """A search of 2,000 of 100,000 rows whose best trial is class-weighted
     histogram gradient boosting (1 s a fold), then unweighted (0.2 s a fold,
-    fold scores ``hgb_scores``), then logistic regression, clearly worse."""
+    fold scores ``hgb_scores``, its trial's ``hgb_fit_times``), then logistic
+    regression, clearly worse."""
     from types import SimpleNamespace
 
     space = _space(100_000)
@@ -1461,6 +1462,7 @@ def _close_trials(hgb_scores):
                     ATTR_TECHNIQUE: config.technique,
                     ATTR_ALGORITHM: config.algorithm,
                     "split_scores": scores,
+                    "fit_times": list(hgb_fit_times) if config is hgb else [],
                 },
             )
         )
@@ -1509,3 +1511,36 @@ def test_a_timed_refit_keeps_a_best_setup_that_is_clearly_better():
     study, plan = _close_trials([0.78, 0.80, 0.79])
     chosen, selection = choose_trial(study, plan(30))
     assert chosen.number == 0 and "more_rows" not in selection
+
+
+def test_a_close_setup_without_kept_predictions_pays_for_its_fold_refits():
+    from types import SimpleNamespace
+
+    from autobalance._oof import REFIT
+    from autobalance._selection import choose_trial
+
+    # The search keeps each model's best predictions: the unweighted trial's
+    # are gone, so its decision rule needs its folds refitted first.
+    X, y = make_classification(300, n_features=5, weights=[0.9], random_state=0)
+    splits = [(np.arange(100, 300), np.arange(100))] * 3
+
+    def search_plan(fold_seconds):
+        study, plan = _close_trials([0.80, 0.78, 0.805], [fold_seconds] * 3)
+        p = plan(30)
+        p.X_search, p.y_search, p.classes = X, y, np.array([0, 1])
+        p.search_sample_weight = None
+        p.objective = SimpleNamespace(
+            keep_oof=True, oof={0: ["kept"]}, full_splits=splits, n_jobs=None
+        )
+        return study, p
+
+    # Cheap folds: refitted now, so the decision rule finds them.
+    study, p = search_plan(0.2)
+    chosen, selection = choose_trial(study, p)
+    assert chosen.number == 1 and "more_rows" in selection
+    folds = p.objective.oof[1]
+    assert len(folds) == 3 and all(f.origin == REFIT for f in folds)
+    # Folds that would take the time the rows need: the best stays.
+    study, p = search_plan(7.0)
+    chosen, selection = choose_trial(study, p)
+    assert chosen.number == 0 and 1 not in p.objective.oof
