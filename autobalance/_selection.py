@@ -148,11 +148,16 @@ def _select(study, plan):
 MORE_ROWS = 2.0
 
 
+def _has_predictions(trial, objective):
+    """Whether nothing more is needed for ``trial``'s decision rule: the
+    search kept its out-of-fold predictions, or keeps none (no rule)."""
+    return not objective.keep_oof or search_predictions(objective, trial) is not None
+
+
 def _fold_refits(trial, objective):
-    """Seconds to refit ``trial``'s folds for its decision rule (0 when the
-    search kept its out-of-fold predictions or none is fitted), with the
-    budget's fold margin."""
-    if not objective.keep_oof or search_predictions(objective, trial) is not None:
+    """Seconds to refit ``trial``'s folds for its decision rule (0 when
+    :func:`_has_predictions`), with the budget's fold margin."""
+    if _has_predictions(trial, objective):
         return 0.0
     if trial.user_attrs.get(ATTR_TECHNIQUE) == ENSEMBLE:
         return math.inf  # its members' folds: not worth a refit this late
@@ -211,7 +216,7 @@ def _keep_predictions(trial, plan):
     out-of-fold predictions (its decision rule is fitted on them), so that
     the refit after it spends only the time they leave."""
     objective = plan.objective
-    if not objective.keep_oof or search_predictions(objective, trial) is not None:
+    if _has_predictions(trial, objective):
         return
     objective.oof[trial.number] = out_of_fold_predictions(
         plan.budget.space.build(trial_config(trial)),
