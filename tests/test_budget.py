@@ -1371,6 +1371,23 @@ def _ladder(monkeypatch, fixed, left):
     return budgeted_refit(lambda: space.build(config), plan, trial), machine
 
 
+def _measured_budget(timeout, space, n_samples, search_rows, measured):
+    """A budget of a search of ``search_rows`` of ``n_samples`` rows (training
+    folds of 1,000 rows, 900 and 100 per class) on a fake clock, each
+    ``(config, seconds)`` of ``measured`` measured on three folds."""
+    budget = Budget(
+        timeout,
+        space=space,
+        n_samples=n_samples,
+        n_train=1_000,
+        clock=FakeClock(),
+        search_rows=search_rows,
+    )
+    for config, seconds in measured:
+        budget.measured(config, [seconds] * 3, [900.0, 100.0])
+    return budget
+
+
 def test_the_budget_plans_a_share_of_the_timeout_for_a_costly_refit():
     from autobalance._budget import REFIT_PLAN_SHARE
 
@@ -1379,16 +1396,7 @@ def test_the_budget_plans_a_share_of_the_timeout_for_a_costly_refit():
     ratio = space.fidelity_ratio(et)
 
     def budget(timeout, search_rows):
-        b = Budget(
-            timeout,
-            space=space,
-            n_samples=12_000,
-            n_train=1_000,
-            clock=FakeClock(),
-            search_rows=search_rows,
-        )
-        b.measured(et, [1.0, 1.0, 1.0], [900, 100])
-        return b
+        return _measured_budget(timeout, space, 12_000, search_rows, [(et, 1.0)])
 
     timed = budget(30, 1_500)
     full = 12**1.15 * ratio
@@ -1468,16 +1476,9 @@ def _close_trials(hgb_scores, hgb_fit_times=()):
         )
 
     def plan(timeout):
-        budget = Budget(
-            timeout,
-            space=space,
-            n_samples=100_000,
-            n_train=1_000,
-            clock=FakeClock(),
-            search_rows=2_000,
+        budget = _measured_budget(
+            timeout, space, 100_000, 2_000, [(weighted, 1.0), (hgb, 0.2), (lr, 0.01)]
         )
-        for config, seconds in [(weighted, 1.0), (hgb, 0.2), (lr, 0.01)]:
-            budget.measured(config, [seconds] * 3, [900.0, 100.0])
         return SimpleNamespace(
             ensembling=None, budget=budget, objective=SimpleNamespace(keep_oof=False)
         )
