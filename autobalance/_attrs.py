@@ -104,5 +104,5 @@ FINGERPRINT_ATTR = "autobalance_fingerprint"
 CONFIG_ATTR = "autobalance_cli"
 #: (study) how the refitted trial was chosen (the estimator's ``selection_``)
 SELECTION_ATTR = "autobalance_selection"
-#: (study) why a timed search stopped early (``search_progress_["stop_detail"]``)
+#: (study) why a search stopped early (``search_progress_["stop_detail"]``)
 EARLY_STOP_ATTR = "autobalance_early_stop"

@@ -93,10 +93,10 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         Number of trials (configurations evaluated): starting points first
         (learned across datasets for the default search, every model among
         them; see :ref:`search_explained`), then Optuna's TPE; a repeated
-        configuration is not refitted. ``"auto"``: 12 when the smallest class
-        of the searched rows has fewer than 1,000 rows (fold scores are then
-        too noisy for a longer search to help), 30 otherwise. With a
-        ``storage``, the number of finished trials the study should reach.
+        configuration reuses its scores and takes no trial (10 in a row stop the
+        search). ``"auto"``: 12 when the smallest class of the searched rows has
+        fewer than 1,000 rows (too noisy for a longer search to help), 30
+        otherwise. With a ``storage``, the finished trials (repeats too) to reach.
     timeout : float or None, default=None
         Seconds for the whole ``fit``, refit included (checked before every
         fold). An in-memory search first screens each technique family on each

@@ -27,10 +27,13 @@ from ._attrs import ATTR_MEMBERS, EARLY_STOP_ATTR
 from ._results import stop_reason
 
 __all__ = [
+    "FLAT_SCORE",
     "MIN_TRIALS_IN_WINDOW",
     "NEGLIGIBLE_GAIN",
+    "REPEATED_SETUPS",
     "EarlyStop",
     "stop_detail",
+    "stop_sentence",
 ]
 
 #: Full-fidelity trials the window (the last half of the elapsed time) must
@@ -39,6 +42,12 @@ MIN_TRIALS_IN_WINDOW = 10
 #: Expected gain (in the score's units: 0.001 of ROC AUC by default) below
 #: which further trials are not worth their time.
 NEGLIGIBLE_GAIN = 0.001
+#: ``reason`` of the early-stop record when the best score stopped moving ...
+FLAT_SCORE = "flat_score"
+#: ... and when the sampler proposed only setups already scored, many in a
+#: row (recorded by the study runner, ``_study``): any search, timed or not,
+#: whose space holds fewer distinct setups than it asked trials of.
+REPEATED_SETUPS = "repeated_setups"
 #: The window is this share of the elapsed time, ending now.
 WINDOW_SHARE = 0.5
 
@@ -110,6 +119,31 @@ def stop_detail(history, elapsed, remaining, fixed_done):
     }
 
 
+def stop_sentence(detail):
+    """One sentence saying why a search stopped early, from its record
+    (``search_progress_["stop_detail"]``).
+
+    Examples
+    --------
+    >>> stop_sentence({"reason": REPEATED_SETUPS, "repeats_in_a_row": 10,
+    ...                "trial_number": 14})[:46]
+    'The search stopped early, after trial 14: the '
+    """
+    if detail.get("reason") == REPEATED_SETUPS:
+        return (
+            f"The search stopped early, after trial {detail['trial_number']}: the "
+            f"sampler proposed {detail['repeats_in_a_row']} setups in a row that "
+            "had already been scored (the space holds fewer distinct setups than "
+            "trials were asked for)."
+        )
+    nan = float("nan")
+    return (
+        f"The search stopped early, after {detail.get('elapsed_seconds', nan):.1f}"
+        f" s: the expected gain of the {detail.get('remaining_seconds', nan):.1f} s "
+        f"left was {detail.get('expected_gain', nan):.4f}."
+    )
+
+
 def _full_fidelity(trial):
     """Whether ``trial`` ran folds of one setup on all the search's rows:
     complete or pruned by the pruner, not a screening trial, a repeated setup
@@ -169,7 +203,12 @@ class EarlyStop:
         )
         if detail is None:
             return False
-        detail = {**detail, "trial_number": trial.number, "elapsed_seconds": now}
+        detail = {
+            **detail,
+            "reason": FLAT_SCORE,
+            "trial_number": trial.number,
+            "elapsed_seconds": now,
+        }
         self.detail = detail
         study.set_user_attr(EARLY_STOP_ATTR, detail)
         logger.info(

@@ -23,6 +23,7 @@ from ._attrs import (
     ATTR_FALLBACK,
     ATTR_SCORES,
     ATTR_TECHNIQUE,
+    EARLY_STOP_ATTR,
     FINGERPRINT_ATTR,
 )
 from ._budget import trial_config
@@ -34,6 +35,7 @@ from ._distributed import (
     run_queue,
     slot_of,
 )
+from ._early_stop import REPEATED_SETUPS
 from ._footprint import release_freed_memory
 from ._objective import TrialFailure
 from ._screening import run_round, screened
@@ -57,10 +59,11 @@ __all__ = [
 TrialState = optuna.trial.TrialState
 
 #: Trials in a row that ran no fold, refused by the time budget or repeating
-#: an earlier setup, after which a timed search stops: the sampler keeps
+#: an earlier setup, after which an in-memory search stops: the sampler keeps
 #: proposing setups too slow for the time left or already scored (neither
 #: costs a fold, so the budget's clock does not move and, without a limit,
-#: the search would spin until the deadline).
+#: the search would spin until the deadline; and since a repeated setup takes
+#: no trial of ``n_trials``, a search of a small space would never end).
 MAX_REFUSED_IN_A_ROW = 10
 
 
@@ -328,8 +331,9 @@ def best_trial_of(study):
     return max(complete, key=lambda t: (t.value, -slot_of(t), -t.number))
 
 
-def n_finished(study):
-    return len(counted_trials(study.get_trials(deepcopy=False)))
+def _repeated(trial):
+    """Whether ``trial`` repeated a setup already scored (it ran no fold)."""
+    return ATTR_DUPLICATE in trial.user_attrs
 
 
 def run_study(
@@ -351,7 +355,10 @@ def run_study(
     ``timeout`` is left to it. An in-memory study also stops when
     ``early_stop`` (an :class:`~autobalance._early_stop.EarlyStop`, called
     after every trial once the fixed trials are enqueued) says further
-    trials would gain too little; a stored study ignores it."""
+    trials would gain too little; a stored study ignores it. In an in-memory
+    study a trial repeating a setup already scored takes no trial of
+    ``n_trials``, and MAX_REFUSED_IN_A_ROW of them in a row stop the search
+    (recorded like an early stop)."""
     if budget is not None:
         # The budget decides (Optuna's timeout would not even start a first
         # trial once it has passed, and fit must return a model).
@@ -370,17 +377,30 @@ def run_study(
         return study
     callbacks = [lambda study, trial: release_freed_memory()]
     stopped = []
-    if budget is not None:
-        idle = []  # trials in a row that ran no fold
+    idle = []  # trials in a row that ran no fold
 
-        def stop_when_spent(study, trial):
-            ran_nothing = budget_refused(trial) or ATTR_DUPLICATE in trial.user_attrs
-            idle[:] = [*idle, trial] if ran_nothing else []
-            if budget.spent() or len(idle) >= MAX_REFUSED_IN_A_ROW:
-                stopped.append(trial.number)
-                study.stop()
+    def stop_when_idle(study, trial):
+        refused = budget_refused(trial)
+        idle[:] = [*idle, trial] if refused or _repeated(trial) else []
+        if budget is not None and budget.spent():
+            stopped.append(trial.number)
+            study.stop()
+        elif len(idle) >= MAX_REFUSED_IN_A_ROW:
+            stopped.append(trial.number)
+            if all(_repeated(t) for t in idle):
+                # Recorded as an early stop: the user asked for more trials
+                # than the space seems to hold distinct setups.
+                study.set_user_attr(
+                    EARLY_STOP_ATTR,
+                    {
+                        "reason": REPEATED_SETUPS,
+                        "repeats_in_a_row": len(idle),
+                        "trial_number": trial.number,
+                    },
+                )
+            study.stop()
 
-        callbacks.append(stop_when_spent)
+    callbacks.append(stop_when_idle)
     if early_stop is not None:
 
         def stop_when_flat(study, trial):
@@ -419,12 +439,15 @@ def run_study(
     # Screening trials are a cheaper phase: they take no trial of n_trials.
     n_screened = sum(screened(t) for t in study.get_trials(deepcopy=False))
     # A trial the budget refuses before its first fold takes no trial of
-    # n_trials (as in a stored study): ask for as many more, while the budget
-    # affords a fold.
+    # n_trials (as in a stored study), nor does one that repeats a setup
+    # already scored (its scores are reused): ask for as many more, until
+    # stop_when_idle sees too many of them in a row.
     while not stopped:
         remaining = None
         if n_trials is not None:
-            remaining = n_trials - (n_finished(study) - n_screened)
+            trials = study.get_trials(deepcopy=False)
+            taken = len([t for t in counted_trials(trials) if not _repeated(t)])
+            remaining = n_trials - (taken - n_screened)
             if remaining <= 0:
                 break
         optimize(remaining)

@@ -29,6 +29,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 import autobalance._plan as plan_module
 from autobalance import AutoBalancedClassifier, NoCompletedTrialsError
 from autobalance._ensemble import clearly_better
+from autobalance._study import MAX_REFUSED_IN_A_ROW
 
 FAST = {"n_trials": 5, "cv": 3, "random_state": 0}
 
@@ -54,7 +55,9 @@ def test_cv_results_follow_sklearn_layout(binary_data):
     clf = AutoBalancedClassifier(LogisticRegression(), **FAST).fit(X, y)
     res = clf.cv_results_
     n = len(res["params"])
-    assert n == len(clf.study_.trials) == FAST["n_trials"]
+    assert n == len(clf.study_.trials)
+    # A trial repeating a setup already scored takes no trial of n_trials.
+    assert n - list(res["stop_reason"]).count("duplicate") == FAST["n_trials"]
     for key in (
         "mean_test_score",
         "std_test_score",
@@ -129,7 +132,9 @@ def test_fresh_study_per_fit(binary_data):
     first = clf.study_
     clf.fit(X, y)
     assert clf.study_ is not first
-    assert len(clf.study_.trials) == FAST["n_trials"]
+    assert len(clf.study_.trials) == len(first.trials)
+    repeats = list(clf.cv_results_["stop_reason"]).count("duplicate")
+    assert len(clf.study_.trials) - repeats == FAST["n_trials"]
 
 
 def test_optuna_logging_level_is_restored(binary_data):
@@ -152,11 +157,52 @@ def test_duplicate_configurations_are_not_refitted(binary_data):
         random_state=0,
     ).fit(X, y)
     dupes = [t for t in clf.study_.trials if "duplicate_of" in t.user_attrs]
-    # Only two distinct configurations exist (none, tomek_links).
-    assert len(dupes) == 4
+    # Only two distinct configurations exist (none, tomek_links): a repeat
+    # takes no trial, so the search asks on until MAX_REFUSED_IN_A_ROW repeats.
+    assert len(dupes) == MAX_REFUSED_IN_A_ROW
     for t in dupes:
         original = clf.study_.trials[t.user_attrs["duplicate_of"]]
         assert t.value == original.value
+
+
+def test_repeated_setups_take_no_trial_of_n_trials(binary_data):
+    # A user's model without a parameter space: the sampler soon proposes
+    # "none" or class weights again (4 of 12 trials before the fix).
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), n_trials=12, cv=3, random_state=0
+    ).fit(X, y)
+    reasons = list(clf.cv_results_["stop_reason"])
+    assert "duplicate" in reasons
+    # Every one of the 12 trials asked for evaluated a setup not seen before.
+    assert len(reasons) - reasons.count("duplicate") == 12
+    assert clf.search_progress_["stopped_early"] is False
+
+
+def test_a_space_smaller_than_n_trials_stops_after_repeats_and_says_so(
+    binary_data, tmp_path
+):
+    from autobalance import report
+
+    X, y = binary_data
+    clf = AutoBalancedClassifier(
+        LogisticRegression(),
+        techniques=["none", "balanced_class_weight"],
+        n_trials=50,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    results, progress = clf.cv_results_, clf.search_progress_
+    assert list(results["stop_reason"]).count("complete") == 2
+    assert len(results["params"]) == 2 + MAX_REFUSED_IN_A_ROW
+    detail = progress["stop_detail"]
+    assert progress["stopped_early"] is True
+    assert detail["reason"] == "repeated_setups"
+    assert detail["repeats_in_a_row"] == MAX_REFUSED_IN_A_ROW
+    stopped = results["trial_number"][results["early_stop"]]
+    assert list(stopped) == [detail["trial_number"]]
+    page = report(clf, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f"after trial {detail['trial_number']}: the sampler proposed" in page
 
 
 # -- honesty -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._early_stop import stop_sentence
 from .._persist import atomic_path
 from ._leaderboard import check_search, leaderboard
 from ._plots import (
@@ -249,13 +250,7 @@ def _progress_section(clf):
             "budget could not afford them all)."
         )
     if progress.get("stopped_early"):
-        detail = progress.get("stop_detail") or {}
-        lines.append(
-            "The search stopped early, after "
-            f"{detail.get('elapsed_seconds', float('nan')):.1f} s: the expected "
-            f"gain of the {detail.get('remaining_seconds', float('nan')):.1f} s "
-            f"left was {detail.get('expected_gain', float('nan')):.4f}."
-        )
+        lines.append(stop_sentence(progress.get("stop_detail") or {}))
     elif clf.timeout is not None:
         lines.append("The search did not stop early.")
     cost = getattr(clf, "cost_model_", None) or {}
