@@ -23,7 +23,8 @@ search scores fewer trees than the refit grows,
   floor) thus teaches the same coefficient as a full fold: an under-sampler
   screened on every positive costs what it costs in full.
 - **Exponent**: the technique's ``cost_exponent`` (1.5 for samplers that
-  search neighbours), else :data:`ROWS_EXPONENT`.
+  search neighbours), else the model's (1.0 for histogram gradient
+  boosting), else :data:`ROWS_EXPONENT`.
 - **Fixed cost**: what a fit costs whatever its rows (histogram gradient
   boosting: about 0.25 s on 3,200 rows, 3.4 s on a million; ``rows ** 1.15``
   from the first predicts three minutes). Once a setup was measured at two
@@ -156,9 +157,16 @@ class CostModel:
         return self.space.techniques.get(config.technique)
 
     def exponent(self, config):
-        """The setup's cost exponent: its technique's, else
+        """The setup's cost exponent: its technique's, else its model's
+        (:class:`~autobalance.Algorithm`'s ``cost_exponent``), else
         :data:`ROWS_EXPONENT`."""
-        return getattr(self._technique(config), "cost_exponent", None) or ROWS_EXPONENT
+        # getattr: a model saved before the field existed has none.
+        algorithm = self.space.algorithms.get(config.algorithm)
+        return (
+            getattr(self._technique(config), "cost_exponent", None)
+            or getattr(algorithm, "cost_exponent", None)
+            or ROWS_EXPONENT
+        )
 
     def rows(self, config, counts):
         """:func:`effective_rows` of ``config`` on training rows of class

@@ -9,7 +9,12 @@ import re
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline as SkPipeline
 
-from ._catalogue import BUILTIN_TECHNIQUES, default_algorithms, get_technique
+from ._catalogue import (
+    BUILTIN_TECHNIQUES,
+    default_algorithms,
+    get_technique,
+    model_cost_exponent,
+)
 from ._space import Algorithm, Technique
 
 __all__ = ["resolve_algorithms", "resolve_techniques"]
@@ -55,7 +60,7 @@ def resolve_algorithms(estimator, info=None):
         while name in seen:
             name, k = f"{base}_{k}", k + 1
         seen.add(name)
-        algorithms.append(Algorithm(name, est))
+        algorithms.append(Algorithm(name, est, cost_exponent=model_cost_exponent(est)))
     return algorithms
 
 

@@ -500,6 +500,14 @@ class Algorithm:
     ``pinned_params``: ``(name, reason)`` pairs of parameters the package
     sets by rule (for example a leaf cap that bounds memory on large data).
 
+    ``cost_exponent`` says how the model's fit time grows with its rows,
+    ``cost ~ rows ** cost_exponent``, for a timed ``fit`` to predict folds
+    and the refit on every row from the search's smaller folds (``None``:
+    1.15, tree fits; a technique's own exponent, a sampler that searches
+    neighbours, comes first). A model whose cost grows more slowly (boosting
+    with a fixed number of iterations, early stopping on large data) gets a
+    larger refit in the same budget with a smaller one.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -524,8 +532,19 @@ class Algorithm:
     # existed loads with the class attribute.
     params: tuple = ()
     pinned_params: tuple = ()
+    cost_exponent: float | None = None
 
     def __post_init__(self):
+        exponent = self.cost_exponent
+        if exponent is not None and not (
+            isinstance(exponent, Real)
+            and not isinstance(exponent, bool)
+            and 0 < exponent <= 3
+        ):
+            raise ValueError(
+                f"Algorithm {self.name!r}: cost_exponent must be a number in (0, 3] "
+                f"(how the fit time grows with the rows) or None, got {exponent!r}."
+            )
         names = self.exclude_techniques
         if isinstance(names, str) or not all(isinstance(n, str) for n in names):
             raise TypeError(

@@ -8,12 +8,15 @@ import numpy as np
 import optuna
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import autobalance._catalogue as catalogue
 import autobalance._threshold as threshold_module
 from autobalance import (
+    Algorithm,
     AutoBalancedClassifier,
     SearchContext,
     SearchSpace,
@@ -23,6 +26,7 @@ from autobalance._attrs import ATTR_ALGORITHM, ATTR_PROMOTED, ATTR_TECHNIQUE
 from autobalance._budget import Budget
 from autobalance._catalogue import (
     BUILTIN_TECHNIQUES,
+    HIST_GRADIENT_BOOSTING_COST_EXPONENT,
     LARGE_OVERSAMPLING_STEP,
     default_algorithms,
 )
@@ -33,6 +37,7 @@ from autobalance._preprocessing import (
     MIN_TREE_LEAVES,
     tree_leaf_cap,
 )
+from autobalance._resolve import resolve_algorithms
 from autobalance._space import Config
 
 COSTLY = {
@@ -768,7 +773,9 @@ def test_the_reserve_ignores_setups_that_will_be_passed_over():
     budget.record(hgb, [60.0], value=0.95, model_bytes=[1_000])
     assert budget.reserve == first
     budget.record(hgb, [2.0], value=0.8, model_bytes=[1_000])
-    assert budget.reserve == pytest.approx(2.0 * 2**1.15)
+    assert budget.reserve == pytest.approx(
+        2.0 * 2**HIST_GRADIENT_BOOSTING_COST_EXPONENT
+    )
 
 
 def test_prior_shift_after_a_subsampled_search_uses_the_refit_rows():
@@ -977,16 +984,18 @@ def test_the_cost_model_learns_a_fixed_cost_from_two_row_counts():
     hgb = Config("none", "hist_gradient_boosting", {})
     hgb_weighted = Config("balanced_class_weight", "hist_gradient_boosting", {})
     big = np.array([990_000, 10_000])
+    e = cost.exponent(hgb)  # the model's own (1.0), not the trees' 1.15
+    assert e == HIST_GRADIENT_BOOSTING_COST_EXPONENT
     # Measured on 4,000 rows only: a power law, 250 times the rows.
     cost.learn(hgb, [0.26, 0.25, 0.27], [3_960, 40])
-    assert cost.predict(hgb, big) == pytest.approx(0.26 * 250**1.15)
-    # Then on 8,000 rows: 0.145 s of every fit is fixed (the line through
+    assert cost.predict(hgb, big) == pytest.approx(0.26 * 250**e)
+    # Then on 8,000 rows: 0.12 s of every fit is fixed (the line through
     # the two row counts), and only the rest grows with the rows.
     cost.learn(hgb, [0.4, 0.4], [7_920, 80])
-    slope = (0.4 - 0.26) / (8_000**1.15 - 4_000**1.15)
-    fixed = 0.26 - slope * 4_000**1.15
-    assert fixed == pytest.approx(0.145, abs=1e-3)
-    assert cost.predict(hgb, big) == pytest.approx(fixed + (0.4 - fixed) * 125**1.15)
+    slope = (0.4 - 0.26) / (8_000**e - 4_000**e)
+    fixed = 0.26 - slope * 4_000**e
+    assert fixed == pytest.approx(0.12, abs=1e-3)
+    assert cost.predict(hgb, big) == pytest.approx(fixed + (0.4 - fixed) * 125**e)
     # A fixed cost is at most FIXED_SHARE of a fold on the fewest rows ...
     flat = Config("none", "logistic_regression", {})
     cost.learn(flat, [1.0], [3_960, 40])
@@ -997,8 +1006,45 @@ def test_the_cost_model_learns_a_fixed_cost_from_two_row_counts():
     # ... and a setup of the same model measured on one row count borrows it.
     cost.learn(hgb_weighted, [0.3], [3_960, 40])
     assert cost.predict(hgb_weighted, big) == pytest.approx(
-        fixed + (0.3 - fixed) * 250**1.15
+        fixed + (0.3 - fixed) * 250**e
     )
+
+
+def test_a_models_cost_exponent_predicts_its_refit():
+    # Histogram gradient boosting caps its iterations: its refit, predicted
+    # from folds 100 times smaller at the trees' rows ** 1.15, was 2.4 times
+    # too long, so a 60 s fit on 1M rows refitted on 412,000 of 700,000 rows
+    # with 4 s unused.
+    from autobalance._cost import ROWS_EXPONENT, CostModel
+
+    cost = CostModel(_space(200_000))
+    counts, big = np.array([6_930, 70]), np.array([693_000, 7_000])
+    hgb = Config("none", "hist_gradient_boosting", {})
+    et = Config("none", "extra_trees", {})
+    smote_hgb = Config("smote", "hist_gradient_boosting", {})
+    for config in (hgb, et, smote_hgb):
+        cost.learn(config, [0.5], counts)
+    assert cost.predict_refit(hgb, big) == pytest.approx(0.5 * 100)
+    assert cost.predict_refit(et, big) == pytest.approx(
+        0.5 * 100**ROWS_EXPONENT * cost.space.fidelity_ratio(et)
+    )
+    # A technique's own exponent (neighbour searches) comes first.
+    assert cost.exponent(smote_hgb) == 1.5
+    # A user's boosting, alone or at the end of a pipeline, is the same model.
+    for estimator in (
+        HistGradientBoostingClassifier(),
+        make_pipeline(StandardScaler(), HistGradientBoostingClassifier()),
+    ):
+        (algorithm,) = resolve_algorithms(estimator)
+        assert algorithm.cost_exponent == HIST_GRADIENT_BOOSTING_COST_EXPONENT
+    (algorithm,) = resolve_algorithms(LogisticRegression())
+    assert algorithm.cost_exponent is None
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, 4.0, True, "1.0"])
+def test_a_bad_cost_exponent_is_refused(bad):
+    with pytest.raises(ValueError, match="cost_exponent must be a number in"):
+        Algorithm("lr", LogisticRegression(), cost_exponent=bad)
 
 
 def test_a_first_full_trial_predicted_not_to_fit_is_refused():
