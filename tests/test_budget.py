@@ -1381,25 +1381,25 @@ def test_a_refit_that_cannot_fit_on_every_row_trains_on_the_rows_it_can(
     assert f"step(s) of {steps[0][0]:,}" in page
 
 
-def _ladder(monkeypatch, fixed, left):
-    """The refit ladder of extra trees on 12,000 rows with ``left`` seconds
-    left, after a search that measured folds of 1,000 rows at 1 s: a fit
-    costs ``fixed`` s plus the rest of the 1 s growing linearly with rows."""
+def _ladder(monkeypatch, fixed, left, model=None):
+    """The refit ladder of ``model`` (extra trees) on 12,000 rows with
+    ``left`` seconds left, after a search that measured folds of 1,000 rows
+    at 1 s: a fit costs ``fixed`` s plus the rest of the 1 s growing linearly
+    with rows."""
     from types import SimpleNamespace
 
-    from autobalance import Algorithm
     from autobalance._refit import budgeted_refit
 
     X, y = make_classification(12_000, weights=[0.9], random_state=0)
+    model = model or ExtraTreesClassifier(n_estimators=5, random_state=0)
     machine = SimulatedMachine(
-        {ExtraTreesClassifier: (1.0 - fixed) / 1_000},
-        {ExtraTreesClassifier: fixed},
+        {type(model): (1.0 - fixed) / 1_000},
+        {type(model): fixed},
         exponent=1.0,
     ).install(monkeypatch)
+    (algorithm,) = resolve_algorithms([("et", model)])
     space = SearchSpace(
-        [catalogue.get_technique("none")],
-        [Algorithm("et", ExtraTreesClassifier(n_estimators=5, random_state=0))],
-        _context(12_000),
+        [catalogue.get_technique("none")], [algorithm], _context(12_000)
     )
     budget = Budget(
         left / 0.97, space=space, n_samples=12_000, n_train=1_000, search_rows=1_500
@@ -1481,6 +1481,20 @@ def test_a_refit_ladder_stops_at_the_rows_the_time_left_affords(monkeypatch):
         (_, rows, _), machine = _ladder(monkeypatch, 0.0, left=8.0)
     assert rows is not None and 1_500 <= len(rows) < 12_000
     assert machine.now <= 8.0
+
+
+def test_boosting_refits_every_row_when_its_linear_cost_fits(monkeypatch):
+    # Histogram gradient boosting grows at most linearly (capped iterations):
+    # 12 s on every row fit in 14 s left in one fit. At the trees' rows **
+    # 1.15 (17.5 s predicted) it refitted on a subsample after a ladder.
+    model = HistGradientBoostingClassifier(max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no refit on fewer rows
+        (estimator, rows, report), machine = _ladder(monkeypatch, 0.0, 14.0, model)
+    assert rows is None and hasattr(estimator, "classes_")
+    assert report["refit_steps"] == [(12_000, pytest.approx(12.0))]
+    assert report["refit_predicted"] == pytest.approx(12.0)
+    assert machine.now <= 14.0
 
 
 def test_a_refit_ladder_stops_when_a_step_overran_the_time_left(monkeypatch):
