@@ -35,6 +35,7 @@ __all__ = [
     "FINGERPRINT_ATTR",
     "OUT_OF_TIME",
     "OWNER_ATTR",
+    "SEARCH_END_ATTR",
     "SELECTION_ATTR",
     "SLOT_ATTR",
 ]
@@ -106,3 +107,6 @@ CONFIG_ATTR = "autobalance_cli"
 SELECTION_ATTR = "autobalance_selection"
 #: (study) why a search stopped early (``search_progress_["stop_detail"]``)
 EARLY_STOP_ATTR = "autobalance_early_stop"
+#: (study) what ended the last search (``search_progress_["ended"]``):
+#: ``"n_trials"``, ``"budget"`` or ``"early_stop"``
+SEARCH_END_ATTR = "autobalance_search_end"

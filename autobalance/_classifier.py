@@ -188,8 +188,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         ``fidelity_trees``, ``trial_number``, ``early_stop`` (see ``timeout``).
     search_progress_ : dict
         Best score of a complete (``best_score``) and of a screening trial
-        (``screened_best_score``) by 10/25/50/100 % of ``timeout`` (NaN before
-        any); ``stopped_early`` and ``stop_detail`` (why); see :ref:`performance`.
+        (``screened_best_score``) by 10/25/50/100 % of ``timeout``; ``stopped_early``,
+        ``stop_detail``, ``ended``, ``search_seconds``: see :ref:`performance`.
     excluded_techniques_ : dict
         Techniques left out of the space for this data, with the reason.
     excluded_algorithms_ : dict

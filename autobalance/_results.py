@@ -26,6 +26,7 @@ from ._attrs import (
     ATTR_TECHNIQUE,
     EARLY_STOP_ATTR,
     OUT_OF_TIME,
+    SEARCH_END_ATTR,
 )
 
 __all__ = [
@@ -213,7 +214,9 @@ def _running_best(reached, seconds):
     return best
 
 
-def search_progress(trials, start, *, timeout=None, end=None, early_stop=None):
+def search_progress(
+    trials, start, *, timeout=None, end=None, early_stop=None, ended=None
+):
     """The best score the search had reached at shares of its budget.
 
     Parameters
@@ -228,10 +231,13 @@ def search_progress(trials, start, *, timeout=None, end=None, early_stop=None):
         The fit's ``timeout``: the budget the shares are of. ``None``: the
         shares are of the time from ``start`` to ``end``.
     end : datetime.datetime or None, default=None
-        When the search ended; now by default. Only used without ``timeout``.
+        When the search ended; now by default.
     early_stop : dict or None, default=None
         The decision of a search that stopped early (the study's
         :data:`~autobalance._attrs.EARLY_STOP_ATTR`), or ``None``.
+    ended : str or None, default=None
+        What ended the search (the study's
+        :data:`~autobalance._attrs.SEARCH_END_ATTR`), or ``None`` (unknown).
 
     Returns
     -------
@@ -244,13 +250,18 @@ def search_progress(trials, start, *, timeout=None, end=None, early_stop=None):
         comparable with ``best_score``), ``basis`` (``"timeout"`` or
         ``"elapsed"``), ``stopped_early`` (bool) and ``stop_detail`` (the
         early stop's decision, see
-        :func:`~autobalance._early_stop.stop_detail`, or ``None``). The
-        averaged ensemble is not a trial of the search and does not count:
-        the scores are on the scale of one setup's mean inner score.
+        :func:`~autobalance._early_stop.stop_detail`, or ``None``),
+        ``ended`` (what ended the search: ``"n_trials"``, the trials asked for
+        ran; ``"budget"``, the time left covered only the refit;
+        ``"early_stop"``) and ``search_seconds`` (from the start of ``fit``
+        to the end of the search). The averaged ensemble is not a trial of
+        the search and does not count: the scores are on the scale of one
+        setup's mean inner score.
     """
+    end = datetime.datetime.now() if end is None else end
+    elapsed = max((end - start).total_seconds(), 0.0)
     if timeout is None:
-        end = datetime.datetime.now() if end is None else end
-        total, basis = max((end - start).total_seconds(), 0.0), "elapsed"
+        total, basis = elapsed, "elapsed"
     else:
         total, basis = float(timeout), "timeout"
     reached = [
@@ -276,6 +287,8 @@ def search_progress(trials, start, *, timeout=None, end=None, early_stop=None):
         "basis": basis,
         "stopped_early": early_stop is not None,
         "stop_detail": None if early_stop is None else dict(early_stop),
+        "ended": ended,
+        "search_seconds": elapsed,
     }
 
 
@@ -303,6 +316,10 @@ def search_results(study, trials, plan, timeout):
     early_stop = study.user_attrs.get(EARLY_STOP_ATTR)
     results = trials_to_cv_results(trials, len(plan.splits), plan.classes, early_stop)
     progress = search_progress(
-        trials, plan.budget.started_at, timeout=timeout, early_stop=early_stop
+        trials,
+        plan.budget.started_at,
+        timeout=timeout,
+        early_stop=early_stop,
+        ended=study.user_attrs.get(SEARCH_END_ATTR),
     )
     return results, progress

@@ -25,6 +25,7 @@ from ._attrs import (
     ATTR_TECHNIQUE,
     EARLY_STOP_ATTR,
     FINGERPRINT_ATTR,
+    SEARCH_END_ATTR,
 )
 from ._budget import trial_config
 from ._distributed import (
@@ -65,6 +66,10 @@ TrialState = optuna.trial.TrialState
 #: the search would spin until the deadline; and since a repeated setup takes
 #: no trial of ``n_trials``, a search of a small space would never end).
 MAX_REFUSED_IN_A_ROW = 10
+#: What ended a search (``search_progress_["ended"]``): the trials asked for
+#: ran, the time budget stopped it, or an early stop (the expected gain too
+#: small, or only repeated setups proposed).
+N_TRIALS_END, BUDGET_END, EARLY_STOP_END = "n_trials", "budget", "early_stop"
 
 
 @contextlib.contextmanager
@@ -374,6 +379,9 @@ def run_study(
             driver=True,
             budget=budget,
         )
+        # Another fit's record would linger in a stored study: overwrite it.
+        spent = budget is not None and budget.spent()
+        study.set_user_attr(SEARCH_END_ATTR, BUDGET_END if spent else N_TRIALS_END)
         return study
     callbacks = [lambda study, trial: release_freed_memory()]
     stopped = []
@@ -455,6 +463,13 @@ def run_study(
             break
     if budget is not None and budget.refuse_first:
         run_fallback(study, objective, budget)
+    if EARLY_STOP_ATTR in study.user_attrs:
+        end = EARLY_STOP_END
+    else:
+        # Stopped by the budget (spent, or refusing trial after trial), or
+        # ended with the trials asked for.
+        end = BUDGET_END if stopped else N_TRIALS_END
+    study.set_user_attr(SEARCH_END_ATTR, end)
     return study
 
 

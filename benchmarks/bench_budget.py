@@ -22,7 +22,8 @@ the trials by ``stop_reason``, the training rows of the complete trials' folds
 the cost model's predictions (``cost_model_``:
 median and 90th percentile of measured / predicted fold times, the refit's
 predicted seconds and measured / predicted), whether the search stopped
-early (``stopped_early``, ``stop_elapsed``, ``stop_expected_gain``) and the
+early (``stopped_early``, ``stop_elapsed``, ``stop_expected_gain``), what
+ended the search and when (``search_ended``, ``search_seconds``) and the
 screening round's best score by the same shares (``screened_progress_*``).
 After the timed fit (outside its
 wall time), ``_fidelity.measure`` scores a family-stratified sample of the
@@ -208,6 +209,9 @@ def autobalance_row(clf, metrics, budget, data, fidelity=None):
     # different budgets read alike).
     row["stop_elapsed"] = detail.get("elapsed_seconds", float("nan"))
     row["stop_expected_gain"] = detail.get("expected_gain", float("nan"))
+    # What ended the search (n_trials, budget, early_stop), and when.
+    row["search_ended"] = progress.get("ended")
+    row["search_seconds"] = progress.get("search_seconds", float("nan"))
     for reason in STOP_REASONS:
         row[f"trials_{reason}"] = reasons.count(reason)
     # The training rows of the full-fidelity folds (capped when the budget
@@ -358,7 +362,10 @@ def _more_rows_text(row):
 
 def _stop_text(row):
     if not row["stopped_early"]:
-        return ""
+        ended = row.get("search_ended")
+        if not isinstance(ended, str):  # a row of an older run
+            return ""
+        return f"\n    search ended by {ended} at {row['search_seconds']:.1f} s"
     return (
         f"\n    stopped early at {row['stop_elapsed']:.1f} s "
         f"(expected gain of the rest {row['stop_expected_gain']:.5f})"

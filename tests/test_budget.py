@@ -1378,6 +1378,9 @@ def test_a_refit_that_cannot_fit_on_every_row_trains_on_the_rows_it_can(
     # The report says on how many rows, and in which steps.
     page = report(clf, tmp_path / "report.html").read_text(encoding="utf-8")
     assert f"afforded the refit on {len(rows):,} rows" in page
+    # The budget, not the 50 trials asked for, ended the search.
+    assert clf.search_progress_["ended"] == "budget"
+    assert "the time left only covered the refit" in page
     assert f"step(s) of {steps[0][0]:,}" in page
 
 

@@ -193,6 +193,7 @@ def test_a_space_smaller_than_n_trials_stops_after_repeats_and_says_so(
         random_state=0,
     ).fit(X, y)
     results, progress = clf.cv_results_, clf.search_progress_
+    assert progress["ended"] == "early_stop"
     assert list(results["stop_reason"]).count("complete") == 2
     assert len(results["params"]) == 2 + MAX_REFUSED_IN_A_ROW
     detail = progress["stop_detail"]

@@ -282,6 +282,7 @@ def test_a_flat_timed_search_stops_early_and_says_so(fake_time, tmp_path):
     results, progress = clf.cv_results_, clf.search_progress_
     full = np.isin(results["stop_reason"], ["complete", "pruned"])
     assert progress["stopped_early"] is True
+    assert progress["ended"] == "early_stop"
     detail = progress["stop_detail"]
     assert detail["trials_in_window"] >= MIN_TRIALS_IN_WINDOW
     assert detail["expected_gain"] < NEGLIGIBLE_GAIN
@@ -308,12 +309,18 @@ def test_a_flat_timed_search_stops_early_and_says_so(fake_time, tmp_path):
     [{"timeout": None, "n_trials": 20}, {"timeout": 1000, "n_trials": 20}],
     ids=["untimed", "explicit-n_trials"],
 )
-def test_an_untimed_or_counted_search_never_stops_early(fake_time, settings):
+def test_an_untimed_or_counted_search_never_stops_early(fake_time, settings, tmp_path):
+    from autobalance import report
+
     X, y = _flat_data()
     clf = _model(**settings).fit(X, y)
     results = clf.cv_results_
     assert clf.search_progress_["stopped_early"] is False
     assert clf.search_progress_["stop_detail"] is None
+    # The trials asked for ended it, and the report says so.
+    assert clf.search_progress_["ended"] == "n_trials"
+    page = report(clf, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "after the trials asked for (n_trials); it did not stop early" in page
     assert not results["early_stop"].any()
     assert EARLY_STOP_ATTR not in clf.study_.user_attrs
     # Every requested trial ran (screening trials take no trial of n_trials).

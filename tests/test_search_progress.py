@@ -77,6 +77,18 @@ def test_no_complete_trial_gives_nan_everywhere():
     assert all(math.isnan(v) for v in progress["best_score"])
 
 
+def test_it_says_what_ended_the_search_and_when():
+    end = START + datetime.timedelta(seconds=42)
+    progress = search_progress([trial(1, 0.9)], START, timeout=300, end=end)
+    assert progress["ended"] is None  # not recorded (a study of an older fit)
+    assert progress["search_seconds"] == 42.0
+    progress = search_progress(
+        [trial(1, 0.9)], START, timeout=300, end=end, ended="n_trials"
+    )
+    # The shares stay of the budget, not of the search's duration.
+    assert progress["ended"] == "n_trials" and progress["seconds"][-1] == 300
+
+
 @pytest.mark.parametrize("timeout", [None, 600])
 def test_fit_sets_search_progress(timeout):
     X, y = make_classification(300, weights=[0.85], random_state=0)
@@ -95,3 +107,5 @@ def test_fit_sets_search_progress(timeout):
     )
     reached = [v for v in progress["best_score"] if not math.isnan(v)]
     assert reached == sorted(reached)
+    # Four trials asked for, far within any budget: they ended the search.
+    assert progress["ended"] == "n_trials" and 0 < progress["search_seconds"] < 600

@@ -216,6 +216,19 @@ def _chosen_section(clf):
     )
 
 
+def _end_sentence(progress, timeout):
+    """What ended a search that did not stop early, and when."""
+    at = f"{progress['search_seconds']:.1f} s into the fit"
+    if timeout is not None:
+        at += f" (a {timeout:g} s budget)"
+    if progress["ended"] == "budget":
+        return f"The search ended {at}: the time left only covered the refit."
+    return (
+        f"The search ended {at}, after the trials asked for (n_trials); it did "
+        "not stop early."
+    )
+
+
 def _progress_section(clf):
     """How the search spent its budget: the best scores by share of it,
     whether it stopped early, the trials by why they stopped, the rows of
@@ -251,7 +264,9 @@ def _progress_section(clf):
         )
     if progress.get("stopped_early"):
         lines.append(stop_sentence(progress.get("stop_detail") or {}))
-    elif clf.timeout is not None:
+    elif progress.get("ended") is not None:
+        lines.append(_end_sentence(progress, clf.timeout))
+    elif clf.timeout is not None:  # a model saved before "ended" existed
         lines.append("The search did not stop early.")
     cost = getattr(clf, "cost_model_", None) or {}
     if cost.get("fold_ratios"):
