@@ -505,8 +505,8 @@ class Algorithm:
     and the refit on every row from the search's smaller folds (``None``:
     1.15, tree fits; a technique's own exponent, a sampler that searches
     neighbours, comes first). A model whose cost grows more slowly (boosting
-    with a fixed number of iterations, early stopping on large data) gets a
-    larger refit in the same budget with a smaller one.
+    with capped iterations and early stopping on large data) declares a
+    smaller one, and a timed fit then refits it on more rows.
 
     Examples
     --------
