@@ -42,7 +42,14 @@ from ._preprocessing import (
     prepare_for,
     tree_leaf_cap,
 )
-from ._space import Algorithm, CategoricalParam, FloatParam, IntParam, Technique
+from ._space import (
+    Algorithm,
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    Technique,
+    final_step,
+)
 
 __all__ = [
     "BUILTIN_TECHNIQUES",
@@ -621,9 +628,10 @@ HIST_GRADIENT_BOOSTING_COST_EXPONENT = 1.0
 
 
 def model_cost_exponent(estimator):
-    """The ``cost_exponent`` of a user's model (a ``Pipeline``'s final step
-    counts): :data:`HIST_GRADIENT_BOOSTING_COST_EXPONENT` for histogram
-    gradient boosting, else ``None`` (the default).
+    """The ``cost_exponent`` of a user's model (a pipeline's final model
+    counts, as for :attr:`Algorithm.final_estimator`):
+    :data:`HIST_GRADIENT_BOOSTING_COST_EXPONENT` for histogram gradient
+    boosting, else ``None`` (the default).
 
     Examples
     --------
@@ -634,8 +642,7 @@ def model_cost_exponent(estimator):
     >>> model_cost_exponent(LogisticRegression()) is None
     True
     """
-    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    if isinstance(final, HistGradientBoostingClassifier):
+    if isinstance(final_step(estimator), HistGradientBoostingClassifier):
         return HIST_GRADIENT_BOOSTING_COST_EXPONENT
     return None
 

@@ -477,6 +477,14 @@ SET_BY_SEARCH = {
 _PARAM_TYPES = ("IntParam", "FloatParam", "CategoricalParam")
 
 
+def final_step(estimator):
+    """The model at the end of ``estimator``'s pipelines (nested ones too),
+    or ``estimator`` itself."""
+    while isinstance(estimator, SkPipeline):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """A named model of the portfolio (the tutorial's "change the algorithm").
@@ -637,10 +645,7 @@ class Algorithm:
 
     @property
     def final_estimator(self):
-        est = self.estimator
-        while isinstance(est, SkPipeline):
-            est = est.steps[-1][1]
-        return est
+        return final_step(self.estimator)
 
     def supports_class_weight(self):
         return "class_weight" in self.final_estimator.get_params(deep=False)

@@ -1034,6 +1034,9 @@ def test_a_models_cost_exponent_predicts_its_refit():
     for estimator in (
         HistGradientBoostingClassifier(),
         make_pipeline(StandardScaler(), HistGradientBoostingClassifier()),
+        make_pipeline(
+            StandardScaler(), make_pipeline(HistGradientBoostingClassifier())
+        ),
     ):
         (algorithm,) = resolve_algorithms(estimator)
         assert algorithm.cost_exponent == HIST_GRADIENT_BOOSTING_COST_EXPONENT
