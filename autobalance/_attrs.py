@@ -21,6 +21,8 @@ __all__ = [
     "ATTR_MEMBERS",
     "ATTR_MODEL_BYTES",
     "ATTR_PARAMS",
+    "ATTR_PILOT_ROWS",
+    "ATTR_PILOT_TIME",
     "ATTR_PROMOTED",
     "ATTR_RECALLS",
     "ATTR_SCORES",
@@ -75,6 +77,10 @@ ATTR_FIDELITY_ROWS = "fidelity_rows"
 #: trees (or boosting rounds) of the trial's ensemble model while searching,
 #: None for a model that is not an ensemble of trees
 ATTR_FIDELITY_TREES = "fidelity_trees"
+#: training rows and seconds of a timed trial's pilot fit, run before its
+#: first full fold when the cost model had not measured its sampler setup
+ATTR_PILOT_ROWS = "pilot_rows"
+ATTR_PILOT_TIME = "pilot_fit_time"
 #: (set when enqueued) the training rows per fold of a screening trial, which
 #: is scored on that subsample of each training fold and ends PRUNED
 ATTR_SCREEN_ROWS = "screen_rows"

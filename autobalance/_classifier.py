@@ -184,8 +184,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         One entry per trial, in scikit-learn's layout (``params``, ``param_<name>``,
         ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,
         ``rank_test_score``, fit and score times), plus ``technique``, ``family``,
-        ``state``, ``fail_reason``, ``stop_reason`` (why it stopped), ``fidelity_rows``,
-        ``fidelity_trees``, ``trial_number``, ``early_stop`` (see ``timeout``).
+        ``state``, ``fail_reason``, ``stop_reason``, ``fidelity_rows``/``_trees``,
+        ``pilot_rows``, ``pilot_fit_time``, ``trial_number``, ``early_stop``.
     search_progress_ : dict
         Best score of a complete (``best_score``) and of a screening trial
         (``screened_best_score``) by 10/25/50/100 % of ``timeout``; ``stopped_early``,

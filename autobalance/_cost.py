@@ -13,7 +13,9 @@ search scores fewer trees than the refit grows,
   to ``r`` times the largest (``n_maj * (1 + r)`` for two classes), an
   under-sampler with a target ratio brings the larger classes down to the
   smallest over ``r`` (``n_min * (1 + 1/r)``), where ``r`` is the sampler's
-  ``sampling_strategy`` (1 when it balances fully). Everything else trains on
+  ``sampling_strategy`` (1 when it balances fully), unless it declares a
+  ``cost_exponent``: its own work (cluster centroids' k-means over the
+  majority) then costs every row it is given. Everything else trains on
   every row: no technique, class weights, cleaning under-samplers (Tomek
   links, edited nearest neighbours remove a few rows), and the balanced
   ensembles, whose per-learner balanced draws are not their whole cost (a
@@ -38,7 +40,9 @@ search scores fewer trees than the refit grows,
   measured before uses its own folds; an unmeasured one the median of its
   model's setups' predictions (each at its own exponent, on the new setup's
   rows); an unmeasured model is unknown (``None``: the budget lets the fold
-  run).
+  run). A sampler's own work is not in its model's other setups: a timed
+  search measures an unmeasured sampler setup on a pilot fit of a tenth of
+  the rows before its first full fold (:mod:`._objective`).
 
 Every fold measured while a prediction existed keeps the pair
 ``(predicted, measured)``, and so does the refit: :meth:`CostModel.report`
@@ -110,8 +114,12 @@ def effective_rows(technique, params, counts):
     if technique.family in ("over-sampling", "combined"):
         # Each class up to ratio times the largest (never fewer rows).
         return float(np.maximum(counts, ratio * counts.max()).sum())
-    if technique.family == "under-sampling" and any(
-        p.name == "sampling_strategy" for p in technique.params
+    if (
+        technique.family == "under-sampling"
+        # A sampler with a cost exponent works over every row it is given
+        # (cluster centroids' k-means): its setups cost those rows.
+        and getattr(technique, "cost_exponent", None) is None
+        and any(p.name == "sampling_strategy" for p in technique.params)
     ):
         # The larger classes down to the smallest over ratio.
         return float(np.minimum(counts, counts.min() / ratio).sum())
@@ -172,6 +180,11 @@ class CostModel:
         """:func:`effective_rows` of ``config`` on training rows of class
         counts ``counts``."""
         return max(effective_rows(self._technique(config), config.params, counts), 1.0)
+
+    def measured(self, config):
+        """Whether folds of ``config``'s very setup (technique and model)
+        were measured."""
+        return _setup(config) in self._setups
 
     def knows(self, config):
         """Whether a fold of ``config`` can be predicted."""
@@ -256,13 +269,14 @@ class CostModel:
             return None
         return fold * self.space.fidelity_ratio(config)
 
-    def learn(self, config, fit_times, counts):
+    def learn(self, config, fit_times, counts, pair=True):
         """Learn from folds of ``config`` that took ``fit_times`` seconds on
         training rows of class counts ``counts``; a fold predicted before
-        keeps its ``(predicted, measured)`` pair."""
+        keeps its ``(predicted, measured)`` pair (unless ``pair`` is false: a
+        pilot fit, whose prediction nothing acted on)."""
         if not len(fit_times):
             return
-        predicted = self.predict(config, counts)
+        predicted = self.predict(config, counts) if pair else None
         if predicted is not None:
             self.fold_pairs.extend((predicted, float(t)) for t in fit_times)
         rows = self.rows(config, counts)

@@ -35,6 +35,8 @@ from ._attrs import (
     ATTR_FIT_TIMES,
     ATTR_MODEL_BYTES,
     ATTR_PARAMS,
+    ATTR_PILOT_ROWS,
+    ATTR_PILOT_TIME,
     ATTR_RECALLS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
@@ -46,7 +48,13 @@ from ._build import fit_weighted
 from ._compat import take_rows
 from ._footprint import model_nbytes
 from ._oof import SEARCH, fold_prediction, raw_response
-from ._screening import fold_train_rows
+from ._screening import (
+    MAX_FRACTION,
+    MIN_ROWS_PER_CLASS,
+    START_FRACTION,
+    fold_train_rows,
+)
+from ._subsample import refit_subsample
 from ._threads import (
     folds_in_parallel,
     restored_limits,
@@ -54,7 +62,7 @@ from ._threads import (
     threads_per_fold,
 )
 
-__all__ = ["Objective", "TrialFailure"]
+__all__ = ["Objective", "TrialFailure", "pilot_rows"]
 
 
 class TrialFailure(Exception):
@@ -205,6 +213,36 @@ def _fit_and_score(
             sample_weight=w_test,
         ).tolist()
     return score, fit_time, score_time, recalls, prediction, model_nbytes(estimator)
+
+
+def pilot_rows(counts):
+    """Training rows of a pilot fit (see ``Objective._pilot_allows``) from a
+    training fold of class counts ``counts``, or ``None`` when the fold is
+    too small for a cheaper fit.
+
+    A tenth of the fold (``START_FRACTION``), at the fold's class shares (the
+    cost model extrapolates at fixed shares: keeping every rare row, as a
+    screening fold does, would leave cluster centroids nothing to cluster, as
+    many clusters as rows), with at least ``MIN_ROWS_PER_CLASS`` rows of the
+    rarest class so that a sampler finds its neighbours; ``None`` when that
+    needs more than ``MAX_FRACTION`` of the fold.
+
+    Examples
+    --------
+    >>> pilot_rows([39_200, 800])
+    4000
+    >>> pilot_rows([39_600, 400])
+    5000
+    >>> pilot_rows([9_950, 50]) is None
+    True
+    """
+    counts = np.asarray(counts, dtype=float)
+    total = counts.sum()
+    rare = counts[counts > 0].min()
+    rows = max(
+        round(START_FRACTION * total), math.ceil(MIN_ROWS_PER_CLASS * total / rare)
+    )
+    return None if rows > MAX_FRACTION * total else int(rows)
 
 
 def ensemble_size(estimator):
@@ -440,8 +478,9 @@ class Objective:
         classes = self.space.context.classes if self.keep_oof else None
         for start in range(0, len(splits), batch):
             chunk = list(enumerate(splits))[start : start + batch]
-            if self.budget is not None and not self._allowed(
-                trial, config, fit_times, splits, start, batch
+            if self.budget is not None and not (
+                self._allowed(trial, config, fit_times, splits, start, batch)
+                and (start or self._pilot_allows(trial, estimator, config, splits))
             ):
                 self._record(trial, scores, fit_times, score_times)
                 trial.set_user_attr(ATTR_FAIL, OUT_OF_TIME)
@@ -519,6 +558,53 @@ class Objective:
             trial_batches=self.trial_batches(),
             screening=self._screening(trial),
         )
+
+    def _pilot_allows(self, trial, estimator, config, splits):
+        """Whether the budget still lets a full-fidelity trial start after its
+        pilot fit.
+
+        A sampler setup the cost model has not measured
+        (:meth:`~autobalance._budget.Budget.needs_pilot`) is first fitted on
+        :func:`pilot_rows` of the first training fold, alone, with the
+        threads a fold gets; the budget then predicts its folds from that. A
+        pilot that raises teaches nothing: the folds will say whether the
+        setup fails.
+        """
+        if (
+            self._screening(trial)
+            or trial.user_attrs.get(ATTR_FALLBACK)
+            or not self.budget.needs_pilot(config)
+        ):
+            return True
+        classes = self.space.context.classes
+        train = np.asarray(splits[0][0])
+        y_train = np.asarray(self.y)[train]
+        rows = pilot_rows([np.sum(y_train == c) for c in classes])
+        if rows is None:  # too few rows for a cheaper fit
+            return True
+        seed = self.space.context.random_state
+        train = train[refit_subsample(y_train, classes, rows, seed)]
+        weights = None if self.sample_weight is None else self.sample_weight[train]
+        start = time.perf_counter()
+        try:
+            run_limited(
+                threads_per_fold(self.batch_size()),
+                _run_pipeline,
+                fit_weighted,
+                clone(estimator),
+                take_rows(self.X, train),
+                take_rows(self.y, train),
+                weights,
+            )
+        except TrialFailure:
+            return True
+        seconds = time.perf_counter() - start
+        trial.set_user_attr(ATTR_PILOT_ROWS, len(train))
+        trial.set_user_attr(ATTR_PILOT_TIME, seconds)
+        y_train = np.asarray(self.y)[train]
+        counts = np.array([np.sum(y_train == c) for c in classes], dtype=float)
+        self.budget.piloted(config, seconds, counts)
+        return self._allowed(trial, config, [], splits, 0, self.batch_size())
 
     def _parallel_folds(self, chunk, estimator, classes, limit):
         return Parallel(n_jobs=len(chunk))(

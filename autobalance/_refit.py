@@ -34,11 +34,10 @@ import math
 import time
 import warnings
 
-import numpy as np
-
 from ._build import fit_weighted
 from ._compat import take_rows
 from ._footprint import release_freed_memory
+from ._subsample import refit_subsample
 from ._threads import current_share
 
 __all__ = ["FIRST_SHARE", "STEP", "STEP_MARGIN", "budgeted_refit", "refit_subsample"]
@@ -59,36 +58,6 @@ MIN_EXPONENT = 1.0
 MAX_EXPONENT = 2.0
 #: A step that would add fewer than this share of rows is not worth its fit.
 MIN_STEP = 1.5
-
-
-def refit_subsample(y, classes, n_rows, seed):
-    """Row indices (sorted) of a stratified subsample of ``n_rows`` of the
-    rows of ``y``, each class its share of ``n_rows`` (largest remainders
-    rounded up, at least one row of every class), so the subsample keeps the
-    data's class prior.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> y = np.array([0] * 90 + [1] * 10)
-    >>> rows = refit_subsample(y, np.array([0, 1]), 50, seed=0)
-    >>> len(rows), int(np.sum(y[rows] == 1))
-    (50, 5)
-    """
-    y = np.asarray(y)
-    counts = np.array([np.sum(y == c) for c in classes])
-    exact = counts * (n_rows / len(y))
-    quota = np.floor(exact).astype(int)
-    # Largest remainders first, as many as rows are left.
-    for i in np.argsort(-(exact - quota), kind="stable")[: n_rows - quota.sum()]:
-        quota[i] += 1
-    quota = np.minimum(np.maximum(quota, np.minimum(counts, 1)), counts)
-    rng = np.random.RandomState(seed)
-    rows = [
-        rng.permutation(np.flatnonzero(y == c))[:q]
-        for c, q in zip(classes, quota, strict=True)
-    ]
-    return np.sort(np.concatenate(rows))
 
 
 def _exponent(budget, configs, steps):

@@ -19,6 +19,8 @@ from ._attrs import (
     ATTR_FIT_TIMES,
     ATTR_MEMBERS,
     ATTR_PARAMS,
+    ATTR_PILOT_ROWS,
+    ATTR_PILOT_TIME,
     ATTR_RECALLS,
     ATTR_SCORE_TIMES,
     ATTR_SCORES,
@@ -181,6 +183,8 @@ def trials_to_cv_results(trials, n_splits, classes=None, early_stop=None):
     results["stop_reason"] = np.array([stop_reason(t) for t in trials], dtype=object)
     results["fidelity_rows"] = _numbers(trials, ATTR_FIDELITY_ROWS)
     results["fidelity_trees"] = _numbers(trials, ATTR_FIDELITY_TREES)
+    results["pilot_rows"] = _numbers(trials, ATTR_PILOT_ROWS)
+    results["pilot_fit_time"] = _numbers(trials, ATTR_PILOT_TIME)
     results["trial_number"] = np.array([t.number for t in trials], dtype=np.int64)
     # One entry per trial, as every column: True on the trial after which the
     # search stopped early (at most one), the why in search_progress_.

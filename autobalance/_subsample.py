@@ -1,12 +1,19 @@
-"""Stratified row subsamples that keep every row of a rare class up to a
-floor: the search's subsample of large data (``max_search_samples``) and the
-training rows of a screening trial's folds (``_screening``)."""
+"""Stratified row subsamples: those that keep every row of a rare class up to
+a floor (the search's subsample of large data, ``max_search_samples``, and
+the training rows of a screening trial's folds, ``_screening``), and those
+that keep the class shares (a timed refit's ladder, ``_refit``, and a pilot
+fit, ``_objective``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_SEARCH_ROWS_PER_CLASS", "search_subsample", "subsample_counts"]
+__all__ = [
+    "MIN_SEARCH_ROWS_PER_CLASS",
+    "refit_subsample",
+    "search_subsample",
+    "subsample_counts",
+]
 
 #: Rows of each class a search subsample keeps at least (or all of them).
 MIN_SEARCH_ROWS_PER_CLASS = 1_000
@@ -43,6 +50,36 @@ def search_subsample(y, classes, counts, max_rows, seed):
     rng = np.random.RandomState(seed)
     rows = [
         rng.choice(np.flatnonzero(y == c), size=int(q), replace=False)
+        for c, q in zip(classes, quota, strict=True)
+    ]
+    return np.sort(np.concatenate(rows))
+
+
+def refit_subsample(y, classes, n_rows, seed):
+    """Row indices (sorted) of a stratified subsample of ``n_rows`` of the
+    rows of ``y``, each class its share of ``n_rows`` (largest remainders
+    rounded up, at least one row of every class), so the subsample keeps the
+    data's class prior.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0] * 90 + [1] * 10)
+    >>> rows = refit_subsample(y, np.array([0, 1]), 50, seed=0)
+    >>> len(rows), int(np.sum(y[rows] == 1))
+    (50, 5)
+    """
+    y = np.asarray(y)
+    counts = np.array([np.sum(y == c) for c in classes])
+    exact = counts * (n_rows / len(y))
+    quota = np.floor(exact).astype(int)
+    # Largest remainders first, as many as rows are left.
+    for i in np.argsort(-(exact - quota), kind="stable")[: n_rows - quota.sum()]:
+        quota[i] += 1
+    quota = np.minimum(np.maximum(quota, np.minimum(counts, 1)), counts)
+    rng = np.random.RandomState(seed)
+    rows = [
+        rng.permutation(np.flatnonzero(y == c))[:q]
         for c, q in zip(classes, quota, strict=True)
     ]
     return np.sort(np.concatenate(rows))

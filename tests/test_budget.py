@@ -914,7 +914,9 @@ def test_effective_rows_follow_each_kind_of_technique():
     assert rows("random_over_sampler", sampling_strategy=0.1) == 10_000
     # Under-sampling to a ratio: the minority times (1 + 1/r).
     assert rows("random_under_sampler", sampling_strategy=0.5) == 1_000 * 3
-    assert rows("cluster_centroids") == 2_000
+    # ... unless its own work runs over every row (cluster centroids'
+    # k-means, 7 s on a 40,000-row fold whose model then trained on 800).
+    assert rows("cluster_centroids") == 10_000
     # Several classes: each brought up to (down to) r times the largest
     # (the smallest over r).
     three = (6_000, 3_000, 1_000)
@@ -1095,10 +1097,10 @@ class SimulatedMachine:
 
         fit_weighted(estimator, X, y, sample_weight)
         parts = [estimator, *estimator.get_params(deep=True).values()]
-        ((coef, kind),) = {
-            (c, k) for k, c in self.seconds.items() for p in parts if isinstance(p, k)
-        }
-        self.now += self.fixed.get(kind, 0.0) + coef * len(y) ** self.exponent
+        # Each part (a sampler, the model) costs its own time on the rows.
+        for kind, coef in self.seconds.items():
+            if any(isinstance(p, kind) for p in parts):
+                self.now += self.fixed.get(kind, 0.0) + coef * len(y) ** self.exponent
         return estimator
 
     def install(self, monkeypatch):
@@ -1210,6 +1212,78 @@ def test_a_timed_fit_whose_every_full_trial_is_refused_runs_the_cheapest(
     assert clf.cv_results_["stop_reason"][clf.best_index_] == "complete"
     assert machine.now == pytest.approx(4.24 + 30 + 16, abs=0.5)
     assert hasattr(clf, "best_estimator_") and clf.cost_model_["refit_measured"] > 0
+
+
+def test_a_pilot_fit_keeps_an_unmeasured_costly_sampler_within_the_budget(
+    monkeypatch,
+):
+    # A training fold (3 folds of 6,000 rows): 4,000 rows, 200 positives.
+    # Cluster centroids' k-means takes 30 s there, logistic regression 0.01 s.
+    # Measured so far: the model without a technique and with random
+    # under-sampling (as a screening round measures each family's first
+    # technique), never cluster centroids: its model's setups predicted its
+    # first fold at 0.01 s and the fold overran the 20 s budget. A pilot fit
+    # on about 930 rows (the class shares, at least 50 positives) costs 5.6 s
+    # and predicts 53 s: no fold runs.
+    from imblearn.under_sampling import ClusterCentroids
+
+    from autobalance._objective import pilot_rows
+    from autobalance._plan import build_plan
+    from autobalance._results import trials_to_cv_results
+
+    X, y = make_classification(6_000, weights=[0.95], random_state=0)
+    machine = SimulatedMachine(
+        {
+            ClusterCentroids: 30.0 / 4_000**1.15,
+            LogisticRegression: 0.01 / 4_000**1.15,
+        }
+    ).install(monkeypatch)
+    techniques = ["none", "random_under_sampler", "cluster_centroids"]
+    clf = AutoBalancedClassifier(
+        LogisticRegression(), techniques=techniques, timeout=20, cv=3, random_state=0
+    )
+    plan = build_plan(clf, X, y)
+    study = optuna.create_study(direction="maximize")
+    for technique in [*techniques, "cluster_centroids", "random_under_sampler"]:
+        config = plan.space.default_config(technique, "logistic_regression")
+        study.enqueue_trial(plan.space.optuna_params(config))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.optimize(plan.objective, n_trials=5)
+    results = trials_to_cv_results(study.trials, 3)
+    assert machine.now <= 20.0
+    assert list(results["stop_reason"]) == ["complete"] * 2 + ["out_of_time"] * 2 + [
+        "duplicate"
+    ]
+    # The first trial of the setup ran its pilot and no fold; the second was
+    # predicted from the pilot.
+    train = plan.objective.splits[0][0]
+    rows = pilot_rows(np.bincount(y[train]))
+    assert 900 < rows < 1_000
+    assert results["pilot_rows"][2] == rows and np.isnan(results["pilot_rows"][3])
+    assert results["pilot_fit_time"][2] == pytest.approx(
+        30.0 * (rows / 4_000) ** 1.15, rel=0.01
+    )
+    assert all(not t.user_attrs["split_scores"] for t in study.trials[2:4])
+    # Random under-sampling's first trial ran one too (a sampler setup not
+    # measured yet); no technique, or a setup measured before, none. A pilot
+    # is not a fold of the cost model's report: of the 6 folds that ran, the
+    # first had no prediction.
+    assert results["pilot_rows"][1] == rows
+    assert np.isnan(results["pilot_rows"][[0, 4]]).all()
+    assert len(plan.budget.cost.fold_pairs) == 5
+
+
+def test_pilot_rows_keep_the_class_shares_and_enough_of_the_rarest():
+    from autobalance._objective import pilot_rows
+
+    # At most half the fold: a smaller one runs its folds unpiloted.
+    assert pilot_rows([90_000, 10_000]) == 10_000  # a tenth
+    assert pilot_rows([99_000, 1_000]) == 10_000
+    assert pilot_rows([99_500, 500]) == 10_000  # 50 positives at 0.5 %
+    assert pilot_rows([99_800, 200]) == 25_000  # 50 positives at 0.2 %
+    assert pilot_rows([9_990, 10]) is None  # half the fold would not do
+    assert pilot_rows([500, 0, 500]) == 100  # an absent class is no share
 
 
 # -- the full fidelity a timed search affords ----------------------------------

@@ -40,6 +40,9 @@ class OneFoldBudget:
     def allows(self, config, fit_times, **kwargs):
         return len(fit_times) < 1
 
+    def needs_pilot(self, config):
+        return False
+
     def measured(self, *args, **kwargs):
         pass
 
