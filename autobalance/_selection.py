@@ -36,6 +36,18 @@ __all__ = [
 ]
 
 
+def _seconds(value):
+    """Seconds as a warning says them: whole above 10, else to a tenth (a
+    10 s budget's refits take fractions of a second).
+
+    Examples
+    --------
+    >>> _seconds(1234.5), _seconds(0.04), _seconds(2.26)
+    ('1,234', '0.0', '2.3')
+    """
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+
+
 def _warn_passed_over(best, chosen, budget):
     seconds = budget.trial_refit_estimate(best, least=True)
     size = budget.trial_model_estimate(best) / 2**20
@@ -48,7 +60,11 @@ def _warn_passed_over(best, chosen, budget):
             "least 256 MiB)"
         )
     if not in_time:
-        reasons.append(f"about {seconds:,.0f} s to refit, more than the time left")
+        left = max(budget.refit_time_left(), 0.0)
+        reasons.append(
+            f"about {_seconds(seconds)} s to refit, more than the "
+            f"{_seconds(left)} s left"
+        )
 
     def name(trial):
         attrs = trial.user_attrs

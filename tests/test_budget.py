@@ -120,10 +120,13 @@ def test_budget_estimates_an_unseen_setup_from_its_model():
     # trains it on (the minority brought up to the majority: 1440 rows).
     predicted = 4.0 * (1440 / 800) ** 1.15
     assert budget.fold_estimate(smote_et, []) == pytest.approx(1.25 * predicted)
+    # The fold's rule (a screening trial's; a full trial's own refit must
+    # also fit, see below).
     clock.now = budget.deadline - 1.25 * predicted - budget.reserve + 0.01
-    assert not budget.allows(smote_et, [])
+    assert not budget.allows(smote_et, [], screening=True)
     clock.now -= 0.02
-    assert budget.allows(smote_et, [])
+    assert budget.allows(smote_et, [], screening=True)
+    assert not budget.allows(smote_et, [])
     # Unknown model: no estimate, allowed while the search has time left.
     assert budget.allows(Config("none", "hist_gradient_boosting", {}), [])
 
@@ -154,6 +157,16 @@ def test_affordable_best_falls_back_to_a_setup_whose_refit_fits():
     # Nothing fits: the cheapest refit.
     clock.now = 200.0
     assert budget.affordable_best(trials, trials[0]) is trials[1]
+    # The warning says the refit and the time left, to a tenth of a second
+    # below 10 s (a 10 s fit's read "about 0 s to refit, more than the time
+    # left").
+    from autobalance._selection import _warn_passed_over
+
+    budget = Budget(10, space=_space(), n_samples=1000, n_train=1000, clock=clock)
+    clock.now += 9.0
+    passed_over = r"would need about 30 s to refit, more than the 1\.0 s left"
+    with pytest.warns(SkippedTechniqueWarning, match=passed_over):
+        _warn_passed_over(trials[0], trials[1], budget)
 
 
 def test_timeout_stops_the_search_but_fit_returns_a_model(binary_data):
@@ -1076,6 +1089,28 @@ def test_a_first_full_trial_predicted_not_to_fit_is_refused():
     assert budget.cheapest(3)[0] is lr
     assert budget.allows(lr, [0.01], batches=2, trial_batches=3)
     assert not budget.allows(et, [2.0], batches=2, trial_batches=3)
+
+
+def test_a_full_trial_whose_own_refit_cannot_follow_it_is_refused():
+    clock = FakeClock()
+    budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
+    et, lr = (
+        Config("none", "extra_trees", {}),
+        Config("none", "logistic_regression", {}),
+    )
+    budget.measured(et, [0.5], budget.train_counts)
+    budget.record(lr, [0.01], 0.7)
+    # With 4 s left, each fold of the trees (0.6 s with the margin) fits,
+    # but not 5 of them and their refit (0.5 * 1.25 ** 1.15 * 3 = 1.9 s).
+    clock.now = 5.7
+    assert budget.fold_estimate(et, []) <= budget.search_remaining()
+    assert not budget.allows(et, [], batches=5)
+    assert budget.allows(et, [], batches=2)  # 1.25 s of folds and the refit
+    # Once it runs (half-way, the rest is the budget's fold-by-fold call), a
+    # screening trial, or a setup nothing predicts: the folds' rule only.
+    assert budget.allows(et, [0.5], batches=4)
+    assert budget.allows(et, [], batches=5, screening=True)
+    assert budget.allows(Config("none", "hist_gradient_boosting", {}), [], batches=5)
 
 
 class SimulatedMachine:
