@@ -1065,13 +1065,16 @@ def test_a_bad_cost_exponent_is_refused(bad):
         Algorithm("lr", LogisticRegression(), cost_exponent=bad)
 
 
-def test_a_first_full_trial_predicted_not_to_fit_is_refused():
+def _trees_and_lr_budget():
+    """A 10 s budget on a fake clock, extra trees and logistic regression."""
     clock = FakeClock()
     budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
-    et, lr = (
-        Config("none", "extra_trees", {}),
-        Config("none", "logistic_regression", {}),
-    )
+    trees = Config("none", "extra_trees", {})
+    return clock, budget, trees, Config("none", "logistic_regression", {})
+
+
+def test_a_first_full_trial_predicted_not_to_fit_is_refused():
+    clock, budget, et, lr = _trees_and_lr_budget()
     budget.measured(et, [2.0], budget.train_counts)
     budget.measured(lr, [0.01], budget.train_counts)
     # Without a fallback (a stored study): allowed until a trial completes.
@@ -1092,12 +1095,7 @@ def test_a_first_full_trial_predicted_not_to_fit_is_refused():
 
 
 def test_a_full_trial_whose_own_refit_cannot_follow_it_is_refused():
-    clock = FakeClock()
-    budget = Budget(10, space=_space(), n_samples=1000, n_train=800, clock=clock)
-    et, lr = (
-        Config("none", "extra_trees", {}),
-        Config("none", "logistic_regression", {}),
-    )
+    clock, budget, et, lr = _trees_and_lr_budget()
     budget.measured(et, [0.5], budget.train_counts)
     budget.record(lr, [0.01], 0.7)
     # With 4 s left, each fold of the trees (0.6 s with the margin) fits,
