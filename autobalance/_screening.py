@@ -16,9 +16,10 @@ third of them at full fidelity, best first, before TPE takes over.
   (:func:`choose_fraction`), cheapest model first (the round stops where its
   share runs out, having covered the most families). When that fraction
   differs from the probes', the probes run again at it, so every score that
-  is ranked was measured on the same rows. When the probes alone spent the
-  share, the families left still run on the cheapest model at the probes'
-  rows if that takes at most :data:`COVERAGE_SHARE` of the budget
+  is ranked was measured on the same rows. When the probes spent the share,
+  or the rest of the round ran out of it before every family was scored,
+  the families left still run on the cheapest model at the probes' rows if
+  that takes at most :data:`COVERAGE_SHARE` of the budget
   (:func:`_cover_families`), so that every family is scored.
 - **Which promoted**: the best :data:`PROMOTED_SHARE` (at least
   :data:`MIN_PROMOTED`; ties by trial number) of the setups scored at the
@@ -391,11 +392,27 @@ def _screen(study, optimize, space, configs, rows, budget, end):
     slowest = max(costs.values())
     todo = sorted([*again, *rest], key=lambda c: costs.get(_model(c), slowest))
     stopped = _run(study, optimize, space, todo, new_rows, budget, end)
+    if not stopped:
+        # Probes that nearly spent the round's share leave it to end before
+        # every family was scored (sylva under load at 30 s: 2 of 6 left).
+        left = _unscreened(study, space, rest)
+        stopped = _cover_families(study, optimize, space, left, costs, rows, budget)
     return stopped, new_rows
 
 
+def _unscreened(study, space, configs):
+    """The ``configs`` whose family no screening trial of ``study`` scored."""
+    scored = {
+        space.family(trial_config(t).technique)
+        for t in study.get_trials(deepcopy=False)
+        if screened(t) and t.user_attrs.get(ATTR_SCORES)
+    }
+    return [c for c in configs if space.family(c.technique) not in scored]
+
+
 def _cover_families(study, optimize, space, rest, costs, rows, budget):
-    """Once the probes alone spent the round's share, screen each family left
+    """Once the probes spent the round's share (or nearly, so that it ran out
+    before every family was scored), screen each family left in ``rest``
     on the model whose probe was cheapest, at the probes' rows, when that is
     expected to take at most :data:`COVERAGE_SHARE` of the ``timeout``: every
     family is then scored at least once (on large data the probes of the

@@ -1429,6 +1429,50 @@ def test_probes_that_spend_the_round_still_leave_every_family_screened(monkeypat
     assert machine.now <= 30.0 * 1.1
 
 
+def test_a_round_that_runs_out_after_its_probes_still_screens_every_family(
+    monkeypatch,
+):
+    from sklearn.dummy import DummyClassifier
+
+    from autobalance._screening import screened
+
+    # The probes end 0.5 s before the round's third of 30 s: the trees'
+    # (3 folds of 133 rows) takes 8.6 s, the dummy's 0.9 s. The rest of the
+    # round, cheapest model first, ran one more dummy setup (class weights)
+    # and ended with the share, leaving over-sampling unscored; the families
+    # left are now screened on the dummy, as when the probes spend it all.
+    X, y = make_classification(2_000, weights=[0.9], random_state=0)
+    machine = SimulatedMachine(
+        {
+            ExtraTreesClassifier: 8.6 / 3 / 133**1.15,
+            DummyClassifier: 0.3 / 133**1.15,
+        }
+    ).install(monkeypatch)
+    clf = AutoBalancedClassifier(
+        [
+            ("dummy", DummyClassifier()),
+            ("trees", ExtraTreesClassifier(n_estimators=5, random_state=0)),
+        ],
+        techniques=["none", "balanced_class_weight", "random_over_sampler", "smote"],
+        timeout=30,
+        cv=3,
+        ensemble=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedTechniqueWarning)
+        clf.fit(X, y)
+    trials = [t for t in clf.study_.get_trials(deepcopy=False) if screened(t)]
+    setups = [(t.user_attrs["technique"], t.user_attrs["algorithm"]) for t in trials]
+    assert setups == [
+        ("none", "dummy"),
+        ("none", "trees"),
+        ("balanced_class_weight", "dummy"),
+        ("random_over_sampler", "dummy"),
+    ]
+    assert machine.now <= 30.0 * 1.1
+
+
 def test_refit_subsample_keeps_the_class_shares_and_every_class():
     from autobalance._refit import refit_subsample
 
