@@ -47,6 +47,7 @@ import numpy as np
 from optuna.trial import TrialState
 
 from ._attrs import (
+    ATTR_FAMILY,
     ATTR_FIT_TIMES,
     ATTR_PROMOTED,
     ATTR_SCORE_TIMES,
@@ -403,7 +404,7 @@ def _screen(study, optimize, space, configs, rows, budget, end):
 def _unscreened(study, space, configs):
     """The ``configs`` whose family no screening trial of ``study`` scored."""
     scored = {
-        space.family(trial_config(t).technique)
+        t.user_attrs.get(ATTR_FAMILY)
         for t in study.get_trials(deepcopy=False)
         if screened(t) and t.user_attrs.get(ATTR_SCORES)
     }
