@@ -20,6 +20,7 @@ from ._ensemble import (
     clearly_better,
     ensemble_predictions,
 )
+from ._guard import reference_instead
 from ._objective import ATTR_ALGORITHM, ATTR_DUPLICATE, ATTR_PARAMS, ATTR_TECHNIQUE
 from ._oof import out_of_fold_predictions
 from ._space import Config
@@ -259,6 +260,14 @@ def choose_trial(study, plan):
     ensemble_trial, selection = _select(study, plan)
     best = ensemble_trial if ensemble_trial is not None else best_trial_of(study)
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if plan.ensembling is not None:
+        # Where the ensemble may be formed (binary, ROC AUC): the conditions
+        # the guard was learned under.
+        best, reference = reference_instead(
+            complete, best, plan.budget.space, len(plan.y_full)
+        )
+        if reference is not None:
+            selection["reference"] = reference
     chosen = plan.budget.affordable_best(complete, best)
     if chosen.number != best.number:
         _warn_passed_over(best, chosen, plan.budget)

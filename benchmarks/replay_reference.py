@@ -22,14 +22,28 @@ losses by dataset (ties within 0.001), the share of outer folds refitting the
 reference, the mean and worst difference to the per-dataset best of the five
 baselines.
 
+``--learn`` gates the ``delta`` rule by the size of the data: it applies
+only below a number of training rows (or of minority rows), and learns the
+gate and the margin from the replayed folds of every dataset of both
+suites (all on ``../shared/meta-train.txt``), choosing the pair that most
+raises the mean AUC over datasets. Its gain is reported leave-one-dataset-out
+(for each dataset, the pair learned without it, scored on it); ``--write``
+stores the pair learned on every dataset, with its provenance, as the
+package's small-data guard (``autobalance/data/selection_guard.json``, read
+by ``autobalance/_guard.py``).
+
 Usage::
 
     python benchmarks/replay_reference.py --suites public,outside
+    python benchmarks/replay_reference.py --learn \\
+        [--write autobalance/data/selection_guard.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -124,19 +138,124 @@ def report(suite, table):
         )
 
 
+#: The sizes a gate is learned on: training rows and minority rows of the fit.
+GATE_FEATURES = ("n_train", "n_pos_train")
+
+
+def gate_grid(table):
+    """Every ``(feature, bound, delta)``: refit the reference on the folds
+    whose ``feature`` is below ``bound`` and whose gap is below ``delta``
+    (``bound`` runs over the midpoints between the values seen, and past
+    them: no gate)."""
+    for feature in GATE_FEATURES:
+        seen = np.unique(table[feature])
+        for bound in [*((seen[1:] + seen[:-1]) / 2), np.inf]:
+            for delta in DELTAS:
+                yield feature, float(bound), delta
+
+
+def gate_gains(table):
+    """Per dataset (rows) and gate (columns), the mean outer AUC gained over
+    the search by refitting the reference where the gate says."""
+    known = table.gap.notna()
+    gains = {}
+    for feature, bound, delta in gate_grid(table):
+        mask = (table[feature] < bound) & (table.gap < delta) & known
+        got = np.where(mask, table.et_balanced, table.roc_auc) - table.roc_auc
+        gains[feature, bound, delta] = (
+            pd.Series(got, index=table.index).groupby("dataset").mean()
+        )
+    return pd.DataFrame(gains)
+
+
+def learn(tables, write=None):
+    """Learn the gate on every dataset of ``tables`` (``{suite: table}``),
+    report its leave-one-dataset-out gain per suite, and write it."""
+    table = pd.concat(tables.values())
+    gains = gate_gains(table)
+    # A tie goes to the first gate of the grid (the smaller bound and margin).
+    lodo = {name: gains.drop(index=name).mean().idxmax() for name in gains.index}
+    held_out = pd.Series({name: gains.loc[name, g] for name, g in lodo.items()})
+    per = table.groupby("dataset")[["roc_auc", *BASELINES]].mean()
+    best = per[list(BASELINES)].max(axis=1)
+    print("== the gate learned without each dataset, scored on it (LODO)")
+    for suite, part in tables.items():
+        names = part.index.get_level_values("dataset").unique()
+        gain, got = held_out[names], per.roc_auc[names] + held_out[names]
+        below = got - best[names]
+        search = per.roc_auc[names].mean()
+        print(
+            f"{suite:<8} {len(names):>3} datasets: search {search:.4f}"
+            f" -> {got.mean():.4f} ({gain.mean():+.4f}; W/T/L "
+            f"{(gain > TIE).sum()}/{(gain.abs() <= TIE).sum()}/{(gain < -TIE).sum()}); "
+            f"vs the best of the five {below.mean():+.4f}, worst {below.min():+.4f} "
+            f"({below.idxmin()}); worst change {gain.min():+.4f} ({gain.idxmin()})"
+        )
+    chosen = pd.Series(list(lodo.values())).value_counts()
+    print("gates learned without one dataset:")
+    for gate, count in chosen.items():
+        print(f"  {gate[0]} < {gate[1]:g}, delta {gate[2]:g}: {count} datasets")
+    feature, bound, delta = gains.mean().idxmax()
+    print(
+        f"learned on all {len(gains.index)}: {feature} < {bound:g}, delta {delta:g} "
+        f"(in-sample gain {gains.mean().max():+.4f})"
+    )
+    if write is None:
+        return
+    if feature != "n_train":
+        raise SystemExit(
+            f"the gate learned is on {feature}; the package's guard reads a bound on "
+            "the training rows only: extend autobalance/_guard.py first"
+        )
+    payload = {
+        "format": 1,
+        "reference": {"technique": REFERENCE[0], "algorithm": REFERENCE[1]},
+        # The guard applies to fits on at most this many rows.
+        "max_rows": int(np.floor(bound)),
+        "margin": delta,
+        "provenance": {
+            "learned_from": sorted(gains.index),
+            "rule": "refit the reference unless the chosen setup's mean inner "
+            "ROC AUC beats it by at least the margin, on at most max_rows rows",
+            "folds": "bench_selection.py outer 5x2, seed 0",
+            "lodo_gain": {
+                suite: float(
+                    held_out[part.index.get_level_values("dataset").unique()].mean()
+                )
+                for suite, part in tables.items()
+            },
+            "command": "python benchmarks/replay_reference.py --learn --write "
+            "autobalance/data/selection_guard.json",
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        },
+    }
+    Path(write).write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"wrote {write}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--suites", default="public,outside")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--learn", action="store_true")
+    parser.add_argument("--write", type=Path)
     args = parser.parse_args(argv)
+    tables = {}
     for suite in args.suites.split(","):
         stem = args.results / f"{suite}_autobalance_5x2.csv"
+        search = pd.read_csv(stem)
         table = fold_table(
-            pd.read_csv(stem),
+            search,
             pd.read_csv(f"{stem}.trials.csv"),
             pd.read_csv(args.results / f"{suite}_baselines_5x2.csv"),
         )
-        report(suite, table)
+        if args.learn:
+            sizes = search.set_index(["dataset", "fold"])[list(GATE_FEATURES)]
+            tables[suite] = table.join(sizes)
+        else:
+            report(suite, table)
+    if args.learn:
+        learn(tables, args.write)
 
 
 if __name__ == "__main__":

@@ -87,3 +87,69 @@ def test_the_replay_prints_every_rule_and_refuses_trials_without_splits(
     pd.read_csv(trials).drop(columns="split_scores").to_csv(trials, index=False)
     with pytest.raises(SystemExit, match="no split_scores column"):
         replay_reference.main(["--suites", "public", "--results", str(tmp_path)])
+
+
+def test_the_learned_gate_refits_the_reference_on_small_data_only(tmp_path, capsys):
+    """Small datasets (60 training rows) gain from the reference, large ones
+    (600) lose: the gate learned lies between them, and the file it writes
+    is one the package reads."""
+    from autobalance._guard import read_guard
+
+    search, trials, baselines = [], [], []
+    for d in range(6):
+        small = d < 3
+        for fold in (0, 1):
+            search.append(
+                {
+                    "dataset": f"d{d}",
+                    "fold": fold,
+                    "roc_auc": 0.80,
+                    "n_train": 60 if small else 600,
+                    "n_pos_train": 10 if small else 40,
+                }
+            )
+            for technique, algorithm, scores, is_chosen in (
+                ("smote", "hist_gradient_boosting", "0.825;0.825;0.825", True),
+                ("balanced_class_weight", "extra_trees", "0.8;0.8;0.8", False),
+            ):
+                trials.append(
+                    {
+                        "dataset": f"d{d}",
+                        "fold": fold,
+                        "technique": technique,
+                        "algorithm": algorithm,
+                        "state": "COMPLETE",
+                        "chosen": is_chosen,
+                        "split_scores": scores,
+                    }
+                )
+            for method in replay_reference.BASELINES:
+                auc = (0.85 if small else 0.75) if method == "et_balanced" else 0.7
+                baselines.append(
+                    {"dataset": f"d{d}", "fold": fold, "method": method, "roc_auc": auc}
+                )
+    for name, rows in (
+        ("public_autobalance_5x2.csv", search),
+        ("public_autobalance_5x2.csv.trials.csv", trials),
+        ("public_baselines_5x2.csv", baselines),
+    ):
+        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+    out = tmp_path / "guard.json"
+    replay_reference.main(
+        [
+            "--suites",
+            "public",
+            "--results",
+            str(tmp_path),
+            "--learn",
+            "--write",
+            str(out),
+        ]
+    )
+    printed = capsys.readouterr().out
+    # Learned without each dataset, the gate still refits the small ones only.
+    assert "(+0.0250; W/T/L 3/3/0)" in printed
+    guard = read_guard(out)
+    assert 60 <= guard["max_rows"] < 600
+    assert guard["margin"] == 0.03  # the smallest margin above the 0.025 gap
+    assert guard["provenance"]["learned_from"] == [f"d{d}" for d in range(6)]

@@ -142,7 +142,8 @@ FLOORS = [
     # its early stop
     {"_objective", "_budget", "_cost", "_results", "_screening", "_early_stop"},
     {"_distributed", "_study"},  # the study runner: storage, queue, sampler
-    {"_calibration", "_threshold", "_ensemble"},  # the decision rule
+    # the decision rule; the small-data guard on the choice
+    {"_calibration", "_threshold", "_ensemble", "_guard"},
     # plan; the trial to refit and its refit
     {"_resolve", "_validation", "_selection", "_leaderboard", "_plan", "_refit"},
     {"_classifier", "_worker"},  # the estimator and the worker's entry point

@@ -12,6 +12,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from autobalance import AutoBalancedClassifier
+from autobalance._guard import GUARD_PATH
 from autobalance._plan import build_plan
 from autobalance._portfolio import (
     PORTFOLIO_PATH,
@@ -132,6 +133,11 @@ def test_the_wheel_contains_the_portfolio(tmp_path):
     assert "autobalance/data/portfolio.json" in names
     shipped = json.loads(zipfile.ZipFile(wheel).read("autobalance/data/portfolio.json"))
     assert shipped == json.loads(PORTFOLIO_PATH.read_text())
+    # The small-data guard is learned data too (autobalance/_guard.py).
+    guard = json.loads(
+        zipfile.ZipFile(wheel).read("autobalance/data/selection_guard.json")
+    )
+    assert guard == json.loads(GUARD_PATH.read_text())
 
 
 # -- the default search's first trials -------------------------------------------
