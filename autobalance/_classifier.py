@@ -95,8 +95,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         them; see :ref:`search_explained`), then Optuna's TPE; a repeated
         configuration reuses its scores and takes no trial (10 in a row stop the
         search). ``"auto"``: 12 when the smallest class of the searched rows has
-        fewer than 1,000 rows (too noisy for a longer search to help), 30
-        otherwise. With a ``storage``, the finished trials (repeats too) to reach.
+        under 1,000 rows (too noisy for more to help), else 30. With a
+        ``storage``, the finished trials (repeats too) to reach.
     timeout : float or None, default=None
         Seconds for the whole ``fit``, refit included (checked before every
         fold). An in-memory search first screens each technique family on each
@@ -137,9 +137,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         lower out-of-fold log loss; a sigmoid or isotonic recalibration
         (whichever has the lower out-of-fold log loss) for the other
         techniques and for models without ``predict_proba``; nothing for
-        ``none``. The other values force one method; ``"off"``/``None`` keep
-        the raw output. Fitted on out-of-fold predictions (rows the model did
-        not see); binary ROC AUC is unchanged. See :ref:`probabilities`.
+        ``none``. The other values force one method; ``"off"``/``None`` keep the
+        raw output. Fitted on out-of-fold predictions. See :ref:`probabilities`.
     threshold : None, {"f1", "balanced_accuracy", "youden"}, dict or \
             array-like of shape (2, 2), default=None
         Decision rule of :meth:`predict` (binary targets). ``None``: the most
@@ -155,10 +154,12 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         may be refitted instead of the best trial; binary targets, the default
         metric, several models and no ``storage`` only. ``"average"``: the best
         setup of each model the best does not beat by over one standard error
-        (up to three); ``"greedy"``: greedy selection with replacement over the
-        best trials' out-of-fold predictions, weighted by picks; ``"auto"``:
-        whichever of the best trial, ``"average"`` and ``"greedy"`` scores best
-        on folds it was not chosen on. ``True``: ``"average"``. See :ref:`ensemble`.
+        (up to three); ``"greedy"``: greedy selection with replacement, weighted
+        by picks; ``"auto"``: whichever of the best trial, ``"average"`` and
+        ``"greedy"`` scores best on folds it was not chosen on. ``True``:
+        ``"average"`` (:ref:`ensemble`). On few rows (143) any rule refits
+        balanced extra trees unless the choice beats them by 0.03
+        (:ref:`small-data-guard`); ``False``: the best trial.
 
     Attributes
     ----------
@@ -173,13 +174,13 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     best_score_ : float
         Mean cross-validated score of the chosen setup.
     best_index_ : int
-        Index of the chosen setup in ``cv_results_`` (the best mean score,
-        unless the ensemble forms or a ``timeout`` passes a refit over).
+        Index of the chosen setup in ``cv_results_`` (the best mean score, unless
+        the ensemble forms, the small-data guard acts or a refit is passed over).
     best_estimator_ : estimator
         The best setup refitted on the whole training set.
     selection_ : dict
-        How it was chosen: ``rule``, ``honest_scores`` (``ensemble="auto"``), an
-        ensemble's ``members`` and ``weights``, ``more_rows`` (see ``timeout``).
+        How it was chosen: ``rule``, ``honest_scores``, ``members``, ``weights``,
+        ``more_rows`` (``timeout``), ``reference`` (the small-data guard).
     cv_results_ : dict of ndarray
         One entry per trial, in scikit-learn's layout (``params``, ``param_<name>``,
         ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,
@@ -193,8 +194,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     excluded_techniques_ : dict
         Techniques left out of the space for this data, with the reason.
     excluded_algorithms_ : dict
-        Models left out of the search, with the reason: with
-        ``sample_weight``, those whose ``fit`` takes none (else empty).
+        Models left out, with the reason (with ``sample_weight``: no such fit).
     study_ : optuna.study.Study
         The study of the search.
     search_space_ : SearchSpace
@@ -221,8 +221,7 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         the last step), ``refit_steps`` (rows and seconds of each) and
         ``cpus`` (idle CPUs that sized a timed fit's threads, else ``None``).
     search_rows_ : ndarray of int or None
-        Rows of the training set the search ran on (see
-        ``max_search_samples``), or ``None`` when it used every row.
+        Rows the search ran on (``max_search_samples``); ``None``: every row.
     versions_ : dict
         Versions of Python and the libraries the model was trained with
         (:func:`load_model` warns when they differ from the installed ones).
@@ -235,9 +234,8 @@ class AutoBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         The decision threshold on the (corrected) probability of the minority
         class, or ``None``.
     threshold_info_ : dict or None
-        The objective, the threshold, its out-of-fold ``precision``,
-        ``recall``, ``specificity`` and ``positive_rate``, and the mean
-        objective ``score``.
+        The objective, the threshold, its out-of-fold ``precision``, ``recall``,
+        ``specificity``, ``positive_rate`` and the mean objective ``score``.
     decision_rule_ : DecisionRule
         The fitted correction and threshold, with the out-of-fold predictions
         they were fitted on (``oof_folds``, ``oof_proba``).

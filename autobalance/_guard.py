@@ -28,7 +28,7 @@ from ._objective import (
     _clean,
 )
 
-__all__ = ["GUARD_PATH", "read_guard", "reference_instead"]
+__all__ = ["GUARD_PATH", "guarded_config", "read_guard", "reference_instead"]
 
 #: The guard shipped with the package.
 GUARD_PATH = Path(__file__).resolve().parent / "data" / "selection_guard.json"
@@ -57,21 +57,31 @@ def read_guard(path=GUARD_PATH):
     return payload
 
 
-def _reference_trial(trials, space, guard):
-    """The complete trial of the reference setup at the space's defaults, or
-    ``None`` when the space lacks it or the search did not score it."""
+def guarded_config(space, n_samples, guard=None):
+    """The reference setup (a :class:`~autobalance._space.Config` at the
+    space's defaults) when the guard applies to a fit of ``n_samples`` rows
+    in ``space``, else ``None``."""
+    guard = read_guard() if guard is None else guard
     technique = guard["reference"]["technique"]
     algorithm = guard["reference"]["algorithm"]
-    if technique not in space.techniques or algorithm not in space.compatible.get(
-        technique, ()
+    if (
+        n_samples > guard["max_rows"]
+        or technique not in space.techniques
+        or algorithm not in space.compatible.get(technique, ())
     ):
         return None
-    defaults = _clean(space.default_config(technique, algorithm).params)
+    return space.default_config(technique, algorithm)
+
+
+def _reference_trial(trials, config):
+    """The first complete trial of ``config`` (not a repeat), or ``None``
+    when the search did not score it."""
+    defaults = _clean(config.params)
     for trial in sorted(trials, key=lambda t: t.number):
         attrs = trial.user_attrs
         if (
-            attrs.get(ATTR_TECHNIQUE) == technique
-            and attrs.get(ATTR_ALGORITHM) == algorithm
+            attrs.get(ATTR_TECHNIQUE) == config.technique
+            and attrs.get(ATTR_ALGORITHM) == config.algorithm
             and ATTR_DUPLICATE not in attrs
             and attrs.get(ATTR_SCORES)
             and attrs.get(ATTR_PARAMS) == defaults
@@ -91,9 +101,8 @@ def reference_instead(trials, chosen, space, n_samples, guard=None):
     over, by how much it led, and the guard's bound and margin.
     """
     guard = read_guard() if guard is None else guard
-    if n_samples > guard["max_rows"]:
-        return chosen, None
-    reference = _reference_trial(trials, space, guard)
+    config = guarded_config(space, n_samples, guard)
+    reference = None if config is None else _reference_trial(trials, config)
     if reference is None or reference.number == chosen.number:
         return chosen, None
     lead = float(chosen.value) - float(reference.value)

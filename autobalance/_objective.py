@@ -318,6 +318,10 @@ class Objective:
     library_size : int
         With ``keep_oof``, also keep those of the ``library_size`` best
         complete trials (the library of greedy ensemble selection).
+    keep_config : Config or None
+        With ``keep_oof``, also keep those of the trials of this setup (the
+        small-data guard's reference, which the selection may refit: its
+        decision rule is fitted on them).
     """
 
     def __init__(
@@ -334,6 +338,7 @@ class Objective:
         auc=False,
         sample_weight=None,
         library_size=0,
+        keep_config=None,
     ):
         self.space = space
         self.X = X
@@ -347,6 +352,8 @@ class Objective:
         self.auc = auc
         self.sample_weight = sample_weight
         self.library_size = library_size
+        self.keep_config = keep_config
+        self._pinned = set()  # trials of keep_config
         # trial number -> list of FoldPrediction, only for the best complete
         # trial of each model (what the ensemble and the refit can use) and
         # the ``library_size`` best trials (greedy ensemble selection's
@@ -637,14 +644,25 @@ class Objective:
             self._best_of_model[key] = (value, number)
         self.oof[number] = predictions
         self._values[number] = value
+        if self._is_kept_config(config):
+            self._pinned.add(number)
         values = self._values
         ranked = sorted(values, key=lambda n: (-values[n], n))
         keep = set(ranked[: self.library_size])
         keep.update(n for _, n in self._best_of_model.values())
+        keep.update(self._pinned)
         for n in ranked:
             if n not in keep:
                 self.oof.pop(n, None)
                 values.pop(n)
+
+    def _is_kept_config(self, config):
+        pin = self.keep_config
+        return (
+            pin is not None
+            and (config.technique, config.algorithm) == (pin.technique, pin.algorithm)
+            and _clean(config.params) == _clean(pin.params)
+        )
 
     @staticmethod
     def _record(trial, scores, fit_times, score_times):

@@ -36,6 +36,7 @@ from ._compat import take_rows
 from ._early_stop import EarlyStop
 from ._ensemble import DEFAULT_ENSEMBLE_RULE, LIBRARY_SIZE
 from ._footprint import data_nbytes
+from ._guard import guarded_config
 from ._objective import Objective
 from ._portfolio import active_portfolio, default_starting_configs
 from ._preprocessing import FeatureInfo, describe_features
@@ -493,6 +494,7 @@ def build_plan(est, X, y, *, fit_params=None):
         labels=classes if len(classes) > 2 else None,
         keep_oof=bool(ensemble or decision_rule),
         library_size=LIBRARY_SIZE if ensemble in ("greedy", "auto") else 0,
+        keep_config=None if ensemble is None else guarded_config(space, len(y_full)),
         budget=budget,
         auc=est.scoring in (None, default_scoring(classes)),
         sample_weight=search_weight,

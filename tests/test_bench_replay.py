@@ -11,6 +11,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 replay_reference = pytest.importorskip("replay_reference")
 
 
+def _write(tmp_path, search, trials, baselines):
+    for name, rows in (
+        ("public_autobalance_5x2.csv", search),
+        ("public_autobalance_5x2.csv.trials.csv", trials),
+        ("public_baselines_5x2.csv", baselines),
+    ):
+        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+
+
+def _trial_rows(dataset, fold, chosen_scores, reference_scores):
+    """The chosen trial (SMOTE on boosting) and the reference one."""
+    return [
+        {
+            "dataset": dataset,
+            "fold": fold,
+            "technique": technique,
+            "algorithm": algorithm,
+            "state": "COMPLETE",
+            "chosen": is_chosen,
+            "split_scores": scores,
+        }
+        for technique, algorithm, scores, is_chosen in (
+            ("smote", "hist_gradient_boosting", chosen_scores, True),
+            ("balanced_class_weight", "extra_trees", reference_scores, False),
+        )
+    ]
+
+
 def _results(tmp_path):
     """Two datasets x 2 outer folds; on dataset "a" fold 0 the chosen trial
     barely beats the reference (gap 0.004 over noisy splits), elsewhere
@@ -21,37 +49,14 @@ def _results(tmp_path):
             close = dataset == "a" and fold == 0
             chosen = "0.934;0.784;0.894" if close else "0.9;0.9;0.9"
             search.append({"dataset": dataset, "fold": fold, "roc_auc": 0.80})
-            for technique, algorithm, scores, is_chosen in (
-                ("smote", "hist_gradient_boosting", chosen, True),
-                (
-                    "balanced_class_weight",
-                    "extra_trees",
-                    "0.9;0.8;0.9" if close else "0.8;0.8;0.8",
-                    False,
-                ),
-            ):
-                trials.append(
-                    {
-                        "dataset": dataset,
-                        "fold": fold,
-                        "technique": technique,
-                        "algorithm": algorithm,
-                        "state": "COMPLETE",
-                        "chosen": is_chosen,
-                        "split_scores": scores,
-                    }
-                )
+            reference = "0.9;0.8;0.9" if close else "0.8;0.8;0.8"
+            trials += _trial_rows(dataset, fold, chosen, reference)
             for method in replay_reference.BASELINES:
                 auc = 0.95 if method == "et_balanced" else 0.7
                 baselines.append(
                     {"dataset": dataset, "fold": fold, "method": method, "roc_auc": auc}
                 )
-    for name, rows in (
-        ("public_autobalance_5x2.csv", search),
-        ("public_autobalance_5x2.csv.trials.csv", trials),
-        ("public_baselines_5x2.csv", baselines),
-    ):
-        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+    _write(tmp_path, search, trials, baselines)
 
 
 def test_the_reference_replaces_only_folds_the_chosen_does_not_clearly_win(tmp_path):
@@ -108,32 +113,13 @@ def test_the_learned_gate_refits_the_reference_on_small_data_only(tmp_path, caps
                     "n_pos_train": 10 if small else 40,
                 }
             )
-            for technique, algorithm, scores, is_chosen in (
-                ("smote", "hist_gradient_boosting", "0.825;0.825;0.825", True),
-                ("balanced_class_weight", "extra_trees", "0.8;0.8;0.8", False),
-            ):
-                trials.append(
-                    {
-                        "dataset": f"d{d}",
-                        "fold": fold,
-                        "technique": technique,
-                        "algorithm": algorithm,
-                        "state": "COMPLETE",
-                        "chosen": is_chosen,
-                        "split_scores": scores,
-                    }
-                )
+            trials += _trial_rows(f"d{d}", fold, "0.825;0.825;0.825", "0.8;0.8;0.8")
             for method in replay_reference.BASELINES:
                 auc = (0.85 if small else 0.75) if method == "et_balanced" else 0.7
                 baselines.append(
                     {"dataset": f"d{d}", "fold": fold, "method": method, "roc_auc": auc}
                 )
-    for name, rows in (
-        ("public_autobalance_5x2.csv", search),
-        ("public_autobalance_5x2.csv.trials.csv", trials),
-        ("public_baselines_5x2.csv", baselines),
-    ):
-        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+    _write(tmp_path, search, trials, baselines)
     out = tmp_path / "guard.json"
     replay_reference.main(
         [

@@ -162,6 +162,9 @@ def test_a_small_fit_refits_the_reference_and_says_so(monkeypatch):
     )
     model = est.best_estimator_
     assert model[-1].class_weight == "balanced"
+    # The search kept the reference's out-of-fold predictions for its
+    # decision rule: no fold is refitted after the search.
+    assert est.calibration_["oof_origin"] == "search"
     proba = est.predict_proba(X)
     assert proba.shape == (len(X), 2) and np.isfinite(proba).all()
 
@@ -179,3 +182,14 @@ def test_the_guard_leaves_the_choice_alone_outside_its_conditions(
 ):
     est, _ = _fit(monkeypatch, guard, **params)
     assert "reference" not in est.selection_
+
+
+def test_the_report_says_when_the_guard_chose(monkeypatch, tmp_path):
+    from autobalance.reporting import report
+
+    est, _ = _fit(monkeypatch, {**GUARD, "margin": 1.0})
+    lead = est.selection_["reference"]["lead"]
+    report(est, tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "Chosen by the small-data guard" in html
+    assert f"led it by only {lead:+.4f}" in html

@@ -212,7 +212,20 @@ def _chosen_section(clf):
         f"<h2>Chosen setup</h2><table>{body}</table>"
         '<p class="note">The inner CV score was maximised over these folds, so it is '
         "optimistic; the nested estimate below (when given) is the honest one.</p>"
-        f"{_origin_note(clf)}"
+        f"{_guard_note(clf)}{_origin_note(clf)}"
+    )
+
+
+def _guard_note(clf):
+    """Why the small-data guard refitted the reference setup, when it did."""
+    guard = (getattr(clf, "selection_", None) or {}).get("reference")
+    if not guard:
+        return ""
+    return (
+        '<p class="note">Chosen by the small-data guard: on at most '
+        f"{guard['max_rows']:,} rows the search refits this reference setup "
+        f"unless its choice beats it by {guard['margin']:g} in mean inner score; "
+        f"trial {guard['instead_of']} led it by only {guard['lead']:+.4f}.</p>"
     )
 
 
